@@ -1,0 +1,247 @@
+//! Who is calling: the client address (socket, or `X-Forwarded-For` from a trusted proxy), the
+//! service behind an `Ocp-Apim-Subscription-Key`, the delegate behind a manage key, and the
+//! admin bearer token.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use messaging::model::{Delegate, Service};
+use messaging::values::Cidr;
+
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+pub const KEY_HEADER: &str = "ocp-apim-subscription-key";
+
+/// The address of the client as far as it can be trusted.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+/// The client address given the socket peer, the trusted proxies and `X-Forwarded-For`:
+/// walking the header from the right, the first address that is not a trusted proxy.
+pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[Cidr]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|c| c.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let Some(header) = forwarded_for else {
+        return peer;
+    };
+    let mut client = peer;
+    for hop in header.rsplit(',') {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !is_trusted(ip) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
+}
+
+impl<S> FromRequestParts<S> for ClientIp
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .ok_or_else(|| ApiError::internal("client address not available"))?;
+        let xff = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        Ok(Self(client_ip(peer, xff, &state.settings.trusted_proxies)))
+    }
+}
+
+fn subscription_key(parts: &Parts) -> Result<String, ApiError> {
+    let key = parts
+        .headers
+        .get(KEY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or(ApiError::Unauthorized(
+            "Access denied due to missing subscription key. Make sure to include the \
+             Ocp-Apim-Subscription-Key header.",
+        ))?;
+    Ok(key.to_owned())
+}
+
+fn check_cidrs(cidrs: &[Cidr], ip: IpAddr) -> Result<(), ApiError> {
+    if cidrs.is_empty() || cidrs.iter().any(|c| c.contains(ip)) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "You are not allowed here",
+            "You do not have enough permission to complete the operation you requested: \
+             the client address is not in the service's authorized CIDRs.",
+        ))
+    }
+}
+
+/// The service whose key authenticated the request (its CIDRs already checked).
+#[derive(Debug, Clone)]
+pub struct ServiceCaller {
+    pub service: Service,
+    pub ip: IpAddr,
+}
+
+impl<S> FromRequestParts<S> for ServiceCaller
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let key = subscription_key(parts)?;
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+        let state = AppState::from_ref(state);
+        let found = state
+            .store
+            .service_by_key_hash(&seal::key_hash(&key))
+            .await?
+            .ok_or(ApiError::Unauthorized(
+                "Access denied due to invalid subscription key. Make sure to provide a valid \
+                 key for an active subscription.",
+            ))?;
+        if found.organization_disabled || !found.service.is_active() {
+            return Err(ApiError::forbidden(
+                "Forbidden",
+                "The service (or its organization) behind this key is disabled or deleted.",
+            ));
+        }
+        check_cidrs(&found.service.authorized_cidrs, ip)?;
+        Ok(Self {
+            service: found.service,
+            ip,
+        })
+    }
+}
+
+/// The delegate whose manage key authenticated the request.
+#[derive(Debug, Clone)]
+pub struct ManageCaller {
+    pub delegate: Delegate,
+    pub ip: IpAddr,
+}
+
+impl<S> FromRequestParts<S> for ManageCaller
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let key = subscription_key(parts)?;
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+        let state = AppState::from_ref(state);
+        let found = state
+            .store
+            .delegate_by_key_hash(&seal::key_hash(&key))
+            .await?
+            .ok_or(ApiError::Unauthorized(
+                "Access denied due to invalid subscription key. Make sure to provide a valid \
+                 manage key.",
+            ))?;
+        if found.delegate.disabled || found.organization_disabled {
+            return Err(ApiError::forbidden(
+                "Forbidden",
+                "The delegate (or the organization) behind this manage key is disabled.",
+            ));
+        }
+        Ok(Self {
+            delegate: found.delegate,
+            ip,
+        })
+    }
+}
+
+/// The platform operator, authenticated by the configured admin bearer token.
+#[derive(Debug, Clone, Copy)]
+pub struct AdminCaller;
+
+impl<S> FromRequestParts<S> for AdminCaller
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let Some(expected) = state.settings.admin_token.as_deref() else {
+            return Err(ApiError::forbidden(
+                "Forbidden",
+                "The admin API is disabled: no admin token is configured (SPORTELLO_ADMIN_TOKEN).",
+            ));
+        };
+        let given = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthorized(
+                "The admin API needs `Authorization: Bearer <admin token>`.",
+            ))?;
+        if constant_time_eq(given.trim().as_bytes(), expected.as_bytes()) {
+            Ok(Self)
+        } else {
+            Err(ApiError::Unauthorized("The admin token is not valid."))
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_is_ignored_from_an_untrusted_peer() {
+        let trusted = vec![Cidr::parse("10.0.0.0/8").unwrap()];
+        assert_eq!(
+            client_ip(ip("192.0.2.9"), Some("203.0.113.5"), &trusted),
+            ip("192.0.2.9")
+        );
+    }
+
+    #[test]
+    fn forwarded_for_from_a_trusted_proxy_gives_the_first_untrusted_hop_from_the_right() {
+        let trusted = vec![Cidr::parse("10.0.0.0/8").unwrap()];
+        assert_eq!(
+            client_ip(
+                ip("10.0.0.1"),
+                Some("198.51.100.7, 203.0.113.5, 10.0.0.2"),
+                &trusted
+            ),
+            ip("203.0.113.5")
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), Some("2001:db8::5"), &trusted),
+            ip("2001:db8::5")
+        );
+        assert_eq!(client_ip(ip("10.0.0.1"), None, &trusted), ip("10.0.0.1"));
+    }
+}

@@ -1,0 +1,17 @@
+//! HTTP adapter of Sportello: the IO-compatible Services API under `/api/v1`, the admin API
+//! under `/api/admin/v1`, health, readiness and Prometheus metrics. Handlers are grouped one
+//! family per file under `routes/`; every error leaves through [`problem::ApiError`].
+
+pub mod admin_ops;
+pub mod auth;
+pub mod intake;
+pub mod metrics;
+pub mod openapi;
+pub mod problem;
+pub mod router;
+pub mod routes;
+pub mod state;
+pub mod wire;
+
+pub use router::router;
+pub use state::{AppState, ApiSettings};

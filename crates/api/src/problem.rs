@@ -1,0 +1,134 @@
+//! The one application error type of the HTTP adapter and its RFC 7807
+//! `application/problem+json` form. Internal causes go to the log, never to the client.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use messaging::FieldErrors;
+use messaging::ports::StoreError;
+
+use crate::wire::{InvalidParam, ProblemJson};
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400 with every field at fault.
+    Validation { title: &'static str, errors: FieldErrors },
+    /// 400 with a single explanation.
+    BadRequest { title: &'static str, detail: String },
+    /// 401: no key, or a key nobody holds.
+    Unauthorized(&'static str),
+    /// 403 with IO's title and a detail.
+    Forbidden { title: &'static str, detail: String },
+    NotFound { title: &'static str, detail: String },
+    Conflict(String),
+    /// 422: an idempotency key reused with a different request.
+    Unprocessable { title: &'static str, detail: String },
+    /// 503: the service cannot take the request now (shutting down).
+    Unavailable(&'static str),
+    /// 500; the cause is logged, the client sees a generic problem.
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn forbidden(title: &'static str, detail: impl Into<String>) -> Self {
+        Self::Forbidden {
+            title,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn not_found(title: &'static str, detail: impl Into<String>) -> Self {
+        Self::NotFound {
+            title,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn bad_request(title: &'static str, detail: impl Into<String>) -> Self {
+        Self::BadRequest {
+            title,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::Internal(cause.to_string())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation { .. } | Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(d) => Self::Conflict(d),
+            StoreError::NotFound(what) => {
+                Self::not_found("Not found", format!("The {what} does not exist."))
+            }
+            StoreError::Backend(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (title, detail, invalid_params) = match self {
+            Self::Validation { title, errors } => {
+                let detail = errors.summary();
+                let params = errors
+                    .0
+                    .into_iter()
+                    .map(|e| InvalidParam {
+                        name: e.name,
+                        reason: e.reason,
+                    })
+                    .collect();
+                (title.to_owned(), detail, Some(params))
+            }
+            Self::BadRequest { title, detail }
+            | Self::Forbidden { title, detail }
+            | Self::NotFound { title, detail }
+            | Self::Unprocessable { title, detail } => (title.to_owned(), detail, None),
+            Self::Unauthorized(detail) => ("Unauthorized".to_owned(), detail.to_owned(), None),
+            Self::Conflict(detail) => ("Conflict".to_owned(), detail, None),
+            Self::Unavailable(detail) => {
+                ("Service unavailable".to_owned(), detail.to_owned(), None)
+            }
+            Self::Internal(cause) => {
+                tracing::error!(error.cause = %cause, "internal error");
+                (
+                    "Internal server error".to_owned(),
+                    "An internal error occurred; it has been logged.".to_owned(),
+                    None,
+                )
+            }
+        };
+        let body = ProblemJson {
+            r#type: "about:blank".to_owned(),
+            title,
+            status: status.as_u16(),
+            detail,
+            instance: None,
+            invalid_params,
+        };
+        let mut res = (status, axum::Json(body)).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        res
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

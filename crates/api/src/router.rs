@@ -1,0 +1,76 @@
+//! Every route of the HTTP adapter, in one place.
+
+use axum::Router;
+use axum::routing::{get, post, put};
+
+use crate::routes::{admin, manage, messages, ops, profiles};
+use crate::state::AppState;
+
+/// Largest request body accepted (a message is at most ~10 KB of markdown).
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route("/messages", post(messages::submit_in_body))
+        .route("/messages/{fiscal_code}", post(messages::submit_in_path))
+        .route("/messages/{fiscal_code}/{id}", get(messages::get_message))
+        .route("/profiles", post(profiles::get_profile_by_post))
+        .route("/profiles/{fiscal_code}", get(profiles::get_profile))
+        .route(
+            "/manage/services",
+            post(manage::create_service).get(manage::list_services),
+        )
+        .route("/manage/services/topics", get(manage::topics))
+        .route(
+            "/manage/services/{service_id}",
+            get(manage::get_service)
+                .put(manage::update_service)
+                .delete(manage::delete_service),
+        )
+        .route("/manage/services/{service_id}/keys", get(manage::get_keys))
+        .route(
+            "/manage/services/{service_id}/keys/{key_type}",
+            put(manage::regenerate_key),
+        )
+        .route("/openapi.json", get(ops::openapi));
+
+    let admin = Router::new()
+        .route(
+            "/organizations",
+            post(admin::create_organization).get(admin::list_organizations),
+        )
+        .route(
+            "/organizations/{fiscal_code}/disable",
+            post(admin::disable_organization),
+        )
+        .route(
+            "/organizations/{fiscal_code}/enable",
+            post(admin::enable_organization),
+        )
+        .route(
+            "/organizations/{fiscal_code}/delegates",
+            post(admin::create_delegate),
+        )
+        .route("/delegates", get(admin::list_delegates))
+        .route("/delegates/{id}/disable", post(admin::disable_delegate))
+        .route("/delegates/{id}/enable", post(admin::enable_delegate))
+        .route("/citizens", post(admin::create_citizen))
+        .route("/jobs", get(admin::list_jobs))
+        .route("/jobs/{id}/retry", post(admin::retry_job));
+
+    Router::new()
+        .nest("/api/v1", v1)
+        .nest("/api/admin/v1", admin)
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .fallback(|| async {
+            crate::problem::ApiError::not_found("Not found", "No such route.")
+        })
+        .with_state(state)
+}

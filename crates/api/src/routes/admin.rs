@@ -1,0 +1,200 @@
+//! Admin API (`/api/admin/v1`, bearer admin token): organizations, delegates, citizen
+//! profiles for testing, and the dead-letter queue.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use chrono::Utc;
+use messaging::FieldErrors;
+use messaging::fields::ObjectReader;
+use messaging::model::{Job, JobStatus};
+use messaging::values::OrganizationFiscalCode;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::admin_ops;
+use crate::auth::AdminCaller;
+use crate::problem::{ApiError, ApiResult};
+use crate::routes::json_body;
+use crate::state::AppState;
+use crate::wire::{CitizenView, CreatedDelegate, DelegateView, OrganizationView};
+
+fn invalid(errors: FieldErrors) -> ApiError {
+    ApiError::Validation {
+        title: "Invalid payload",
+        errors,
+    }
+}
+
+/// Reads the named string fields of a JSON object body (`required` ones must be present).
+fn fields(
+    headers: &HeaderMap,
+    body: &[u8],
+    required: &[&str],
+    optional: &[&str],
+) -> ApiResult<(Vec<String>, Vec<Option<String>>, Value)> {
+    let value = json_body(headers, body)?;
+    let mut errors = FieldErrors::default();
+    let Some(obj) = ObjectReader::new(&value, "", &mut errors) else {
+        return Err(invalid(errors));
+    };
+    let req: Vec<Option<String>> = required
+        .iter()
+        .map(|f| obj.string(f, true, 1..=usize::MAX, &mut errors))
+        .collect();
+    let opt: Vec<Option<String>> = optional
+        .iter()
+        .map(|f| obj.string(f, false, 1..=usize::MAX, &mut errors))
+        .collect();
+    if !errors.is_empty() {
+        return Err(invalid(errors));
+    }
+    Ok((req.into_iter().flatten().collect(), opt, value))
+}
+
+pub async fn create_organization(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<OrganizationView>)> {
+    let (req, _, _) = fields(&headers, &body, &["fiscal_code", "name"], &[])?;
+    let org = admin_ops::create_organization(state.store.as_ref(), &req[0], &req[1]).await?;
+    Ok((StatusCode::CREATED, Json(OrganizationView::from(&org))))
+}
+
+pub async fn list_organizations(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+) -> ApiResult<Json<Vec<OrganizationView>>> {
+    let orgs = state.store.list_organizations().await?;
+    Ok(Json(orgs.iter().map(OrganizationView::from).collect()))
+}
+
+pub async fn disable_organization(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(fc): Path<String>,
+) -> ApiResult<StatusCode> {
+    admin_ops::set_organization_disabled(state.store.as_ref(), &fc, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn enable_organization(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(fc): Path<String>,
+) -> ApiResult<StatusCode> {
+    admin_ops::set_organization_disabled(state.store.as_ref(), &fc, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn create_delegate(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(fc): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<CreatedDelegate>)> {
+    let (req, _, _) = fields(&headers, &body, &["email"], &[])?;
+    let created = admin_ops::create_delegate(state.store.as_ref(), &fc, &req[0]).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DelegateFilter {
+    organization: Option<String>,
+}
+
+pub async fn list_delegates(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Query(filter): Query<DelegateFilter>,
+) -> ApiResult<Json<Vec<DelegateView>>> {
+    let org = filter
+        .organization
+        .as_deref()
+        .map(OrganizationFiscalCode::parse)
+        .transpose()
+        .map_err(|e| ApiError::bad_request("Invalid request", format!("organization: {e}")))?;
+    let delegates = state.store.list_delegates(org.as_ref()).await?;
+    Ok(Json(delegates.iter().map(DelegateView::from).collect()))
+}
+
+pub async fn disable_delegate(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.store.set_delegate_disabled(&id, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn enable_delegate(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state.store.set_delegate_disabled(&id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn create_citizen(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<CitizenView>)> {
+    let (req, opt, value) = fields(
+        &headers,
+        &body,
+        &["fiscal_code"],
+        &["email", "preference_mode"],
+    )?;
+    let inbox = value
+        .get("is_inbox_enabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let profile = admin_ops::create_citizen(
+        state.store.as_ref(),
+        &req[0],
+        opt[0].as_deref(),
+        inbox,
+        opt[1].as_deref(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(CitizenView::from(&profile))))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct JobFilter {
+    status: Option<String>,
+}
+
+pub async fn list_jobs(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Query(filter): Query<JobFilter>,
+) -> ApiResult<Json<Vec<Job>>> {
+    let status = match filter.status.as_deref() {
+        None => None,
+        Some(s) => Some(JobStatus::parse(s).ok_or_else(|| {
+            ApiError::bad_request(
+                "Invalid request",
+                "status must be one of queued, running, dead.",
+            )
+        })?),
+    };
+    Ok(Json(state.store.list_jobs(status).await?))
+}
+
+pub async fn retry_job(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    state.store.retry_job(id, Utc::now()).await?;
+    state.jobs_ready.notify_waiters();
+    Ok(StatusCode::NO_CONTENT)
+}

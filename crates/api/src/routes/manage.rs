@@ -1,0 +1,308 @@
+//! `/manage/services…`: services of the delegate's organization, their cards and keys
+//! (IO services CMS API). The review/publication lifecycle is not here yet: a new service is a
+//! draft that reaches only its authorized recipients and the sandbox code.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use chrono::Utc;
+use messaging::model::{KeyType, LifecycleStatus, PublicationStatus, SealedContent, Service};
+use messaging::ports::StoredKey;
+use messaging::service_payload::{ServiceDraft, parse_service_payload};
+use messaging::topics::TOPICS;
+use messaging::values::ServiceId;
+use serde::Deserialize;
+
+use crate::auth::{ManageCaller, ServiceCaller};
+use crate::problem::{ApiError, ApiResult};
+use crate::routes::json_body;
+use crate::state::AppState;
+use crate::wire::{
+    CmsPaginationResultSet, CmsServiceLifecycle, CmsServicePagination, CmsServiceTopic,
+    CmsServiceTopicList, CmsSubscriptionKeys,
+};
+
+fn draft(headers: &HeaderMap, body: &[u8], caller: &ManageCaller) -> ApiResult<ServiceDraft> {
+    let value = json_body(headers, body)?;
+    let draft = parse_service_payload(&value).map_err(|errors| ApiError::Validation {
+        title: "Invalid payload",
+        errors,
+    })?;
+    if draft.organization.fiscal_code != caller.delegate.organization_fiscal_code {
+        return Err(ApiError::forbidden(
+            "Forbidden",
+            "organization.fiscal_code is not the organization of this manage key.",
+        ));
+    }
+    Ok(draft)
+}
+
+fn apply(service: &mut Service, d: ServiceDraft) {
+    service.name = d.name;
+    service.description = d.description;
+    service.organization_name = d.organization.name;
+    service.department_name = d.organization.department_name;
+    service.require_secure_channels = d.require_secure_channels;
+    service.authorized_recipients = d.authorized_recipients;
+    service.authorized_cidrs = d.authorized_cidrs;
+    service.max_allowed_payment_amount = d.max_allowed_payment_amount;
+    service.metadata = d.metadata;
+}
+
+fn new_key(keyring: &seal::Keyring, service: &ServiceId, key_type: KeyType) -> (String, StoredKey) {
+    let key = seal::new_api_key();
+    let (key_id, bytes) = keyring
+        .seal(key.as_bytes(), key_context(service, key_type).as_bytes());
+    let stored = StoredKey {
+        key_type,
+        hash: seal::key_hash(&key),
+        sealed: SealedContent { key_id, bytes },
+    };
+    (key, stored)
+}
+
+fn key_context(service: &ServiceId, key_type: KeyType) -> String {
+    format!("service-key:{service}:{}", key_type.as_str())
+}
+
+/// Loads a service the caller's organization owns; deleted services do not exist.
+async fn owned(state: &AppState, caller: &ManageCaller, id: &str) -> ApiResult<Service> {
+    let not_found = || ApiError::not_found("Not found", "No service with this ID.");
+    let id = ServiceId::parse(id).map_err(|_| not_found())?;
+    let service = state
+        .store
+        .get_service(&id)
+        .await?
+        .filter(Service::is_active)
+        .ok_or_else(not_found)?;
+    if service.organization_fiscal_code != caller.delegate.organization_fiscal_code {
+        return Err(ApiError::forbidden(
+            "Forbidden",
+            "This service belongs to another organization.",
+        ));
+    }
+    Ok(service)
+}
+
+pub async fn create_service(
+    State(state): State<AppState>,
+    caller: ManageCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<CmsServiceLifecycle>)> {
+    let d = draft(&headers, &body, &caller)?;
+    let (service, _) = create_service_from_draft(&state.store, &state.keyring, d).await?;
+    Ok((StatusCode::CREATED, Json(CmsServiceLifecycle::from(&service))))
+}
+
+/// Creates a draft service with two fresh keys; shared by the manage API and the CLI.
+pub async fn create_service_from_draft(
+    store: &std::sync::Arc<dyn messaging::ports::Store>,
+    keyring: &seal::Keyring,
+    d: ServiceDraft,
+) -> ApiResult<(Service, CmsSubscriptionKeys)> {
+    let now = Utc::now();
+    let mut service = Service {
+        id: ServiceId::new(),
+        organization_fiscal_code: d.organization.fiscal_code.clone(),
+        organization_name: String::new(),
+        department_name: None,
+        name: String::new(),
+        description: String::new(),
+        require_secure_channels: false,
+        authorized_recipients: vec![],
+        authorized_cidrs: vec![],
+        max_allowed_payment_amount: 0,
+        metadata: Default::default(),
+        lifecycle: LifecycleStatus::Draft,
+        lifecycle_reason: None,
+        publication: PublicationStatus::Unpublished,
+        version: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    apply(&mut service, d);
+    let (primary_key, primary) = new_key(keyring, &service.id, KeyType::Primary);
+    let (secondary_key, secondary) = new_key(keyring, &service.id, KeyType::Secondary);
+    store.create_service(&service, &[primary, secondary]).await?;
+    tracing::info!(service.id = %service.id, "service created");
+    Ok((
+        service,
+        CmsSubscriptionKeys {
+            primary_key,
+            secondary_key,
+        },
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Paging {
+    limit: Option<String>,
+    offset: Option<String>,
+}
+
+fn query_int(
+    raw: Option<&str>,
+    name: &str,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> ApiResult<i64> {
+    match raw {
+        None => Ok(default),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "Invalid request",
+                    format!(
+                        "Query parameter `{name}` must be an integer from {} to {}.",
+                        range.start(),
+                        range.end()
+                    ),
+                )
+            }),
+    }
+}
+
+pub async fn list_services(
+    State(state): State<AppState>,
+    caller: ManageCaller,
+    Query(paging): Query<Paging>,
+) -> ApiResult<Json<CmsServicePagination>> {
+    let limit = query_int(paging.limit.as_deref(), "limit", 20, 1..=100)?;
+    let offset = query_int(paging.offset.as_deref(), "offset", 0, 0..=i64::MAX)?;
+    let (items, count) = state
+        .store
+        .list_services(&caller.delegate.organization_fiscal_code, limit, offset)
+        .await?;
+    Ok(Json(CmsServicePagination {
+        value: items.iter().map(CmsServiceLifecycle::from).collect(),
+        pagination: CmsPaginationResultSet {
+            offset,
+            limit,
+            count,
+        },
+    }))
+}
+
+pub async fn get_service(
+    State(state): State<AppState>,
+    caller: ManageCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CmsServiceLifecycle>> {
+    let service = owned(&state, &caller, &id).await?;
+    Ok(Json(CmsServiceLifecycle::from(&service)))
+}
+
+fn refuse_while_submitted(service: &Service, action: &str) -> ApiResult<()> {
+    if service.lifecycle == LifecycleStatus::Submitted {
+        return Err(ApiError::Conflict(format!(
+            "The service is in state `submitted` (under review) and cannot be {action}; \
+             wait for the review outcome."
+        )));
+    }
+    Ok(())
+}
+
+pub async fn update_service(
+    State(state): State<AppState>,
+    caller: ManageCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<CmsServiceLifecycle>> {
+    let mut service = owned(&state, &caller, &id).await?;
+    let d = draft(&headers, &body, &caller)?;
+    refuse_while_submitted(&service, "edited")?;
+    apply(&mut service, d);
+    service.lifecycle = LifecycleStatus::Draft;
+    service.lifecycle_reason = None;
+    service.version += 1;
+    service.updated_at = Utc::now();
+    state.store.update_service(&service).await?;
+    Ok(Json(CmsServiceLifecycle::from(&service)))
+}
+
+pub async fn delete_service(
+    State(state): State<AppState>,
+    caller: ManageCaller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let mut service = owned(&state, &caller, &id).await?;
+    refuse_while_submitted(&service, "deleted")?;
+    service.lifecycle = LifecycleStatus::Deleted;
+    service.publication = PublicationStatus::Unpublished;
+    service.version += 1;
+    service.updated_at = Utc::now();
+    state.store.update_service(&service).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn keys_of(state: &AppState, service: &ServiceId) -> ApiResult<CmsSubscriptionKeys> {
+    let mut primary = None;
+    let mut secondary = None;
+    for k in state.store.service_keys(service).await? {
+        let plain = state
+            .keyring
+            .open(
+                &k.sealed.key_id,
+                &k.sealed.bytes,
+                key_context(service, k.key_type).as_bytes(),
+            )
+            .map_err(ApiError::internal)?;
+        let key = String::from_utf8(plain).map_err(ApiError::internal)?;
+        match k.key_type {
+            KeyType::Primary => primary = Some(key),
+            KeyType::Secondary => secondary = Some(key),
+        }
+    }
+    match (primary, secondary) {
+        (Some(primary_key), Some(secondary_key)) => Ok(CmsSubscriptionKeys {
+            primary_key,
+            secondary_key,
+        }),
+        _ => Err(ApiError::internal("service without both keys")),
+    }
+}
+
+pub async fn get_keys(
+    State(state): State<AppState>,
+    caller: ManageCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CmsSubscriptionKeys>> {
+    let service = owned(&state, &caller, &id).await?;
+    Ok(Json(keys_of(&state, &service.id).await?))
+}
+
+pub async fn regenerate_key(
+    State(state): State<AppState>,
+    caller: ManageCaller,
+    Path((id, key_type)): Path<(String, String)>,
+) -> ApiResult<Json<CmsSubscriptionKeys>> {
+    let key_type = KeyType::parse(&key_type).ok_or_else(|| {
+        ApiError::bad_request(
+            "Invalid payload",
+            "keyType must be `primary` or `secondary`.",
+        )
+    })?;
+    let service = owned(&state, &caller, &id).await?;
+    let (_, stored) = new_key(&state.keyring, &service.id, key_type);
+    state.store.replace_service_key(&service.id, &stored).await?;
+    tracing::info!(service.id = %service.id, key.r#type = key_type.as_str(), "service key regenerated");
+    Ok(Json(keys_of(&state, &service.id).await?))
+}
+
+pub async fn topics(_caller: ServiceCaller) -> Json<CmsServiceTopicList> {
+    Json(CmsServiceTopicList {
+        topics: TOPICS
+            .iter()
+            .map(|(id, name)| CmsServiceTopic {
+                id: *id,
+                name: (*name).to_owned(),
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,215 @@
+//! `POST /messages`, `POST /messages/{fiscal_code}`, `GET /messages/{fiscal_code}/{id}`.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use messaging::FieldErrors;
+use messaging::content::{
+    FeatureLevel, Forbidden, MessageContent, NewMessageError, Payee, format_timestamp,
+    parse_new_message,
+};
+use messaging::model::{
+    AcceptOutcome, Idempotency, MessageStatus, NewMessageRecord, SealedContent,
+};
+use messaging::values::{FiscalCode, MessageId};
+
+use crate::auth::ServiceCaller;
+use crate::problem::{ApiError, ApiResult};
+use crate::routes::json_body;
+use crate::state::AppState;
+use crate::wire::{CreatedMessage, ExternalCreatedMessageWithContent, ExternalMessageResponseWithContent};
+
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+pub async fn submit_in_body(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    submit(state, caller, None, headers, body).await
+}
+
+pub async fn submit_in_path(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    Path(fiscal_code): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    submit(state, caller, Some(fiscal_code), headers, body).await
+}
+
+fn idempotency(headers: &HeaderMap, path: Option<&str>, body: &[u8]) -> ApiResult<Option<Idempotency>> {
+    let Some(raw) = headers.get(IDEMPOTENCY_HEADER) else {
+        return Ok(None);
+    };
+    let key = raw.to_str().ok().map(str::trim).unwrap_or("");
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(ApiError::bad_request(
+            "Invalid Idempotency-Key",
+            "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces.",
+        ));
+    }
+    Ok(Some(Idempotency {
+        key: key.to_owned(),
+        request_hash: seal::sha256_hex(&[path.unwrap_or("").as_bytes(), body]),
+    }))
+}
+
+async fn submit(
+    state: AppState,
+    caller: ServiceCaller,
+    path_fiscal_code: Option<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let idempotency = idempotency(&headers, path_fiscal_code.as_deref(), &body)?;
+    let value = json_body(&headers, &body)?;
+    let message = parse_new_message(&value, path_fiscal_code.as_deref()).map_err(|e| match e {
+        NewMessageError::Invalid(errors) => ApiError::Validation {
+            title: "Invalid message structure",
+            errors,
+        },
+        NewMessageError::Forbidden(Forbidden::RemoteContentNotConfigured) => ApiError::forbidden(
+            "No configuration id for remote content",
+            "third_party_data needs a remote-content configuration owned by this service; \
+             none is configured.",
+        ),
+        NewMessageError::Forbidden(Forbidden::EuCovidCertNotAllowed) => ApiError::forbidden(
+            "You are not allowed here",
+            "This service may not send EU Covid certificate messages.",
+        ),
+    })?;
+    let service = &caller.service;
+    if !service.may_address(&message.fiscal_code) {
+        return Err(ApiError::forbidden(
+            "Recipient forbidden",
+            "You are not allowed to issue requests for the recipient: the service is not \
+             published and the recipient is not among its authorized recipients.",
+        ));
+    }
+    let mut content = message.content;
+    if let Some(payment) = content.payment_data.as_mut() {
+        let amount = payment.amount.get();
+        if amount > service.max_allowed_payment_amount {
+            let mut errors = FieldErrors::default();
+            errors.push(
+                "content.payment_data.amount",
+                format!(
+                    "The requested amount ({amount} cents) exceeds the maximum allowed for this \
+                     service ({} cents)",
+                    service.max_allowed_payment_amount
+                ),
+            );
+            return Err(ApiError::Validation {
+                title: "Invalid message structure",
+                errors,
+            });
+        }
+        if payment.payee.is_none() {
+            payment.payee = Some(Payee {
+                fiscal_code: service.organization_fiscal_code.clone(),
+            });
+        }
+    }
+    let id = MessageId::new();
+    let plain = serde_json::to_vec(&content).map_err(ApiError::internal)?;
+    let (key_id, bytes) = state.keyring.seal(&plain, id.to_string().as_bytes());
+    let fiscal_code = message.fiscal_code;
+    let record = NewMessageRecord {
+        id,
+        service_id: service.id,
+        fiscal_code: fiscal_code.clone(),
+        created_at: Utc::now(),
+        time_to_live: message.time_to_live,
+        feature_level: message.feature_level,
+        content: SealedContent { key_id, bytes },
+        idempotency,
+    };
+    let id = match state.intake.submit(record).await? {
+        AcceptOutcome::Created(id) | AcceptOutcome::Replayed(id) => id,
+        AcceptOutcome::KeyReused => {
+            return Err(ApiError::Unprocessable {
+                title: "Idempotency key reused",
+                detail: "This Idempotency-Key was already used by this service for a different \
+                         request; use a new key for a new message."
+                    .to_owned(),
+            });
+        }
+    };
+    let location = format!("/api/v1/messages/{fiscal_code}/{id}");
+    let mut res = (
+        StatusCode::CREATED,
+        Json(CreatedMessage { id: id.to_string() }),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+pub async fn get_message(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    Path((fiscal_code, id)): Path<(String, String)>,
+) -> ApiResult<Json<ExternalMessageResponseWithContent>> {
+    let mut errors = FieldErrors::default();
+    let fc = FiscalCode::parse(&fiscal_code)
+        .map_err(|e| errors.push("fiscal_code", e.reason))
+        .ok();
+    let id = MessageId::parse(&id)
+        .map_err(|e| errors.push("id", e.reason))
+        .ok();
+    let (Some(fc), Some(id)) = (fc, id) else {
+        return Err(ApiError::Validation {
+            title: "Invalid request",
+            errors,
+        });
+    };
+    let not_found = || {
+        ApiError::not_found(
+            "Message not found",
+            "No message with this ID exists for this recipient.",
+        )
+    };
+    let record = state.store.get_message(&id).await?.ok_or_else(not_found)?;
+    if record.fiscal_code != fc {
+        return Err(not_found());
+    }
+    if record.service_id != caller.service.id {
+        return Err(ApiError::forbidden(
+            "You are not allowed here",
+            "A service may only read the messages it sent.",
+        ));
+    }
+    let plain = state
+        .keyring
+        .open(&record.content.key_id, &record.content.bytes, id.to_string().as_bytes())
+        .map_err(ApiError::internal)?;
+    let content: MessageContent = serde_json::from_slice(&plain).map_err(ApiError::internal)?;
+    let advanced = record.feature_level == FeatureLevel::Advanced;
+    let read_status = advanced.then_some(if record.is_read { "READ" } else { "UNREAD" });
+    let payment_status = (advanced
+        && record.status == MessageStatus::Processed
+        && content.payment_data.is_some())
+    .then_some("NOT_PAID");
+    Ok(Json(ExternalMessageResponseWithContent {
+        message: ExternalCreatedMessageWithContent {
+            id: id.to_string(),
+            fiscal_code: record.fiscal_code.to_string(),
+            time_to_live: record.time_to_live,
+            created_at: format_timestamp(&record.created_at),
+            content,
+            sender_service_id: record.service_id.to_string(),
+            feature_level_type: record.feature_level.as_str(),
+        },
+        status: record.status.as_str(),
+        read_status,
+        payment_status,
+    }))
+}

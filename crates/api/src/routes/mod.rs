@@ -1,0 +1,47 @@
+//! Handlers, one family per file.
+
+pub mod admin;
+pub mod manage;
+pub mod messages;
+pub mod ops;
+pub mod profiles;
+
+use axum::http::HeaderMap;
+use serde_json::Value;
+
+use crate::problem::ApiError;
+
+/// Parses a JSON request body, refusing anything that is not `application/json` JSON with a
+/// precise reason (line and column of the syntax error).
+pub(crate) fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+    if let Some(ct) = headers.get(axum::http::header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or("");
+        if !ct.starts_with("application/json") && !ct.contains("+json") {
+            return Err(ApiError::bad_request(
+                "Invalid payload",
+                "The body must be JSON (Content-Type: application/json).",
+            ));
+        }
+    }
+    if body.is_empty() {
+        return Err(ApiError::bad_request(
+            "Invalid payload",
+            "The request body is empty; a JSON object is expected.",
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(
+            "Invalid payload",
+            format!(
+                "The body is not valid JSON: {} at line {}, column {}.",
+                match e.classify() {
+                    serde_json::error::Category::Eof => "unexpected end of input",
+                    serde_json::error::Category::Syntax => "syntax error",
+                    _ => "invalid data",
+                },
+                e.line(),
+                e.column()
+            ),
+        )
+    })
+}

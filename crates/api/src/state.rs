@@ -1,0 +1,68 @@
+//! The one application state, built once at start-up and shared by every handler.
+
+use std::sync::Arc;
+
+use messaging::ports::Store;
+use messaging::values::Cidr;
+use seal::Keyring;
+use tokio::sync::Notify;
+
+use crate::intake::Intake;
+use crate::metrics::Metrics;
+
+/// Settings the HTTP adapter needs.
+#[derive(Clone, Default)]
+pub struct ApiSettings {
+    /// Bearer token of the admin API; `None` disables the admin API.
+    pub admin_token: Option<String>,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<Cidr>,
+}
+
+impl std::fmt::Debug for ApiSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiSettings")
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "[redacted]"))
+            .field("trusted_proxies", &self.trusted_proxies)
+            .finish()
+    }
+}
+
+/// Shared state of the HTTP adapter.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub keyring: Arc<Keyring>,
+    pub settings: Arc<ApiSettings>,
+    pub intake: Intake,
+    pub metrics: Arc<Metrics>,
+    /// Woken when new jobs were written, so workers need not wait for their next poll.
+    pub jobs_ready: Arc<Notify>,
+}
+
+impl AppState {
+    /// Builds the state and starts the intake writers (group commit) on the current runtime.
+    pub fn new(
+        store: Arc<dyn Store>,
+        keyring: Arc<Keyring>,
+        settings: ApiSettings,
+        intake_writers: usize,
+    ) -> Self {
+        let metrics = Arc::new(Metrics::default());
+        let jobs_ready = Arc::new(Notify::new());
+        let intake = Intake::start(
+            store.clone(),
+            intake_writers,
+            jobs_ready.clone(),
+            metrics.clone(),
+        );
+        Self {
+            store,
+            keyring,
+            settings: Arc::new(settings),
+            intake,
+            metrics,
+            jobs_ready,
+        }
+    }
+}

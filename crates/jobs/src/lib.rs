@@ -1,0 +1,219 @@
+//! Background work: workers claim message jobs (outbox rows written with the message), decide
+//! PROCESSED or REJECTED by the domain rules, and record the outcome and the job's removal in
+//! one transaction. Failed attempts are retried with exponential back-off; after the last one
+//! the job is dead (visible and retryable through the admin API) and its message FAILED.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use messaging::content::MessageContent;
+use messaging::delivery::{Decision, decide};
+use messaging::model::{InboxEntry, Job, ProcessingOutcome};
+use messaging::ports::Store;
+use messaging::values::MessageId;
+use seal::Keyring;
+use tokio::sync::{Notify, watch};
+
+/// How workers behave.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Jobs claimed per round.
+    pub batch: i64,
+    /// How long a claimed job stays reserved; after that another worker may take it over
+    /// (a worker that crashed loses its claim when the lease runs out).
+    pub lease_ms: i64,
+    /// Attempts before a job is dead.
+    pub max_attempts: i64,
+    /// First retry delay; doubles with every attempt.
+    pub backoff_base_ms: i64,
+    /// Longest retry delay.
+    pub backoff_max_ms: i64,
+    /// How often an idle worker looks for jobs written elsewhere (other nodes, the CLI).
+    pub poll_interval_ms: u64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            batch: 64,
+            lease_ms: 30_000,
+            max_attempts: 5,
+            backoff_base_ms: 1_000,
+            backoff_max_ms: 300_000,
+            poll_interval_ms: 500,
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// Delay before attempt `attempts + 1`.
+    pub fn backoff_ms(&self, attempts: i64) -> i64 {
+        let exp = attempts.saturating_sub(1).clamp(0, 30) as u32;
+        self.backoff_base_ms
+            .saturating_mul(1_i64 << exp)
+            .min(self.backoff_max_ms)
+    }
+}
+
+/// What workers report, for metrics.
+pub trait JobEvents: Send + Sync + 'static {
+    fn processed(&self, rejected: bool);
+    fn failed(&self, dead: bool);
+}
+
+/// A message-processing worker.
+pub struct Worker {
+    pub store: Arc<dyn Store>,
+    pub keyring: Arc<Keyring>,
+    pub config: WorkerConfig,
+    pub events: Arc<dyn JobEvents>,
+    pub wake: Arc<Notify>,
+}
+
+impl Worker {
+    /// Runs until `shutdown` turns true; finishes the round in progress first.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let notified = self.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let worked = match self.round().await {
+                Ok(n) => n > 0,
+                Err(e) => {
+                    tracing::warn!(error.cause = %e, "job round failed");
+                    false
+                }
+            };
+            if worked {
+                continue;
+            }
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep(Duration::from_millis(self.config.poll_interval_ms)) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    /// Claims and runs one batch of due jobs; returns how many were claimed.
+    pub async fn round(&self) -> Result<usize, messaging::ports::StoreError> {
+        let jobs = self
+            .store
+            .claim_jobs(self.config.batch, Utc::now(), self.config.lease_ms)
+            .await?;
+        for job in &jobs {
+            self.run_job(job).await;
+        }
+        Ok(jobs.len())
+    }
+
+    async fn run_job(&self, job: &Job) {
+        let result = match job.kind.as_str() {
+            "process_message" => self.process_message(job).await,
+            other => Err(format!("unknown job kind `{other}`")),
+        };
+        let now = Utc::now();
+        match result {
+            Ok(rejected) => self.events.processed(rejected),
+            Err(error) => {
+                let dead = job.attempts >= self.config.max_attempts;
+                let retry_at = (!dead)
+                    .then(|| now + chrono::Duration::milliseconds(self.config.backoff_ms(job.attempts)));
+                tracing::warn!(
+                    job.id = job.id,
+                    job.attempts = job.attempts,
+                    job.dead = dead,
+                    error.cause = %error,
+                    "job attempt failed"
+                );
+                if let Err(e) = self.store.fail_job(job.id, &error, retry_at, now).await {
+                    tracing::error!(job.id = job.id, error.cause = %e, "could not record job failure");
+                }
+                self.events.failed(dead);
+            }
+        }
+    }
+
+    /// Returns whether the message was rejected.
+    async fn process_message(&self, job: &Job) -> Result<bool, String> {
+        let id = MessageId::parse(&job.message_id).map_err(|e| format!("job message id: {e}"))?;
+        let message = self
+            .store
+            .get_message(&id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the message of this job does not exist")?;
+        let plain = self
+            .keyring
+            .open(
+                &message.content.key_id,
+                &message.content.bytes,
+                id.to_string().as_bytes(),
+            )
+            .map_err(|e| format!("cannot open message content: {e}"))?;
+        let content: MessageContent = serde_json::from_slice(&plain)
+            .map_err(|e| format!("stored message content does not parse: {e}"))?;
+
+        let inbox = |fc| InboxEntry {
+            fiscal_code: fc,
+            message_id: id,
+            service_id: message.service_id,
+            has_payment: content.payment_data.is_some(),
+            due_date: content.due_date,
+        };
+        let outcome = if message.fiscal_code.is_sandbox() {
+            // The sandbox code has no inbox: the message is delivered to the service's delegate
+            // by e-mail once notifications exist.
+            ProcessingOutcome::Processed { inbox: None }
+        } else {
+            let profile = self
+                .store
+                .get_citizen(&message.fiscal_code)
+                .await
+                .map_err(|e| e.to_string())?;
+            let preference = match &profile {
+                Some(p) => self
+                    .store
+                    .get_service_preference(&p.fiscal_code, &message.service_id, p.settings_version)
+                    .await
+                    .map_err(|e| e.to_string())?,
+                None => None,
+            };
+            match decide(profile.as_ref(), &message.service_id, preference.as_ref()) {
+                Decision::Deliver => ProcessingOutcome::Processed {
+                    inbox: Some(inbox(message.fiscal_code.clone())),
+                },
+                Decision::Reject(reason) => ProcessingOutcome::Rejected(reason),
+            }
+        };
+        let rejected = matches!(outcome, ProcessingOutcome::Rejected(_));
+        self.store
+            .complete_message_job(job.id, &id, &outcome, Utc::now())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(rejected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_off_doubles_and_is_capped() {
+        let c = WorkerConfig {
+            backoff_base_ms: 100,
+            backoff_max_ms: 1_000,
+            ..WorkerConfig::default()
+        };
+        assert_eq!(c.backoff_ms(1), 100);
+        assert_eq!(c.backoff_ms(2), 200);
+        assert_eq!(c.backoff_ms(4), 800);
+        assert_eq!(c.backoff_ms(5), 1_000);
+        assert_eq!(c.backoff_ms(60), 1_000);
+    }
+}

@@ -1,0 +1,13 @@
+//! Sportello's messaging domain: the parsed values, the rules a message must satisfy, who may
+//! send to whom, and the ports (storage traits) the adapters implement. No I/O lives here.
+
+pub mod content;
+pub mod delivery;
+pub mod fields;
+pub mod model;
+pub mod ports;
+pub mod service_payload;
+pub mod topics;
+pub mod values;
+
+pub use fields::{FieldError, FieldErrors};

@@ -1,0 +1,424 @@
+//! The records of the messaging domain: organizations, delegates, services, citizen profiles,
+//! messages and their statuses.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::content::FeatureLevel;
+use crate::values::{Cidr, Email, FiscalCode, MessageId, OrganizationFiscalCode, ServiceId};
+
+/// A public body (ente).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Organization {
+    pub fiscal_code: OrganizationFiscalCode,
+    pub name: String,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A person named by an organization to manage its services, holding a manage key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delegate {
+    pub id: String,
+    pub organization_fiscal_code: OrganizationFiscalCode,
+    pub email: Email,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Lifecycle of a service card (IO services CMS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LifecycleStatus {
+    Draft,
+    Submitted,
+    Approved,
+    Rejected,
+    Deleted,
+}
+
+impl LifecycleStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Submitted => "submitted",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Draft,
+            Self::Submitted,
+            Self::Approved,
+            Self::Rejected,
+            Self::Deleted,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+/// Whether the service is visible to (and can reach) every citizen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PublicationStatus {
+    Unpublished,
+    Published,
+}
+
+impl PublicationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unpublished => "unpublished",
+            Self::Published => "published",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "unpublished" => Some(Self::Unpublished),
+            "published" => Some(Self::Published),
+            _ => None,
+        }
+    }
+}
+
+/// `LOCAL` for bodies serving a bounded territory, `NATIONAL` otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Scope {
+    Local,
+    National,
+}
+
+/// The optional card fields of a service (IO `CmsServiceBaseMetadata` + topic).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceMetadata {
+    pub scope: Option<Scope>,
+    pub topic_id: Option<i64>,
+    pub web_url: Option<String>,
+    pub app_ios: Option<String>,
+    pub app_android: Option<String>,
+    pub tos_url: Option<String>,
+    pub privacy_url: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub pec: Option<String>,
+    pub cta: Option<String>,
+    pub token_name: Option<String>,
+    pub support_url: Option<String>,
+}
+
+/// A service of an organization: what citizens subscribe to and enti send from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    pub id: ServiceId,
+    pub organization_fiscal_code: OrganizationFiscalCode,
+    pub organization_name: String,
+    pub department_name: Option<String>,
+    pub name: String,
+    pub description: String,
+    pub require_secure_channels: bool,
+    pub authorized_recipients: Vec<FiscalCode>,
+    pub authorized_cidrs: Vec<Cidr>,
+    pub max_allowed_payment_amount: u64,
+    pub metadata: ServiceMetadata,
+    pub lifecycle: LifecycleStatus,
+    pub lifecycle_reason: Option<String>,
+    pub publication: PublicationStatus,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Service {
+    /// Only published services reach every citizen; others reach only their authorized
+    /// recipients and the sandbox fiscal code.
+    pub fn may_address(&self, recipient: &FiscalCode) -> bool {
+        self.publication == PublicationStatus::Published
+            || recipient.is_sandbox()
+            || self.authorized_recipients.contains(recipient)
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.lifecycle != LifecycleStatus::Deleted
+    }
+}
+
+/// Which of a service's two keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyType {
+    Primary,
+    Secondary,
+}
+
+impl KeyType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Primary => "primary",
+            Self::Secondary => "secondary",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "primary" => Some(Self::Primary),
+            "secondary" => Some(Self::Secondary),
+            _ => None,
+        }
+    }
+}
+
+/// IO's preference modes (`reference/io.md` §3.2–3.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum PreferenceMode {
+    Legacy,
+    Auto,
+    Manual,
+}
+
+impl PreferenceMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Legacy => "LEGACY",
+            Self::Auto => "AUTO",
+            Self::Manual => "MANUAL",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "LEGACY" => Some(Self::Legacy),
+            "AUTO" => Some(Self::Auto),
+            "MANUAL" => Some(Self::Manual),
+            _ => None,
+        }
+    }
+}
+
+/// A channel a citizen may block per service in LEGACY mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum BlockedChannel {
+    Email,
+    Inbox,
+    Webhook,
+}
+
+/// A citizen's profile, as far as the sending side needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CitizenProfile {
+    pub fiscal_code: FiscalCode,
+    pub email: Option<Email>,
+    pub is_email_validated: bool,
+    pub is_inbox_enabled: bool,
+    pub is_email_enabled: bool,
+    pub is_webhook_enabled: bool,
+    pub preferred_languages: Vec<String>,
+    pub preference_mode: PreferenceMode,
+    pub settings_version: i64,
+    /// LEGACY-mode blocks: service id → blocked channels.
+    pub blocked_channels: std::collections::BTreeMap<String, Vec<BlockedChannel>>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A citizen's choice for one service (AUTO/MANUAL modes), valid for one settings version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServicePreference {
+    pub service_id: ServiceId,
+    pub settings_version: i64,
+    pub is_inbox_enabled: bool,
+    pub is_email_enabled: bool,
+    pub is_webhook_enabled: bool,
+    pub can_access_message_read_status: bool,
+}
+
+/// Processing status of a message (IO `MessageStatusValue`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum MessageStatus {
+    Accepted,
+    Throttled,
+    Processed,
+    Rejected,
+    Failed,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accepted => "ACCEPTED",
+            Self::Throttled => "THROTTLED",
+            Self::Processed => "PROCESSED",
+            Self::Rejected => "REJECTED",
+            Self::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Accepted,
+            Self::Throttled,
+            Self::Processed,
+            Self::Rejected,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+/// Why a message was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RejectionReason {
+    UserNotFound,
+    ServiceNotAllowed,
+}
+
+impl RejectionReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UserNotFound => "USER_NOT_FOUND",
+            Self::ServiceNotAllowed => "SERVICE_NOT_ALLOWED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "USER_NOT_FOUND" => Some(Self::UserNotFound),
+            "SERVICE_NOT_ALLOWED" => Some(Self::ServiceNotAllowed),
+            _ => None,
+        }
+    }
+}
+
+/// Message content sealed for storage: the ciphertext and the id of the key that sealed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedContent {
+    pub key_id: String,
+    /// nonce ‖ ciphertext ‖ tag.
+    pub bytes: Vec<u8>,
+}
+
+/// A message to write at intake, with its idempotency data.
+#[derive(Debug, Clone)]
+pub struct NewMessageRecord {
+    pub id: MessageId,
+    pub service_id: ServiceId,
+    pub fiscal_code: FiscalCode,
+    pub created_at: DateTime<Utc>,
+    pub time_to_live: i64,
+    pub feature_level: FeatureLevel,
+    pub content: SealedContent,
+    pub idempotency: Option<Idempotency>,
+}
+
+/// The idempotency key a client sent and the hash of the request it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub key: String,
+    pub request_hash: String,
+}
+
+/// What intake did with one submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AcceptOutcome {
+    /// Written now.
+    Created(MessageId),
+    /// Same key and same request as an earlier one: nothing written, the earlier id.
+    Replayed(MessageId),
+    /// Same key, different request.
+    KeyReused,
+}
+
+/// A stored message with its current state.
+#[derive(Debug, Clone)]
+pub struct MessageRecord {
+    pub id: MessageId,
+    pub service_id: ServiceId,
+    pub fiscal_code: FiscalCode,
+    pub created_at: DateTime<Utc>,
+    pub time_to_live: i64,
+    pub feature_level: FeatureLevel,
+    pub content: SealedContent,
+    pub status: MessageStatus,
+    pub rejection_reason: Option<RejectionReason>,
+    pub is_read: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A background job (outbox row).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub message_id: String,
+    pub status: JobStatus,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub run_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Dead,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "queued" => Some(Self::Queued),
+            "running" => Some(Self::Running),
+            "dead" => Some(Self::Dead),
+            _ => None,
+        }
+    }
+}
+
+/// Job queue gauges for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct JobCounts {
+    pub queued: i64,
+    pub running: i64,
+    pub dead: i64,
+}
+
+/// What processing decided for a message, written with the job's completion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcessingOutcome {
+    /// Stored in the citizen's inbox (no inbox entry for the sandbox code).
+    Processed { inbox: Option<InboxEntry> },
+    Rejected(RejectionReason),
+}
+
+/// The citizen-facing summary of a processed message, kept to list the inbox fast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxEntry {
+    pub fiscal_code: FiscalCode,
+    pub message_id: MessageId,
+    pub service_id: ServiceId,
+    pub has_payment: bool,
+    pub due_date: Option<DateTime<Utc>>,
+}
+

@@ -1,0 +1,140 @@
+//! The ports the messaging domain needs from the outside world. Storage adapters implement
+//! [`Store`]; the same contract test suite runs against every implementation.
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{
+    AcceptOutcome, CitizenProfile, Delegate, Job, JobCounts, KeyType, MessageRecord,
+    NewMessageRecord, Organization, ProcessingOutcome, Service, ServicePreference,
+};
+use crate::values::{FiscalCode, MessageId, OrganizationFiscalCode, ServiceId};
+
+/// A storage failure. `Conflict` and `NotFound` are expected outcomes callers map to answers;
+/// `Backend` is an internal fault (its text is for the log only).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One API key as stored: a SHA-256 hash for look-up and the sealed key so that it can be shown
+/// again to its owner through `GET /manage/services/{id}/keys`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    pub key_type: KeyType,
+    pub hash: String,
+    pub sealed: crate::model::SealedContent,
+}
+
+/// The owner of a manage key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DelegateAuth {
+    pub delegate: Delegate,
+    pub organization_disabled: bool,
+}
+
+/// The owner of a service key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceAuth {
+    pub service: Service,
+    pub organization_disabled: bool,
+}
+
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // Organizations and delegates.
+    async fn create_organization(&self, org: &Organization) -> StoreResult<()>;
+    async fn get_organization(
+        &self,
+        fiscal_code: &OrganizationFiscalCode,
+    ) -> StoreResult<Option<Organization>>;
+    async fn list_organizations(&self) -> StoreResult<Vec<Organization>>;
+    async fn set_organization_disabled(
+        &self,
+        fiscal_code: &OrganizationFiscalCode,
+        disabled: bool,
+    ) -> StoreResult<()>;
+    async fn create_delegate(&self, delegate: &Delegate, key_hash: &str) -> StoreResult<()>;
+    async fn list_delegates(
+        &self,
+        organization: Option<&OrganizationFiscalCode>,
+    ) -> StoreResult<Vec<Delegate>>;
+    async fn set_delegate_disabled(&self, id: &str, disabled: bool) -> StoreResult<()>;
+    async fn delegate_by_key_hash(&self, hash: &str) -> StoreResult<Option<DelegateAuth>>;
+
+    // Services and their keys.
+    async fn create_service(&self, service: &Service, keys: &[StoredKey]) -> StoreResult<()>;
+    async fn get_service(&self, id: &ServiceId) -> StoreResult<Option<Service>>;
+    /// Services of an organization (deleted ones excluded), newest first, and the total count.
+    async fn list_services(
+        &self,
+        organization: &OrganizationFiscalCode,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<Service>, i64)>;
+    /// Writes `service` if the stored version is `service.version - 1`; `Conflict` otherwise.
+    async fn update_service(&self, service: &Service) -> StoreResult<()>;
+    async fn service_by_key_hash(&self, hash: &str) -> StoreResult<Option<ServiceAuth>>;
+    async fn service_keys(&self, id: &ServiceId) -> StoreResult<Vec<StoredKey>>;
+    async fn replace_service_key(&self, id: &ServiceId, key: &StoredKey) -> StoreResult<()>;
+
+    // Citizens.
+    async fn create_citizen(&self, profile: &CitizenProfile) -> StoreResult<()>;
+    async fn get_citizen(&self, fiscal_code: &FiscalCode) -> StoreResult<Option<CitizenProfile>>;
+    async fn get_service_preference(
+        &self,
+        fiscal_code: &FiscalCode,
+        service: &ServiceId,
+        settings_version: i64,
+    ) -> StoreResult<Option<ServicePreference>>;
+    async fn upsert_service_preference(
+        &self,
+        fiscal_code: &FiscalCode,
+        preference: &ServicePreference,
+    ) -> StoreResult<()>;
+
+    // Messages.
+    /// Writes a group of messages and their processing jobs in one transaction (group commit).
+    /// Returns one outcome per input, in order.
+    async fn accept_messages(
+        &self,
+        batch: &[NewMessageRecord],
+    ) -> StoreResult<Vec<AcceptOutcome>>;
+    async fn get_message(&self, id: &MessageId) -> StoreResult<Option<MessageRecord>>;
+
+    // Jobs.
+    /// Claims up to `limit` due jobs for `lease_ms`; jobs whose lease expired are claimable again.
+    async fn claim_jobs(&self, limit: i64, now: DateTime<Utc>, lease_ms: i64)
+    -> StoreResult<Vec<Job>>;
+    /// Records the outcome of a message job and removes the job, in one transaction. A message
+    /// no longer ACCEPTED is left as it is (processing is idempotent).
+    async fn complete_message_job(
+        &self,
+        job_id: i64,
+        message_id: &MessageId,
+        outcome: &ProcessingOutcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Records a failed attempt: retried at `retry_at`, or dead (and its message FAILED) when
+    /// `retry_at` is `None`.
+    async fn fail_job(
+        &self,
+        job_id: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn list_jobs(&self, status: Option<crate::model::JobStatus>) -> StoreResult<Vec<Job>>;
+    /// Puts a dead job back in the queue and its message back to ACCEPTED.
+    async fn retry_job(&self, job_id: i64, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn job_counts(&self) -> StoreResult<JobCounts>;
+}

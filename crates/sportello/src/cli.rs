@@ -1,0 +1,585 @@
+//! The command line: `serve`, `worker`, `migrate`, `healthcheck` and `admin …`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use api::problem::ApiError;
+use clap::{Parser, Subcommand};
+use messaging::model::JobStatus;
+use messaging::ports::Store;
+use messaging::values::OrganizationFiscalCode;
+use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::config::{Config, ConfigArgs};
+
+#[derive(Debug, Parser)]
+#[command(name = "sportello", version, about = "IO-compatible messaging and pagoPA rails for Italian public bodies")]
+struct Cli {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API and run the workers in one process (migrates the embedded database).
+    Serve,
+    /// Run workers only (no HTTP), e.g. on extra PostgreSQL nodes.
+    Worker,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Exit 0 when the server at --listen answers /readyz with 200.
+    Healthcheck,
+    /// Platform administration (works while the server runs).
+    Admin {
+        #[command(subcommand)]
+        command: Admin,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Admin {
+    /// Organizations (enti).
+    Organization {
+        #[command(subcommand)]
+        command: OrganizationCmd,
+    },
+    /// Delegates and their manage keys.
+    Delegate {
+        #[command(subcommand)]
+        command: DelegateCmd,
+    },
+    /// Services (create one with its keys without going through the manage API).
+    Service {
+        #[command(subcommand)]
+        command: ServiceCmd,
+    },
+    /// Citizen profiles (for testing before the citizen side exists).
+    Citizen {
+        #[command(subcommand)]
+        command: CitizenCmd,
+    },
+    /// The job queue and its dead letters.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OrganizationCmd {
+    Create {
+        #[arg(long)]
+        fiscal_code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Disable {
+        #[arg(long)]
+        fiscal_code: String,
+    },
+    Enable {
+        #[arg(long)]
+        fiscal_code: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DelegateCmd {
+    /// Create a delegate; prints the manage key (shown only now).
+    Create {
+        #[arg(long)]
+        organization: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        json: bool,
+    },
+    List {
+        #[arg(long)]
+        organization: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    Disable {
+        #[arg(long)]
+        id: String,
+    },
+    Enable {
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ServiceCmd {
+    /// Create a draft service; prints its id and keys.
+    Create {
+        #[arg(long)]
+        organization: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: String,
+        /// Fiscal codes the draft service may message (repeatable).
+        #[arg(long = "authorized-recipient")]
+        authorized_recipients: Vec<String>,
+        /// Allowed client addresses (repeatable; none = any).
+        #[arg(long = "authorized-cidr")]
+        authorized_cidrs: Vec<String>,
+        #[arg(long, default_value_t = 0)]
+        max_allowed_payment_amount: u64,
+        #[arg(long, default_value = "LOCAL")]
+        scope: String,
+        #[arg(long, default_value_t = 0)]
+        topic_id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CitizenCmd {
+    Create {
+        #[arg(long)]
+        fiscal_code: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// LEGACY, AUTO (default) or MANUAL.
+        #[arg(long)]
+        mode: Option<String>,
+        /// Create the profile with the inbox switched off.
+        #[arg(long)]
+        inbox_disabled: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsCmd {
+    List {
+        /// queued, running or dead.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a dead job back in the queue (its message back to ACCEPTED).
+    Retry { id: i64 },
+}
+
+/// Runs the command line; the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(&cli.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sportello: configuration error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("sportello: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(refused) = e.downcast_ref::<Refused>() {
+                eprintln!("sportello: {refused}");
+                return ExitCode::from(2);
+            }
+            eprintln!("sportello: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SPORTELLO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log_json {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+fn describe(e: &ApiError) -> String {
+    match e {
+        ApiError::Validation { title, errors } => format!("{title}: {}", errors.summary()),
+        ApiError::BadRequest { title, detail }
+        | ApiError::Forbidden { title, detail }
+        | ApiError::NotFound { title, detail }
+        | ApiError::Unprocessable { title, detail } => format!("{title}: {detail}"),
+        ApiError::Conflict(d) => format!("conflict: {d}"),
+        ApiError::Unauthorized(d) | ApiError::Unavailable(d) => (*d).to_owned(),
+        ApiError::Internal(d) => format!("internal error: {d}"),
+    }
+}
+
+/// Input refused by a rule: reported as such, exit code 2.
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+fn api_err(e: ApiError) -> anyhow::Error {
+    match e {
+        ApiError::Internal(_) => anyhow::anyhow!(describe(&e)),
+        _ => Refused(describe(&e)).into(),
+    }
+}
+
+fn print<T: Serialize>(json: bool, value: &T, human: impl FnOnce() -> String) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(value)?);
+    } else {
+        println!("{}", human());
+    }
+    Ok(())
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve => serve(config, true).await,
+        Command::Worker => serve(config, false).await,
+        Command::Migrate => {
+            let store = crate::app::open_store(&config, true).await?;
+            println!("database at schema version {}", store::MIGRATIONS_SQLITE.len());
+            store.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Healthcheck => healthcheck(&config).await,
+        Command::Admin { command } => {
+            let store = crate::app::open_store(&config, false).await?;
+            let result = admin(command, &config, Arc::new(store.clone())).await;
+            store.close().await;
+            result.map(|()| ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(config: Config, http: bool) -> anyhow::Result<ExitCode> {
+    let store = crate::app::open_store(&config, false).await?;
+    let listener = if http {
+        Some(
+            tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?,
+        )
+    } else {
+        None
+    };
+    let mut running = crate::app::start(&config, store, listener).await?;
+    tracing::info!(
+        listen = %running.addr,
+        backend = if config.is_sqlite() { "sqlite" } else { "postgres" },
+        workers = config.workers,
+        "sportello started"
+    );
+    let stop = running.shutdown_sender();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop.send(true);
+    });
+    running.wait().await;
+    running.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn healthcheck(config: &Config) -> anyhow::Result<ExitCode> {
+    let attempt = async {
+        let mut stream = tokio::net::TcpStream::connect(config.listen).await?;
+        stream
+            .write_all(
+                format!(
+                    "GET /readyz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                    config.listen
+                )
+                .as_bytes(),
+            )
+            .await?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await?;
+        Ok::<_, std::io::Error>(response)
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(5), attempt).await {
+        Ok(Ok(response)) if response.starts_with(b"HTTP/1.1 200") => {
+            println!("ready");
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(Ok(response)) => {
+            let line = String::from_utf8_lossy(&response);
+            println!("not ready: {}", line.lines().next().unwrap_or(""));
+            Ok(ExitCode::FAILURE)
+        }
+        Ok(Err(e)) => {
+            println!("not ready: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(_) => {
+            println!("not ready: no answer within 5 s");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
+    use api::admin_ops;
+    use api::wire::{CitizenView, DelegateView, OrganizationView};
+    let s = store.as_ref();
+    match command {
+        Admin::Organization { command } => match command {
+            OrganizationCmd::Create {
+                fiscal_code,
+                name,
+                json,
+            } => {
+                let org = admin_ops::create_organization(s, &fiscal_code, &name)
+                    .await
+                    .map_err(api_err)?;
+                print(json, &OrganizationView::from(&org), || {
+                    format!("organization {} created: {}", org.fiscal_code, org.name)
+                })
+            }
+            OrganizationCmd::List { json } => {
+                let orgs: Vec<OrganizationView> = s
+                    .list_organizations()
+                    .await?
+                    .iter()
+                    .map(OrganizationView::from)
+                    .collect();
+                print(json, &orgs, || {
+                    orgs.iter()
+                        .map(|o| {
+                            format!(
+                                "{}\t{}{}",
+                                o.fiscal_code,
+                                o.name,
+                                if o.disabled { "\t(disabled)" } else { "" }
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+            }
+            OrganizationCmd::Disable { fiscal_code } => {
+                admin_ops::set_organization_disabled(s, &fiscal_code, true)
+                    .await
+                    .map_err(api_err)?;
+                println!("organization {fiscal_code} disabled");
+                Ok(())
+            }
+            OrganizationCmd::Enable { fiscal_code } => {
+                admin_ops::set_organization_disabled(s, &fiscal_code, false)
+                    .await
+                    .map_err(api_err)?;
+                println!("organization {fiscal_code} enabled");
+                Ok(())
+            }
+        },
+        Admin::Delegate { command } => match command {
+            DelegateCmd::Create {
+                organization,
+                email,
+                json,
+            } => {
+                let created = admin_ops::create_delegate(s, &organization, &email)
+                    .await
+                    .map_err(api_err)?;
+                print(json, &created, || {
+                    format!(
+                        "delegate {} ({}) created\nmanage key: {}",
+                        created.email, created.id, created.manage_key
+                    )
+                })
+            }
+            DelegateCmd::List { organization, json } => {
+                let org = organization
+                    .as_deref()
+                    .map(OrganizationFiscalCode::parse)
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("--organization: {e}"))?;
+                let list: Vec<DelegateView> = s
+                    .list_delegates(org.as_ref())
+                    .await?
+                    .iter()
+                    .map(DelegateView::from)
+                    .collect();
+                print(json, &list, || {
+                    list.iter()
+                        .map(|d| {
+                            format!(
+                                "{}\t{}\t{}{}",
+                                d.id,
+                                d.organization_fiscal_code,
+                                d.email,
+                                if d.disabled { "\t(disabled)" } else { "" }
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+            }
+            DelegateCmd::Disable { id } => {
+                s.set_delegate_disabled(&id, true).await.map_err(|e| api_err(e.into()))?;
+                println!("delegate {id} disabled");
+                Ok(())
+            }
+            DelegateCmd::Enable { id } => {
+                s.set_delegate_disabled(&id, false).await.map_err(|e| api_err(e.into()))?;
+                println!("delegate {id} enabled");
+                Ok(())
+            }
+        },
+        Admin::Service { command } => match command {
+            ServiceCmd::Create {
+                organization,
+                name,
+                description,
+                authorized_recipients,
+                authorized_cidrs,
+                max_allowed_payment_amount,
+                scope,
+                topic_id,
+                json,
+            } => {
+                let org = OrganizationFiscalCode::parse(&organization)
+                    .map_err(|e| anyhow::anyhow!("--organization: {e}"))?;
+                let org = s
+                    .get_organization(&org)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no organization has this fiscal code"))?;
+                let payload = serde_json::json!({
+                    "name": name, "description": description,
+                    "organization": {"name": org.name, "fiscal_code": org.fiscal_code.as_str()},
+                    "authorized_recipients": authorized_recipients,
+                    "authorized_cidrs": authorized_cidrs,
+                    "max_allowed_payment_amount": max_allowed_payment_amount,
+                    "metadata": {"scope": scope, "topic_id": topic_id},
+                });
+                let draft = messaging::service_payload::parse_service_payload(&payload).map_err(
+                    |errors| {
+                        api_err(ApiError::Validation {
+                            title: "Invalid service",
+                            errors,
+                        })
+                    },
+                )?;
+                let keyring = config.keyring()?;
+                let (service, keys) =
+                    api::routes::manage::create_service_from_draft(&store, &keyring, draft)
+                        .await
+                        .map_err(api_err)?;
+                let out = serde_json::json!({
+                    "id": service.id.to_string(),
+                    "name": service.name,
+                    "primary_key": keys.primary_key,
+                    "secondary_key": keys.secondary_key,
+                });
+                print(json, &out, || {
+                    format!(
+                        "service {} created\nprimary key: {}\nsecondary key: {}",
+                        service.id, keys.primary_key, keys.secondary_key
+                    )
+                })
+            }
+        },
+        Admin::Citizen { command } => match command {
+            CitizenCmd::Create {
+                fiscal_code,
+                email,
+                mode,
+                inbox_disabled,
+                json,
+            } => {
+                let p = admin_ops::create_citizen(
+                    s,
+                    &fiscal_code,
+                    email.as_deref(),
+                    !inbox_disabled,
+                    mode.as_deref(),
+                )
+                .await
+                .map_err(api_err)?;
+                print(json, &CitizenView::from(&p), || {
+                    format!("citizen profile created ({})", p.preference_mode.as_str())
+                })
+            }
+        },
+        Admin::Jobs { command } => match command {
+            JobsCmd::List { status, json } => {
+                let status = status
+                    .as_deref()
+                    .map(|s| {
+                        JobStatus::parse(s)
+                            .ok_or_else(|| anyhow::anyhow!("--status: queued, running or dead"))
+                    })
+                    .transpose()?;
+                let list = s.list_jobs(status).await?;
+                print(json, &list, || {
+                    list.iter()
+                        .map(|j| {
+                            format!(
+                                "{}\t{}\t{}\tattempts={}\t{}",
+                                j.id,
+                                j.kind,
+                                j.status.as_str(),
+                                j.attempts,
+                                j.last_error.as_deref().unwrap_or("")
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+            }
+            JobsCmd::Retry { id } => {
+                s.retry_job(id, chrono::Utc::now())
+                    .await
+                    .map_err(|e| api_err(e.into()))?;
+                println!("job {id} queued again");
+                Ok(())
+            }
+        },
+    }
+}

@@ -1,0 +1,340 @@
+//! Typed, layered configuration: defaults → TOML file → `SPORTELLO_*` environment → command
+//! line flags (clap merges the last two). Secrets may come from `*_FILE` paths and are redacted
+//! from `Debug`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use messaging::values::Cidr;
+use serde::Deserialize;
+
+/// A secret string: never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Options shared by every subcommand (flags and environment).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "SPORTELLO_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Directory of the embedded database and generated keys.
+    #[arg(long, env = "SPORTELLO_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// `postgres://…` to use PostgreSQL (default: embedded SQLite in the data directory).
+    #[arg(long, env = "SPORTELLO_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Address to listen on.
+    #[arg(long, env = "SPORTELLO_LISTEN", global = true)]
+    pub listen: Option<SocketAddr>,
+    /// Bearer token of the admin API (unset: admin API disabled).
+    #[arg(long, env = "SPORTELLO_ADMIN_TOKEN", global = true, hide_env_values = true)]
+    pub admin_token: Option<String>,
+    #[arg(long, env = "SPORTELLO_ADMIN_TOKEN_FILE", global = true)]
+    pub admin_token_file: Option<PathBuf>,
+    /// Content keys, `id:base64-32-bytes[,…]`; the first seals, all open.
+    #[arg(long, env = "SPORTELLO_CONTENT_KEYS", global = true, hide_env_values = true)]
+    pub content_keys: Option<String>,
+    #[arg(long, env = "SPORTELLO_CONTENT_KEYS_FILE", global = true)]
+    pub content_keys_file: Option<PathBuf>,
+    /// Proxies whose X-Forwarded-For is trusted (comma-separated CIDRs).
+    #[arg(long, env = "SPORTELLO_TRUSTED_PROXIES", global = true, value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Worker tasks processing jobs in this process (0: none).
+    #[arg(long, env = "SPORTELLO_WORKERS", global = true)]
+    pub workers: Option<usize>,
+    /// Job lease in milliseconds (a crashed worker's jobs are taken over after it).
+    #[arg(long, env = "SPORTELLO_JOB_LEASE_MS", global = true)]
+    pub job_lease_ms: Option<i64>,
+    #[arg(long, env = "SPORTELLO_JOB_MAX_ATTEMPTS", global = true)]
+    pub job_max_attempts: Option<i64>,
+    #[arg(long, env = "SPORTELLO_JOB_BACKOFF_MS", global = true)]
+    pub job_backoff_ms: Option<i64>,
+    /// Database connections per process.
+    #[arg(long, env = "SPORTELLO_DB_MAX_CONNECTIONS", global = true)]
+    pub db_max_connections: Option<u32>,
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "SPORTELLO_LOG_FORMAT", global = true)]
+    pub log_format: Option<String>,
+}
+
+/// The TOML file's shape: the same names as the flags, in snake case.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    listen: Option<SocketAddr>,
+    admin_token: Option<String>,
+    admin_token_file: Option<PathBuf>,
+    content_keys: Option<String>,
+    content_keys_file: Option<PathBuf>,
+    trusted_proxies: Option<Vec<String>>,
+    workers: Option<usize>,
+    job_lease_ms: Option<i64>,
+    job_max_attempts: Option<i64>,
+    job_backoff_ms: Option<i64>,
+    db_max_connections: Option<u32>,
+    log_format: Option<String>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub admin_token: Option<Secret>,
+    /// Explicit content keys; `None` means the generated key file in the data directory.
+    pub content_keys: Option<Secret>,
+    pub trusted_proxies: Vec<Cidr>,
+    pub workers: usize,
+    pub job: jobs::WorkerConfig,
+    pub db_max_connections: u32,
+    pub log_json: bool,
+}
+
+fn read_secret(path: &Path) -> anyhow::Result<Secret> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read secret file {}", path.display()))?;
+    Ok(Secret(text.trim().to_owned()))
+}
+
+impl Config {
+    /// Resolves the layers.
+    pub fn load(args: &ConfigArgs) -> anyhow::Result<Self> {
+        let file: FileConfig = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("config file {} is not valid", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./sportello-data"));
+        let database_url = match args.database_url.clone().or(file.database_url) {
+            Some(url) => url,
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("sportello.db").display()
+            ),
+        };
+        let listen = args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let admin_token = match (
+            args.admin_token.clone(),
+            args.admin_token_file.clone(),
+            file.admin_token,
+            file.admin_token_file,
+        ) {
+            (Some(t), _, _, _) => Some(Secret(t)),
+            (None, Some(p), _, _) => Some(read_secret(&p)?),
+            (None, None, Some(t), _) => Some(Secret(t)),
+            (None, None, None, Some(p)) => Some(read_secret(&p)?),
+            _ => None,
+        };
+        if admin_token.as_ref().is_some_and(|t| t.0.len() < 16) {
+            bail!("the admin token must be at least 16 characters long");
+        }
+        let content_keys = match (
+            args.content_keys.clone(),
+            args.content_keys_file.clone(),
+            file.content_keys,
+            file.content_keys_file,
+        ) {
+            (Some(t), _, _, _) => Some(Secret(t)),
+            (None, Some(p), _, _) => Some(read_secret(&p)?),
+            (None, None, Some(t), _) => Some(Secret(t)),
+            (None, None, None, Some(p)) => Some(read_secret(&p)?),
+            _ => None,
+        };
+        let trusted_proxies = args
+            .trusted_proxies
+            .clone()
+            .or(file.trusted_proxies)
+            .unwrap_or_default()
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| {
+                Cidr::parse(s.trim()).map_err(|e| anyhow::anyhow!("trusted proxy `{s}`: {e}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let defaults = jobs::WorkerConfig::default();
+        let job = jobs::WorkerConfig {
+            lease_ms: args
+                .job_lease_ms
+                .or(file.job_lease_ms)
+                .unwrap_or(defaults.lease_ms),
+            max_attempts: args
+                .job_max_attempts
+                .or(file.job_max_attempts)
+                .unwrap_or(defaults.max_attempts),
+            backoff_base_ms: args
+                .job_backoff_ms
+                .or(file.job_backoff_ms)
+                .unwrap_or(defaults.backoff_base_ms),
+            ..defaults
+        };
+        if job.lease_ms < 100 || job.max_attempts < 1 || job.backoff_base_ms < 1 {
+            bail!("job settings out of range: lease ≥ 100 ms, attempts ≥ 1, back-off ≥ 1 ms");
+        }
+        let log_format = args
+            .log_format
+            .clone()
+            .or(file.log_format)
+            .unwrap_or_else(|| "text".to_owned());
+        if log_format != "text" && log_format != "json" {
+            bail!("log format must be `text` or `json`");
+        }
+        Ok(Self {
+            data_dir,
+            database_url,
+            listen,
+            admin_token,
+            content_keys,
+            trusted_proxies,
+            workers: args.workers.or(file.workers).unwrap_or(2),
+            job,
+            db_max_connections: args
+                .db_max_connections
+                .or(file.db_max_connections)
+                .unwrap_or(8),
+            log_json: log_format == "json",
+        })
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+
+    /// The content keyring: configured keys, or (embedded default only) a key file generated in
+    /// the data directory on first use.
+    pub fn keyring(&self) -> anyhow::Result<seal::Keyring> {
+        if let Some(spec) = &self.content_keys {
+            return seal::Keyring::parse(&spec.0).context("SPORTELLO_CONTENT_KEYS");
+        }
+        if !self.is_sqlite() {
+            bail!(
+                "with PostgreSQL every node must share the content keys: set \
+                 SPORTELLO_CONTENT_KEYS or SPORTELLO_CONTENT_KEYS_FILE"
+            );
+        }
+        let path = self.data_dir.join("content-keys");
+        if !path.exists() {
+            std::fs::create_dir_all(&self.data_dir)?;
+            write_private(&path, &seal::Keyring::generate_spec("k1"))?;
+            tracing::info!(path = %path.display(), "generated a content key file");
+        }
+        let spec = read_secret(&path)?;
+        seal::Keyring::parse(&spec.0).with_context(|| format!("key file {}", path.display()))
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_embedded_database_on_localhost_8080() {
+        let c = Config::load(&ConfigArgs::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./sportello-data"));
+        assert!(c.is_sqlite());
+        assert!(c.database_url.ends_with("sportello-data/sportello.db?mode=rwc"));
+    }
+
+    #[test]
+    fn the_file_is_overridden_by_flags_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\nworkers = 5\ndata_dir = \"/srv/s\"\n",
+        )
+        .unwrap();
+        let args = ConfigArgs {
+            config: Some(path),
+            listen: Some("127.0.0.1:9100".parse().unwrap()),
+            ..Default::default()
+        };
+        let c = Config::load(&args).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9100");
+        assert_eq!(c.workers, 5);
+        assert_eq!(c.data_dir, PathBuf::from("/srv/s"));
+    }
+
+    #[test]
+    fn unknown_file_settings_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(&path, "lissten = \"x\"\n").unwrap();
+        let err = Config::load(&ConfigArgs {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("lissten"));
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let token = "super-secret-admin-token-123";
+        let keys = seal::Keyring::generate_spec("k1");
+        let c = Config::load(&ConfigArgs {
+            admin_token: Some(token.into()),
+            content_keys: Some(keys.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains(token));
+        assert!(!shown.contains(keys.split_once(':').unwrap().1));
+        assert!(shown.contains("[redacted]"));
+    }
+
+    #[test]
+    fn secrets_are_read_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "from-a-file-0123456789\n").unwrap();
+        let c = Config::load(&ConfigArgs {
+            admin_token_file: Some(path),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.admin_token.unwrap().0, "from-a-file-0123456789");
+    }
+}

@@ -1,0 +1,6 @@
+//! The `sportello` binary's library half: configuration, wiring of the adapters into a running
+//! application, and the command line. `main.rs` only calls [`cli::main`].
+
+pub mod app;
+pub mod cli;
+pub mod config;

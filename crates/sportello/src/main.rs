@@ -1,0 +1,5 @@
+//! `sportello`: see `sportello --help`.
+
+fn main() -> std::process::ExitCode {
+    sportello::cli::main()
+}

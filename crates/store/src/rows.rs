@@ -1,0 +1,202 @@
+//! Conversions between database rows and domain records. Stored values are parsed again on
+//! the way out: a row that no longer parses is reported as a backend fault, never trusted.
+
+use chrono::{DateTime, Utc};
+use messaging::model::{
+    CitizenProfile, Delegate, Job, JobStatus, LifecycleStatus, MessageRecord,
+    MessageStatus, Organization, PreferenceMode, PublicationStatus, RejectionReason, SealedContent,
+    Service,
+};
+use messaging::content::FeatureLevel;
+use messaging::ports::{StoreError, StoreResult};
+use messaging::values::{
+    Cidr, Email, FiscalCode, MessageId, OrganizationFiscalCode, ServiceId, ValueError,
+};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+pub(crate) fn backend(e: sqlx::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn corrupt(column: &str) -> StoreError {
+    StoreError::Backend(format!("stored value in column `{column}` does not parse"))
+}
+
+pub(crate) fn ms(t: &DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn time(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+pub(crate) fn flag(b: bool) -> i64 {
+    i64::from(b)
+}
+
+pub(crate) fn text(row: &AnyRow, col: &str) -> StoreResult<String> {
+    row.try_get::<String, _>(col).map_err(backend)
+}
+
+pub(crate) fn opt_text(row: &AnyRow, col: &str) -> StoreResult<Option<String>> {
+    row.try_get::<Option<String>, _>(col).map_err(backend)
+}
+
+pub(crate) fn int(row: &AnyRow, col: &str) -> StoreResult<i64> {
+    row.try_get::<i64, _>(col).map_err(backend)
+}
+
+fn boolean(row: &AnyRow, col: &str) -> StoreResult<bool> {
+    Ok(int(row, col)? != 0)
+}
+
+fn parsed<T>(
+    row: &AnyRow,
+    col: &str,
+    parse: impl Fn(&str) -> Result<T, ValueError>,
+) -> StoreResult<T> {
+    parse(&text(row, col)?).map_err(|_| corrupt(col))
+}
+
+fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> StoreResult<T> {
+    serde_json::from_str(&text(row, col)?).map_err(|_| corrupt(col))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned())
+}
+
+pub(crate) fn organization(row: &AnyRow) -> StoreResult<Organization> {
+    Ok(Organization {
+        fiscal_code: parsed(row, "fiscal_code", OrganizationFiscalCode::parse)?,
+        name: text(row, "name")?,
+        disabled: boolean(row, "disabled")?,
+        created_at: time(int(row, "created_at")?),
+    })
+}
+
+pub(crate) fn delegate(row: &AnyRow) -> StoreResult<Delegate> {
+    Ok(Delegate {
+        id: text(row, "id")?,
+        organization_fiscal_code: parsed(
+            row,
+            "organization_fiscal_code",
+            OrganizationFiscalCode::parse,
+        )?,
+        email: parsed(row, "email", Email::parse)?,
+        disabled: boolean(row, "disabled")?,
+        created_at: time(int(row, "created_at")?),
+    })
+}
+
+pub(crate) const SERVICE_COLUMNS: &str = "id, organization_fiscal_code, organization_name, \
+    department_name, name, description, require_secure_channels, authorized_recipients, \
+    authorized_cidrs, max_allowed_payment_amount, metadata, lifecycle, lifecycle_reason, \
+    publication, version, created_at, updated_at";
+
+pub(crate) fn service(row: &AnyRow) -> StoreResult<Service> {
+    let recipients: Vec<String> = json(row, "authorized_recipients")?;
+    let cidrs: Vec<String> = json(row, "authorized_cidrs")?;
+    Ok(Service {
+        id: parsed(row, "id", ServiceId::parse)?,
+        organization_fiscal_code: parsed(
+            row,
+            "organization_fiscal_code",
+            OrganizationFiscalCode::parse,
+        )?,
+        organization_name: text(row, "organization_name")?,
+        department_name: opt_text(row, "department_name")?,
+        name: text(row, "name")?,
+        description: text(row, "description")?,
+        require_secure_channels: boolean(row, "require_secure_channels")?,
+        authorized_recipients: recipients
+            .iter()
+            .map(|r| FiscalCode::parse(r))
+            .collect::<Result<_, _>>()
+            .map_err(|_| corrupt("authorized_recipients"))?,
+        authorized_cidrs: cidrs
+            .iter()
+            .map(|c| Cidr::parse(c))
+            .collect::<Result<_, _>>()
+            .map_err(|_| corrupt("authorized_cidrs"))?,
+        max_allowed_payment_amount: u64::try_from(int(row, "max_allowed_payment_amount")?)
+            .map_err(|_| corrupt("max_allowed_payment_amount"))?,
+        metadata: json(row, "metadata")?,
+        lifecycle: LifecycleStatus::parse(&text(row, "lifecycle")?)
+            .ok_or_else(|| corrupt("lifecycle"))?,
+        lifecycle_reason: opt_text(row, "lifecycle_reason")?,
+        publication: PublicationStatus::parse(&text(row, "publication")?)
+            .ok_or_else(|| corrupt("publication"))?,
+        version: int(row, "version")?,
+        created_at: time(int(row, "created_at")?),
+        updated_at: time(int(row, "updated_at")?),
+    })
+}
+
+pub(crate) const CITIZEN_COLUMNS: &str = "fiscal_code, email, is_email_validated, \
+    is_inbox_enabled, is_email_enabled, is_webhook_enabled, preferred_languages, \
+    preference_mode, settings_version, blocked_channels, version, created_at, updated_at";
+
+pub(crate) fn citizen(row: &AnyRow) -> StoreResult<CitizenProfile> {
+    Ok(CitizenProfile {
+        fiscal_code: parsed(row, "fiscal_code", FiscalCode::parse)?,
+        email: opt_text(row, "email")?
+            .map(|e| Email::parse(&e).map_err(|_| corrupt("email")))
+            .transpose()?,
+        is_email_validated: boolean(row, "is_email_validated")?,
+        is_inbox_enabled: boolean(row, "is_inbox_enabled")?,
+        is_email_enabled: boolean(row, "is_email_enabled")?,
+        is_webhook_enabled: boolean(row, "is_webhook_enabled")?,
+        preferred_languages: json(row, "preferred_languages")?,
+        preference_mode: PreferenceMode::parse(&text(row, "preference_mode")?)
+            .ok_or_else(|| corrupt("preference_mode"))?,
+        settings_version: int(row, "settings_version")?,
+        blocked_channels: json(row, "blocked_channels")?,
+        version: int(row, "version")?,
+        created_at: time(int(row, "created_at")?),
+        updated_at: time(int(row, "updated_at")?),
+    })
+}
+
+pub(crate) const MESSAGE_COLUMNS: &str = "id, service_id, fiscal_code, created_at, \
+    time_to_live, feature_level, content_key_id, content, status, rejection_reason, is_read, \
+    updated_at";
+
+pub(crate) fn message(row: &AnyRow) -> StoreResult<MessageRecord> {
+    Ok(MessageRecord {
+        id: parsed(row, "id", MessageId::parse)?,
+        service_id: parsed(row, "service_id", ServiceId::parse)?,
+        fiscal_code: parsed(row, "fiscal_code", FiscalCode::parse)?,
+        created_at: time(int(row, "created_at")?),
+        time_to_live: int(row, "time_to_live")?,
+        feature_level: FeatureLevel::parse(&text(row, "feature_level")?)
+            .ok_or_else(|| corrupt("feature_level"))?,
+        content: SealedContent {
+            key_id: text(row, "content_key_id")?,
+            bytes: row.try_get::<Vec<u8>, _>("content").map_err(backend)?,
+        },
+        status: MessageStatus::parse(&text(row, "status")?).ok_or_else(|| corrupt("status"))?,
+        rejection_reason: opt_text(row, "rejection_reason")?
+            .map(|r| RejectionReason::parse(&r).ok_or_else(|| corrupt("rejection_reason")))
+            .transpose()?,
+        is_read: boolean(row, "is_read")?,
+        updated_at: time(int(row, "updated_at")?),
+    })
+}
+
+pub(crate) const JOB_COLUMNS: &str =
+    "id, kind, message_id, status, attempts, run_at, last_error, created_at";
+
+pub(crate) fn job(row: &AnyRow) -> StoreResult<Job> {
+    Ok(Job {
+        id: int(row, "id")?,
+        kind: text(row, "kind")?,
+        message_id: text(row, "message_id")?,
+        status: JobStatus::parse(&text(row, "status")?).ok_or_else(|| corrupt("status"))?,
+        attempts: int(row, "attempts")?,
+        last_error: opt_text(row, "last_error")?,
+        run_at: time(int(row, "run_at")?),
+        created_at: time(int(row, "created_at")?),
+    })
+}

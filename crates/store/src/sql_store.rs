@@ -1,0 +1,908 @@
+//! [`SqlStore`]: the [`Store`] port over an `sqlx` Any pool. On SQLite every write goes through
+//! a single-connection pool (one writer, as SQLite allows) and reads through a small pool of
+//! their own; on PostgreSQL both are the same pool.
+
+use std::sync::Once;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use messaging::model::{
+    AcceptOutcome, CitizenProfile, Delegate, Job, JobCounts, JobStatus, MessageRecord,
+    MessageStatus, NewMessageRecord, Organization, ProcessingOutcome, Service, ServicePreference,
+};
+use messaging::ports::{
+    DelegateAuth, ServiceAuth, Store, StoreError, StoreResult, StoredKey,
+};
+use messaging::values::{FiscalCode, MessageId, OrganizationFiscalCode, ServiceId};
+use messaging::model::{KeyType, SealedContent};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+use crate::rows::{self, backend, flag, int, ms, text, to_json};
+use crate::{Backend, OpenError, migrate};
+
+/// Rows per multi-row INSERT, well under both engines' parameter limits.
+const INSERT_CHUNK: usize = 256;
+
+/// The messaging store on SQLite or PostgreSQL.
+#[derive(Clone)]
+pub struct SqlStore {
+    backend: Backend,
+    read: AnyPool,
+    write: AnyPool,
+}
+
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore").field("backend", &self.backend).finish()
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            d.is_unique_violation() || d.message().contains("UNIQUE constraint failed")
+        }
+        _ => false,
+    }
+}
+
+fn is_fk_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            d.is_foreign_key_violation() || d.message().contains("FOREIGN KEY constraint failed")
+        }
+        _ => false,
+    }
+}
+
+/// `($1, $2, …), ($n+1, …)` for `rows` rows of `cols` columns.
+fn values_list(rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            s.push('$');
+            s.push_str(&(r * cols + c + 1).to_string());
+        }
+        s.push(')');
+    }
+    s
+}
+
+impl SqlStore {
+    /// Connects to `url` (`sqlite:PATH?mode=rwc` or `postgres://…`). Does not migrate.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, OpenError> {
+        static DRIVERS: Once = Once::new();
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let backend = Backend::of_url(url).ok_or(OpenError::UnsupportedUrl)?;
+        let connect_err = |source| OpenError::Connect {
+            backend: backend.name(),
+            source,
+        };
+        match backend {
+            Backend::Sqlite => {
+                let options = || {
+                    AnyPoolOptions::new().after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL lets readers run beside the writer; FULL makes every commit
+                            // durable (group commit pays one fsync for many messages).
+                            for pragma in [
+                                "PRAGMA journal_mode = WAL",
+                                "PRAGMA synchronous = FULL",
+                                "PRAGMA foreign_keys = ON",
+                                "PRAGMA busy_timeout = 10000",
+                            ] {
+                                sqlx::Executor::execute(&mut *conn, pragma).await?;
+                            }
+                            Ok(())
+                        })
+                    })
+                };
+                let write = options()
+                    .max_connections(1)
+                    .connect(url)
+                    .await
+                    .map_err(connect_err)?;
+                let read = options()
+                    .max_connections(max_connections.max(1))
+                    .connect(url)
+                    .await
+                    .map_err(connect_err)?;
+                Ok(Self {
+                    backend,
+                    read,
+                    write,
+                })
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(max_connections.max(2))
+                    .connect(url)
+                    .await
+                    .map_err(connect_err)?;
+                Ok(Self {
+                    backend,
+                    read: pool.clone(),
+                    write: pool,
+                })
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool writes go through (benchmarks use it to measure the raw insert ceiling).
+    pub fn write_pool(&self) -> &AnyPool {
+        &self.write
+    }
+
+    /// Applies pending migrations; returns the versions applied.
+    pub async fn migrate(&self) -> Result<Vec<i64>, OpenError> {
+        migrate::run(&self.write, self.backend).await
+    }
+
+    /// Fails unless the schema is exactly at the version this binary expects.
+    pub async fn check_schema(&self) -> Result<(), OpenError> {
+        let found = migrate::current_version(&self.write).await?;
+        let known = migrate::latest(self.backend);
+        if found < known {
+            Err(OpenError::NotMigrated { found })
+        } else if found > known {
+            Err(OpenError::SchemaTooNew { found, known })
+        } else {
+            Ok(())
+        }
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+fn service_binds<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    s: &Service,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let recipients: Vec<&str> = s.authorized_recipients.iter().map(|f| f.as_str()).collect();
+    let cidrs: Vec<String> = s.authorized_cidrs.iter().map(|c| c.to_string()).collect();
+    q.bind(s.organization_fiscal_code.as_str().to_owned())
+        .bind(s.organization_name.clone())
+        .bind(s.department_name.clone())
+        .bind(s.name.clone())
+        .bind(s.description.clone())
+        .bind(flag(s.require_secure_channels))
+        .bind(to_json(&recipients))
+        .bind(to_json(&cidrs))
+        .bind(s.max_allowed_payment_amount as i64)
+        .bind(to_json(&s.metadata))
+        .bind(s.lifecycle.as_str())
+        .bind(s.lifecycle_reason.clone())
+        .bind(s.publication.as_str())
+        .bind(s.version)
+        .bind(ms(&s.created_at))
+        .bind(ms(&s.updated_at))
+}
+
+fn stored_key(row: &AnyRow) -> StoreResult<StoredKey> {
+    Ok(StoredKey {
+        key_type: KeyType::parse(&text(row, "key_type")?)
+            .ok_or_else(|| StoreError::Backend("bad key_type".into()))?,
+        hash: text(row, "key_hash")?,
+        sealed: SealedContent {
+            key_id: text(row, "key_id")?,
+            bytes: row.try_get::<Vec<u8>, _>("sealed").map_err(backend)?,
+        },
+    })
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.read)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn create_organization(&self, org: &Organization) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO organizations (fiscal_code, name, disabled, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(org.fiscal_code.as_str().to_owned())
+        .bind(org.name.clone())
+        .bind(flag(org.disabled))
+        .bind(ms(&org.created_at))
+        .execute(&self.write)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict("an organization with this fiscal code exists".into())
+            } else {
+                backend(e)
+            }
+        })?;
+        Ok(())
+    }
+
+    async fn get_organization(
+        &self,
+        fiscal_code: &OrganizationFiscalCode,
+    ) -> StoreResult<Option<Organization>> {
+        sqlx::query("SELECT * FROM organizations WHERE fiscal_code = $1")
+            .bind(fiscal_code.as_str().to_owned())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(rows::organization)
+            .transpose()
+    }
+
+    async fn list_organizations(&self) -> StoreResult<Vec<Organization>> {
+        sqlx::query("SELECT * FROM organizations ORDER BY fiscal_code")
+            .fetch_all(&self.read)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(rows::organization)
+            .collect()
+    }
+
+    async fn set_organization_disabled(
+        &self,
+        fiscal_code: &OrganizationFiscalCode,
+        disabled: bool,
+    ) -> StoreResult<()> {
+        let r = sqlx::query("UPDATE organizations SET disabled = $1 WHERE fiscal_code = $2")
+            .bind(flag(disabled))
+            .bind(fiscal_code.as_str().to_owned())
+            .execute(&self.write)
+            .await
+            .map_err(backend)?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound("organization".into()));
+        }
+        Ok(())
+    }
+
+    async fn create_delegate(&self, d: &Delegate, key_hash: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO delegates (id, organization_fiscal_code, email, manage_key_hash, \
+             disabled, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(d.id.clone())
+        .bind(d.organization_fiscal_code.as_str().to_owned())
+        .bind(d.email.as_str().to_owned())
+        .bind(key_hash.to_owned())
+        .bind(flag(d.disabled))
+        .bind(ms(&d.created_at))
+        .execute(&self.write)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict(
+                    "this organization already has a delegate with this e-mail".into(),
+                )
+            } else if is_fk_violation(&e) {
+                StoreError::NotFound("organization".into())
+            } else {
+                backend(e)
+            }
+        })?;
+        Ok(())
+    }
+
+    async fn list_delegates(
+        &self,
+        organization: Option<&OrganizationFiscalCode>,
+    ) -> StoreResult<Vec<Delegate>> {
+        let rows = match organization {
+            Some(org) => {
+                sqlx::query(
+                    "SELECT * FROM delegates WHERE organization_fiscal_code = $1 ORDER BY id",
+                )
+                .bind(org.as_str().to_owned())
+                .fetch_all(&self.read)
+                .await
+            }
+            None => {
+                sqlx::query("SELECT * FROM delegates ORDER BY id")
+                    .fetch_all(&self.read)
+                    .await
+            }
+        }
+        .map_err(backend)?;
+        rows.iter().map(rows::delegate).collect()
+    }
+
+    async fn set_delegate_disabled(&self, id: &str, disabled: bool) -> StoreResult<()> {
+        let r = sqlx::query("UPDATE delegates SET disabled = $1 WHERE id = $2")
+            .bind(flag(disabled))
+            .bind(id.to_owned())
+            .execute(&self.write)
+            .await
+            .map_err(backend)?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound("delegate".into()));
+        }
+        Ok(())
+    }
+
+    async fn delegate_by_key_hash(&self, hash: &str) -> StoreResult<Option<DelegateAuth>> {
+        let row = sqlx::query(
+            "SELECT d.*, o.disabled AS organization_disabled FROM delegates d \
+             JOIN organizations o ON o.fiscal_code = d.organization_fiscal_code \
+             WHERE d.manage_key_hash = $1",
+        )
+        .bind(hash.to_owned())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(backend)?;
+        row.map(|r| {
+            Ok(DelegateAuth {
+                delegate: rows::delegate(&r)?,
+                organization_disabled: int(&r, "organization_disabled")? != 0,
+            })
+        })
+        .transpose()
+    }
+
+    async fn create_service(&self, s: &Service, keys: &[StoredKey]) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        let sql = format!(
+            "INSERT INTO services ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+             $12, $13, $14, $15, $16, $17)",
+            rows::SERVICE_COLUMNS
+        );
+        service_binds(sqlx::query(&sql).bind(s.id.to_string()), s)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                if is_fk_violation(&e) {
+                    StoreError::NotFound("organization".into())
+                } else {
+                    backend(e)
+                }
+            })?;
+        for k in keys {
+            sqlx::query(
+                "INSERT INTO service_keys (service_id, key_type, key_hash, key_id, sealed) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(s.id.to_string())
+            .bind(k.key_type.as_str())
+            .bind(k.hash.clone())
+            .bind(k.sealed.key_id.clone())
+            .bind(k.sealed.bytes.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn get_service(&self, id: &ServiceId) -> StoreResult<Option<Service>> {
+        let sql = format!("SELECT {} FROM services WHERE id = $1", rows::SERVICE_COLUMNS);
+        sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(rows::service)
+            .transpose()
+    }
+
+    async fn list_services(
+        &self,
+        organization: &OrganizationFiscalCode,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<Service>, i64)> {
+        let sql = format!(
+            "SELECT {} FROM services WHERE organization_fiscal_code = $1 \
+             AND lifecycle <> 'deleted' ORDER BY id DESC LIMIT $2 OFFSET $3",
+            rows::SERVICE_COLUMNS
+        );
+        let items = sqlx::query(&sql)
+            .bind(organization.as_str().to_owned())
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.read)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(rows::service)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM services WHERE organization_fiscal_code = $1 \
+             AND lifecycle <> 'deleted'",
+        )
+        .bind(organization.as_str().to_owned())
+        .fetch_one(&self.read)
+        .await
+        .map_err(backend)?;
+        Ok((items, count))
+    }
+
+    async fn update_service(&self, s: &Service) -> StoreResult<()> {
+        let q = sqlx::query(
+            "UPDATE services SET organization_fiscal_code = $1, organization_name = $2, \
+             department_name = $3, name = $4, description = $5, require_secure_channels = $6, \
+             authorized_recipients = $7, authorized_cidrs = $8, max_allowed_payment_amount = $9, \
+             metadata = $10, lifecycle = $11, lifecycle_reason = $12, publication = $13, \
+             version = $14, created_at = $15, updated_at = $16 WHERE id = $17 AND version = $18",
+        );
+        let r = service_binds(q, s)
+            .bind(s.id.to_string())
+            .bind(s.version - 1)
+            .execute(&self.write)
+            .await
+            .map_err(backend)?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::Conflict(
+                "the service was changed by someone else; read it again and retry".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn service_by_key_hash(&self, hash: &str) -> StoreResult<Option<ServiceAuth>> {
+        let sql = format!(
+            "SELECT {}, o.disabled AS organization_disabled FROM service_keys k \
+             JOIN services s ON s.id = k.service_id \
+             JOIN organizations o ON o.fiscal_code = s.organization_fiscal_code \
+             WHERE k.key_hash = $1",
+            rows::SERVICE_COLUMNS
+                .split(", ")
+                .map(|c| format!("s.{}", c.trim()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let row = sqlx::query(&sql)
+            .bind(hash.to_owned())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(backend)?;
+        row.map(|r| {
+            Ok(ServiceAuth {
+                service: rows::service(&r)?,
+                organization_disabled: int(&r, "organization_disabled")? != 0,
+            })
+        })
+        .transpose()
+    }
+
+    async fn service_keys(&self, id: &ServiceId) -> StoreResult<Vec<StoredKey>> {
+        sqlx::query("SELECT * FROM service_keys WHERE service_id = $1 ORDER BY key_type")
+            .bind(id.to_string())
+            .fetch_all(&self.read)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(stored_key)
+            .collect()
+    }
+
+    async fn replace_service_key(&self, id: &ServiceId, key: &StoredKey) -> StoreResult<()> {
+        let r = sqlx::query(
+            "UPDATE service_keys SET key_hash = $1, key_id = $2, sealed = $3 \
+             WHERE service_id = $4 AND key_type = $5",
+        )
+        .bind(key.hash.clone())
+        .bind(key.sealed.key_id.clone())
+        .bind(key.sealed.bytes.clone())
+        .bind(id.to_string())
+        .bind(key.key_type.as_str())
+        .execute(&self.write)
+        .await
+        .map_err(backend)?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound("service key".into()));
+        }
+        Ok(())
+    }
+
+    async fn create_citizen(&self, p: &CitizenProfile) -> StoreResult<()> {
+        let sql = format!(
+            "INSERT INTO citizens ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+             $12, $13)",
+            rows::CITIZEN_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(p.fiscal_code.as_str().to_owned())
+            .bind(p.email.as_ref().map(|e| e.as_str().to_owned()))
+            .bind(flag(p.is_email_validated))
+            .bind(flag(p.is_inbox_enabled))
+            .bind(flag(p.is_email_enabled))
+            .bind(flag(p.is_webhook_enabled))
+            .bind(to_json(&p.preferred_languages))
+            .bind(p.preference_mode.as_str())
+            .bind(p.settings_version)
+            .bind(to_json(&p.blocked_channels))
+            .bind(p.version)
+            .bind(ms(&p.created_at))
+            .bind(ms(&p.updated_at))
+            .execute(&self.write)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict("a profile for this citizen exists".into())
+                } else {
+                    backend(e)
+                }
+            })?;
+        Ok(())
+    }
+
+    async fn get_citizen(&self, fiscal_code: &FiscalCode) -> StoreResult<Option<CitizenProfile>> {
+        let sql = format!(
+            "SELECT {} FROM citizens WHERE fiscal_code = $1",
+            rows::CITIZEN_COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind(fiscal_code.as_str().to_owned())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(rows::citizen)
+            .transpose()
+    }
+
+    async fn get_service_preference(
+        &self,
+        fiscal_code: &FiscalCode,
+        service: &ServiceId,
+        settings_version: i64,
+    ) -> StoreResult<Option<ServicePreference>> {
+        let row = sqlx::query(
+            "SELECT * FROM service_preferences WHERE fiscal_code = $1 AND service_id = $2 \
+             AND settings_version = $3",
+        )
+        .bind(fiscal_code.as_str().to_owned())
+        .bind(service.to_string())
+        .bind(settings_version)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(backend)?;
+        row.map(|r| {
+            Ok(ServicePreference {
+                service_id: *service,
+                settings_version: int(&r, "settings_version")?,
+                is_inbox_enabled: int(&r, "is_inbox_enabled")? != 0,
+                is_email_enabled: int(&r, "is_email_enabled")? != 0,
+                is_webhook_enabled: int(&r, "is_webhook_enabled")? != 0,
+                can_access_message_read_status: int(&r, "can_access_message_read_status")? != 0,
+            })
+        })
+        .transpose()
+    }
+
+    async fn upsert_service_preference(
+        &self,
+        fiscal_code: &FiscalCode,
+        p: &ServicePreference,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO service_preferences (fiscal_code, service_id, settings_version, \
+             is_inbox_enabled, is_email_enabled, is_webhook_enabled, \
+             can_access_message_read_status) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (fiscal_code, service_id, settings_version) DO UPDATE SET \
+             is_inbox_enabled = excluded.is_inbox_enabled, \
+             is_email_enabled = excluded.is_email_enabled, \
+             is_webhook_enabled = excluded.is_webhook_enabled, \
+             can_access_message_read_status = excluded.can_access_message_read_status",
+        )
+        .bind(fiscal_code.as_str().to_owned())
+        .bind(p.service_id.to_string())
+        .bind(p.settings_version)
+        .bind(flag(p.is_inbox_enabled))
+        .bind(flag(p.is_email_enabled))
+        .bind(flag(p.is_webhook_enabled))
+        .bind(flag(p.can_access_message_read_status))
+        .execute(&self.write)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn accept_messages(&self, batch: &[NewMessageRecord]) -> StoreResult<Vec<AcceptOutcome>> {
+        let mut outcomes: Vec<Option<AcceptOutcome>> = vec![None; batch.len()];
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        const COLS: usize = 12;
+        for (chunk_no, chunk) in batch.chunks(INSERT_CHUNK).enumerate() {
+            let sql = format!(
+                "INSERT INTO messages (id, service_id, fiscal_code, created_at, time_to_live, \
+                 feature_level, content_key_id, content, status, idempotency_key, request_hash, \
+                 updated_at) VALUES {} ON CONFLICT DO NOTHING RETURNING id",
+                values_list(chunk.len(), COLS)
+            );
+            let mut q = sqlx::query(&sql);
+            for m in chunk {
+                let created = ms(&m.created_at);
+                q = q
+                    .bind(m.id.to_string())
+                    .bind(m.service_id.to_string())
+                    .bind(m.fiscal_code.as_str().to_owned())
+                    .bind(created)
+                    .bind(m.time_to_live)
+                    .bind(m.feature_level.as_str())
+                    .bind(m.content.key_id.clone())
+                    .bind(m.content.bytes.clone())
+                    .bind(MessageStatus::Accepted.as_str())
+                    .bind(m.idempotency.as_ref().map(|i| i.key.clone()))
+                    .bind(m.idempotency.as_ref().map(|i| i.request_hash.clone()))
+                    .bind(created);
+            }
+            let inserted: std::collections::HashSet<String> = q
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(backend)?
+                .iter()
+                .map(|r| text(r, "id"))
+                .collect::<StoreResult<_>>()?;
+            for (i, m) in chunk.iter().enumerate() {
+                let slot = chunk_no * INSERT_CHUNK + i;
+                if inserted.contains(&m.id.to_string()) {
+                    outcomes[slot] = Some(AcceptOutcome::Created(m.id));
+                    continue;
+                }
+                // Not inserted: the idempotency key was used before (maybe earlier in this
+                // very batch). Same request → the earlier id; different request → refused.
+                let Some(idem) = &m.idempotency else {
+                    return Err(StoreError::Backend(
+                        "message insert ignored without an idempotency key".into(),
+                    ));
+                };
+                let row = sqlx::query(
+                    "SELECT id, request_hash FROM messages WHERE service_id = $1 \
+                     AND idempotency_key = $2",
+                )
+                .bind(m.service_id.to_string())
+                .bind(idem.key.clone())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
+                let existing = MessageId::parse(&text(&row, "id")?)
+                    .map_err(|_| StoreError::Backend("stored message id".into()))?;
+                outcomes[slot] = Some(
+                    if rows::opt_text(&row, "request_hash")?.as_deref()
+                        == Some(idem.request_hash.as_str())
+                    {
+                        AcceptOutcome::Replayed(existing)
+                    } else {
+                        AcceptOutcome::KeyReused
+                    },
+                );
+            }
+        }
+        let created: Vec<&NewMessageRecord> = batch
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, o)| matches!(o, Some(AcceptOutcome::Created(_))))
+            .map(|(m, _)| m)
+            .collect();
+        for chunk in created.chunks(INSERT_CHUNK) {
+            let sql = format!(
+                "INSERT INTO jobs (kind, message_id, status, attempts, run_at, created_at) \
+                 VALUES {}",
+                values_list(chunk.len(), 6)
+            );
+            let mut q = sqlx::query(&sql);
+            for m in chunk {
+                let at = ms(&m.created_at);
+                q = q
+                    .bind("process_message")
+                    .bind(m.id.to_string())
+                    .bind(JobStatus::Queued.as_str())
+                    .bind(0_i64)
+                    .bind(at)
+                    .bind(at);
+            }
+            q.execute(&mut *tx).await.map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or(AcceptOutcome::KeyReused))
+            .collect())
+    }
+
+    async fn get_message(&self, id: &MessageId) -> StoreResult<Option<MessageRecord>> {
+        let sql = format!("SELECT {} FROM messages WHERE id = $1", rows::MESSAGE_COLUMNS);
+        sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(rows::message)
+            .transpose()
+    }
+
+    async fn claim_jobs(
+        &self,
+        limit: i64,
+        now: DateTime<Utc>,
+        lease_ms: i64,
+    ) -> StoreResult<Vec<Job>> {
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE jobs SET status = 'running', run_at = $1, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM jobs WHERE status IN ('queued', 'running') \
+             AND run_at <= $2 ORDER BY run_at, id LIMIT $3{lock}) RETURNING {}",
+            rows::JOB_COLUMNS
+        );
+        let now_ms = ms(&now);
+        sqlx::query(&sql)
+            .bind(now_ms + lease_ms)
+            .bind(now_ms)
+            .bind(limit)
+            .fetch_all(&self.write)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(rows::job)
+            .collect()
+    }
+
+    async fn complete_message_job(
+        &self,
+        job_id: i64,
+        message_id: &MessageId,
+        outcome: &ProcessingOutcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        let (status, reason) = match outcome {
+            ProcessingOutcome::Processed { .. } => (MessageStatus::Processed, None),
+            ProcessingOutcome::Rejected(r) => (MessageStatus::Rejected, Some(r.as_str())),
+        };
+        let updated = sqlx::query(
+            "UPDATE messages SET status = $1, rejection_reason = $2, updated_at = $3 \
+             WHERE id = $4 AND status = 'ACCEPTED'",
+        )
+        .bind(status.as_str())
+        .bind(reason)
+        .bind(ms(&now))
+        .bind(message_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?
+        .rows_affected();
+        if let (1, ProcessingOutcome::Processed { inbox: Some(e) }) = (updated, outcome) {
+            sqlx::query(
+                "INSERT INTO inbox (fiscal_code, message_id, service_id, has_payment, due_date) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(e.fiscal_code.as_str().to_owned())
+            .bind(e.message_id.to_string())
+            .bind(e.service_id.to_string())
+            .bind(flag(e.has_payment))
+            .bind(e.due_date.as_ref().map(ms))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        sqlx::query("DELETE FROM jobs WHERE id = $1")
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn fail_job(
+        &self,
+        job_id: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        let (status, run_at) = match retry_at {
+            Some(at) => (JobStatus::Queued, ms(&at)),
+            None => (JobStatus::Dead, ms(&now)),
+        };
+        let row = sqlx::query(
+            "UPDATE jobs SET status = $1, run_at = $2, last_error = $3 WHERE id = $4 \
+             RETURNING message_id",
+        )
+        .bind(status.as_str())
+        .bind(run_at)
+        .bind(error.to_owned())
+        .bind(job_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if let (Some(row), None) = (row, retry_at) {
+            sqlx::query(
+                "UPDATE messages SET status = 'FAILED', updated_at = $1 WHERE id = $2 \
+                 AND status = 'ACCEPTED'",
+            )
+            .bind(ms(&now))
+            .bind(text(&row, "message_id")?)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn list_jobs(&self, status: Option<JobStatus>) -> StoreResult<Vec<Job>> {
+        let sql = format!(
+            "SELECT {} FROM jobs WHERE ($1 = '' OR status = $2) ORDER BY id LIMIT 1000",
+            rows::JOB_COLUMNS
+        );
+        let s = status.map_or("", JobStatus::as_str);
+        sqlx::query(&sql)
+            .bind(s)
+            .bind(s)
+            .fetch_all(&self.read)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(rows::job)
+            .collect()
+    }
+
+    async fn retry_job(&self, job_id: i64, now: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        let row = sqlx::query(
+            "UPDATE jobs SET status = 'queued', run_at = $1, attempts = 0 \
+             WHERE id = $2 AND status = 'dead' RETURNING message_id",
+        )
+        .bind(ms(&now))
+        .bind(job_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let Some(row) = row else {
+            return Err(StoreError::NotFound("dead job".into()));
+        };
+        sqlx::query(
+            "UPDATE messages SET status = 'ACCEPTED', updated_at = $1 WHERE id = $2 \
+             AND status = 'FAILED'",
+        )
+        .bind(ms(&now))
+        .bind(text(&row, "message_id")?)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn job_counts(&self) -> StoreResult<JobCounts> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")
+            .fetch_all(&self.read)
+            .await
+            .map_err(backend)?;
+        let mut c = JobCounts::default();
+        for r in &rows {
+            let n = int(r, "n")?;
+            match JobStatus::parse(&text(r, "status")?) {
+                Some(JobStatus::Queued) => c.queued = n,
+                Some(JobStatus::Running) => c.running = n,
+                Some(JobStatus::Dead) => c.dead = n,
+                None => {}
+            }
+        }
+        Ok(c)
+    }
+}
