@@ -4,6 +4,7 @@
 //! [`Backend`]. Each backend has its own migration folder with matching version numbers.
 
 mod migrate;
+pub mod raw;
 mod rows;
 mod sql_store;
 

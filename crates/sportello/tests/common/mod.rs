@@ -1,0 +1,355 @@
+//! Test harness: starts the real server on port 0 against a fresh SQLite file or a fresh
+//! PostgreSQL schema, and talks to it over real HTTP.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use sportello::app::{Running, open_store, start};
+use sportello::config::{Config, ConfigArgs};
+use tokio::net::TcpListener;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+pub const ORG: &str = "00441340122";
+pub const CITIZEN: &str = "RSSMRA85T10A562S";
+pub const SANDBOX: &str = "AAAAAA00A00A000A";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Base PostgreSQL URL for tests.
+pub fn pg_base_url() -> String {
+    std::env::var("SPORTELLO_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A fresh database for one test: its URL and what must outlive the test.
+pub struct TestDb {
+    pub url: String,
+    pub data_dir: tempfile::TempDir,
+    pub schema: Option<String>,
+    pub content_keys: String,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let content_keys = seal::Keyring::generate_spec("k1");
+        match backend {
+            Backend::Sqlite => Self {
+                url: format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.path().join("sportello.db").display()
+                ),
+                data_dir,
+                schema: None,
+                content_keys,
+            },
+            Backend::Postgres => {
+                let schema = format!("t_{}", ulid::Ulid::new().to_string().to_lowercase());
+                let admin = store::SqlStore::connect(&pg_base_url(), 2).await.unwrap();
+                sqlx_exec(&admin, &format!("CREATE SCHEMA {schema}")).await;
+                admin.close().await;
+                let sep = if pg_base_url().contains('?') { '&' } else { '?' };
+                Self {
+                    url: format!(
+                        "{}{sep}options=-c%20search_path%3D{schema}",
+                        pg_base_url()
+                    ),
+                    data_dir,
+                    schema: Some(schema),
+                    content_keys,
+                }
+            }
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        let mut config = Config::load(&ConfigArgs {
+            data_dir: Some(self.data_dir.path().to_owned()),
+            database_url: Some(self.url.clone()),
+            admin_token: Some(ADMIN_TOKEN.to_owned()),
+            content_keys: Some(self.content_keys.clone()),
+            workers: Some(1),
+            job_lease_ms: Some(2_000),
+            job_max_attempts: Some(3),
+            job_backoff_ms: Some(50),
+            ..Default::default()
+        })
+        .unwrap();
+        config.job.poll_interval_ms = 50;
+        config
+    }
+
+    /// Runs one SQL statement returning a single integer (for assertions on stored rows).
+    pub async fn count(&self, sql: &str) -> i64 {
+        let store = store::SqlStore::connect(&self.url, 1).await.unwrap();
+        let n: i64 = sqlx_scalar(&store, sql).await;
+        store.close().await;
+        n
+    }
+
+    pub async fn drop_schema(&self) {
+        if let Some(schema) = &self.schema {
+            let admin = store::SqlStore::connect(&pg_base_url(), 1).await.unwrap();
+            sqlx_exec(&admin, &format!("DROP SCHEMA {schema} CASCADE")).await;
+            admin.close().await;
+        }
+    }
+}
+
+async fn sqlx_exec(store: &store::SqlStore, sql: &str) {
+    use messaging::ports::Store as _;
+    let _ = store.ping().await;
+    store::raw::execute(store, sql).await.unwrap();
+}
+
+async fn sqlx_scalar(store: &store::SqlStore, sql: &str) -> i64 {
+    store::raw::scalar_i64(store, sql).await.unwrap()
+}
+
+/// A running Sportello in this process.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: TestDb,
+    running: Option<Running>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        let db = TestDb::new(backend).await;
+        Self::spawn_on(db, |_| {}).await
+    }
+
+    /// Starts on an existing database with a config adjusted by `tune`.
+    pub async fn spawn_on(db: TestDb, tune: impl FnOnce(&mut Config)) -> Self {
+        let mut config = db.config();
+        tune(&mut config);
+        let store = open_store(&config, true).await.unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = start(&config, store, Some(listener)).await.unwrap();
+        Self {
+            addr: running.addr,
+            db,
+            running: Some(running),
+        }
+    }
+
+    /// Stops the server and gives the database back (to restart on it).
+    pub async fn stop(mut self) -> TestDb {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        self.db
+    }
+
+    /// Stops and removes the test's PostgreSQL schema.
+    pub async fn finish(self) {
+        let db = self.stop().await;
+        db.drop_schema().await;
+    }
+
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Response {
+        send(self.addr, method, path, headers, body.map(|b| b.to_string())).await
+    }
+
+    pub async fn admin(&self, method: &str, path: &str, body: Option<&Value>) -> Response {
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        self.request(
+            method,
+            &format!("/api/admin/v1{path}"),
+            &[("authorization", &auth)],
+            body,
+        )
+        .await
+    }
+
+    pub async fn with_key(
+        &self,
+        key: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Response {
+        self.request(
+            method,
+            &format!("/api/v1{path}"),
+            &[("ocp-apim-subscription-key", key)],
+            body,
+        )
+        .await
+    }
+
+    /// Creates the organization and a delegate; returns the manage key.
+    pub async fn onboard(&self) -> String {
+        let r = self
+            .admin(
+                "POST",
+                "/organizations",
+                Some(&json!({"fiscal_code": ORG, "name": "Comune di Varese"})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let r = self
+            .admin(
+                "POST",
+                &format!("/organizations/{ORG}/delegates"),
+                Some(&json!({"email": "tributi@comune.varese.it"})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body["manage_key"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a service with `extra` fields merged into a valid payload; returns (id, primary key).
+    pub async fn service(&self, manage_key: &str, extra: Value) -> (String, String) {
+        let mut payload = service_payload();
+        for (k, v) in extra.as_object().unwrap() {
+            payload[k] = v.clone();
+        }
+        let r = self
+            .with_key(manage_key, "POST", "/manage/services", Some(&payload))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let id = r.body["id"].as_str().unwrap().to_owned();
+        let keys = self
+            .with_key(manage_key, "GET", &format!("/manage/services/{id}/keys"), None)
+            .await;
+        assert_eq!(keys.status, 200, "{}", keys.body);
+        (id, keys.body["primary_key"].as_str().unwrap().to_owned())
+    }
+
+    pub async fn citizen(&self, body: Value) {
+        let r = self.admin("POST", "/citizens", Some(&body)).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+
+    /// Sends a message; returns the response.
+    pub async fn send(&self, key: &str, fiscal_code: &str, content: Value) -> Response {
+        self.with_key(
+            key,
+            "POST",
+            &format!("/messages/{fiscal_code}"),
+            Some(&json!({ "content": content })),
+        )
+        .await
+    }
+
+    /// Polls the message until its status is not ACCEPTED (or 10 s pass).
+    pub async fn settled(&self, key: &str, fiscal_code: &str, id: &str) -> Value {
+        for _ in 0..200 {
+            let r = self
+                .with_key(key, "GET", &format!("/messages/{fiscal_code}/{id}"), None)
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            if r.body["status"] != "ACCEPTED" {
+                return r.body;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("message {id} still ACCEPTED after 10 s");
+    }
+}
+
+pub fn service_payload() -> Value {
+    json!({
+        "name": "Tributi",
+        "description": "Avvisi e pagamenti dei tributi comunali",
+        "organization": {"name": "Comune di Varese", "fiscal_code": ORG},
+        "authorized_recipients": [CITIZEN],
+        "max_allowed_payment_amount": 1_000_000,
+        "metadata": {"scope": "LOCAL", "topic_id": 11, "email": "tributi@comune.varese.it"}
+    })
+}
+
+pub fn markdown() -> String {
+    "Gentile cittadina, gentile cittadino: ti ricordiamo la scadenza della rata della TARI. \
+     Trovi i dettagli del pagamento qui sotto."
+        .to_owned()
+}
+
+/// An HTTP response as the tests see it.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: hyper::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+/// One HTTP/1.1 request on a fresh connection.
+pub async fn send(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<String>,
+) -> Response {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr.to_string());
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req
+        .body(Full::new(Bytes::from(body.unwrap_or_default())))
+        .unwrap();
+    let res = sender.send_request(req).await.unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Response {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
+
+/// Runs each listed async test function against both storage backends.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::common::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::common::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
