@@ -1,0 +1,356 @@
+//! Crash safety, dead letters, the CLI and the operations endpoints, on both backends. The
+//! crash tests run the real `sportello` binary and kill it with SIGKILL.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{ADMIN_TOKEN, Backend, CITIZEN, ORG, TestApp, TestDb, markdown};
+use serde_json::{Value, json};
+
+both_backends!(
+    killing_the_server_loses_nothing_and_processes_every_message_exactly_once,
+    the_admin_commands_print_json_and_work_while_the_server_runs,
+    a_message_that_cannot_be_processed_fails_after_bounded_retries_and_can_be_retried,
+    health_readiness_metrics_and_openapi_answer_without_personal_data,
+    the_admin_api_needs_the_admin_token,
+);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn binary(db: &TestDb, port: u16) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sportello"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("SPORTELLO_DATA_DIR", db.data_dir.path())
+        .env("SPORTELLO_DATABASE_URL", &db.url)
+        .env("SPORTELLO_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SPORTELLO_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("SPORTELLO_CONTENT_KEYS", &db.content_keys)
+        .env("SPORTELLO_JOB_LEASE_MS", "500")
+        .env("SPORTELLO_LOG", "warn")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs a CLI command to completion; returns (exit code, stdout).
+fn cli(db: &TestDb, args: &[&str]) -> (i32, String, String) {
+    let out = binary(db, free_port()).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json_out(out: &(i32, String, String)) -> Value {
+    assert_eq!(out.0, 0, "stdout: {} stderr: {}", out.1, out.2);
+    serde_json::from_str(out.1.trim()).unwrap()
+}
+
+async fn serve(db: &TestDb, port: u16, workers: &str) -> Child {
+    let child = binary(db, port)
+        .env("SPORTELLO_WORKERS", workers)
+        .arg("serve")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok()
+            && common::send(addr, "GET", "/readyz", &[], None).await.status == 200
+        {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("sportello serve did not become ready");
+}
+
+fn kill(mut child: Child) {
+    // SIGKILL: no graceful shutdown, no flushing.
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Creates organization, delegate, citizen (CLI) and a service (CLI); returns the service key.
+fn onboard_with_cli(db: &TestDb) -> String {
+    json_out(&cli(
+        db,
+        &["admin", "organization", "create", "--fiscal-code", ORG, "--name", "Comune di Varese", "--json"],
+    ));
+    json_out(&cli(db, &["admin", "citizen", "create", "--fiscal-code", CITIZEN, "--json"]));
+    let service = json_out(&cli(
+        db,
+        &[
+            "admin", "service", "create", "--organization", ORG, "--name", "Tributi",
+            "--description", "Tributi comunali", "--authorized-recipient", CITIZEN, "--json",
+        ],
+    ));
+    service["primary_key"].as_str().unwrap().to_owned()
+}
+
+async fn killing_the_server_loses_nothing_and_processes_every_message_exactly_once(
+    backend: Backend,
+) {
+    const N: usize = 120;
+    let db = TestDb::new(backend).await;
+    assert_eq!(cli(&db, &["migrate"]).0, 0);
+    let key = onboard_with_cli(&db);
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+
+    // 1. Accept messages with no worker running, then kill the process.
+    let server = serve(&db, port, "0").await;
+    let mut ids = Vec::new();
+    for i in 0..N {
+        let body = json!({"content": {"subject": format!("Avviso numero {i:04}"), "markdown": markdown()}});
+        let r = common::send(
+            addr,
+            "POST",
+            &format!("/api/v1/messages/{CITIZEN}"),
+            &[("ocp-apim-subscription-key", &key)],
+            Some(body.to_string()),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        ids.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    kill(server);
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM messages WHERE status = 'ACCEPTED'").await,
+        N as i64,
+        "every acknowledged message survived the kill"
+    );
+
+    // 2. Restart with a worker and kill it while it is processing.
+    let server = serve(&db, port, "1").await;
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    kill(server);
+    let done_at_kill = db
+        .count("SELECT COUNT(*) FROM messages WHERE status = 'PROCESSED'")
+        .await;
+
+    // 3. Restart again; the lease of the killed worker's claims runs out and all finish.
+    let server = serve(&db, port, "2").await;
+    let mut processed = 0;
+    for _ in 0..400 {
+        processed = db
+            .count("SELECT COUNT(*) FROM messages WHERE status = 'PROCESSED'")
+            .await;
+        if processed == N as i64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    kill(server);
+    assert_eq!(processed, N as i64, "processed after restart (had {done_at_kill} at kill)");
+    assert_eq!(db.count("SELECT COUNT(*) FROM messages").await, N as i64);
+    assert_eq!(
+        db.count(&format!("SELECT COUNT(*) FROM inbox WHERE fiscal_code = '{CITIZEN}'"))
+            .await,
+        N as i64,
+        "each message is in the inbox exactly once"
+    );
+    assert_eq!(db.count("SELECT COUNT(*) FROM jobs").await, 0);
+    let distinct = ids.iter().collect::<std::collections::HashSet<_>>().len();
+    assert_eq!(distinct, N);
+    db.drop_schema().await;
+}
+
+async fn the_admin_commands_print_json_and_work_while_the_server_runs(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    assert_eq!(cli(&db, &["migrate"]).0, 0);
+    let port = free_port();
+    let server = serve(&db, port, "1").await;
+    let org = json_out(&cli(
+        &db,
+        &["admin", "organization", "create", "--fiscal-code", ORG, "--name", "Comune di Varese", "--json"],
+    ));
+    assert_eq!(org["fiscal_code"], ORG);
+    let delegate = json_out(&cli(
+        &db,
+        &["admin", "delegate", "create", "--organization", ORG, "--email", "it@comune.varese.it", "--json"],
+    ));
+    assert_eq!(delegate["email"], "it@comune.varese.it");
+    let manage_key = delegate["manage_key"].as_str().unwrap();
+    assert_eq!(manage_key.len(), 32);
+    let citizen = json_out(&cli(
+        &db,
+        &["admin", "citizen", "create", "--fiscal-code", CITIZEN, "--email", "m@example.org", "--json"],
+    ));
+    assert_eq!(citizen["fiscal_code"], CITIZEN);
+
+    // The running server sees what the CLI wrote: the manage key works.
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let r = common::send(
+        addr,
+        "GET",
+        "/api/v1/manage/services",
+        &[("ocp-apim-subscription-key", manage_key)],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Refused input: exit code 2, a precise reason, nothing written.
+    let bad = cli(&db, &["admin", "organization", "create", "--fiscal-code", "00441340123", "--name", "Comune di Varese"]);
+    assert_eq!(bad.0, 2);
+    assert!(bad.2.contains("check digit"), "{}", bad.2);
+    let dup = cli(&db, &["admin", "organization", "create", "--fiscal-code", ORG, "--name", "Comune di Varese"]);
+    assert_eq!(dup.0, 2, "{}", dup.2);
+    let list = json_out(&cli(&db, &["admin", "organization", "list", "--json"]));
+    assert_eq!(list.as_array().unwrap().len(), 1);
+
+    // Disabling the delegate from the CLI takes effect on the server.
+    let id = delegate["id"].as_str().unwrap();
+    assert_eq!(cli(&db, &["admin", "delegate", "disable", "--id", id]).0, 0);
+    let r = common::send(
+        addr,
+        "GET",
+        "/api/v1/manage/services",
+        &[("ocp-apim-subscription-key", manage_key)],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        cli(&db, &["healthcheck", "--listen", &format!("127.0.0.1:{port}")]).0,
+        0
+    );
+    kill(server);
+    assert_ne!(
+        cli(&db, &["healthcheck", "--listen", &format!("127.0.0.1:{port}")]).0,
+        0
+    );
+    db.drop_schema().await;
+}
+
+async fn a_message_that_cannot_be_processed_fails_after_bounded_retries_and_can_be_retried(
+    backend: Backend,
+) {
+    let db = TestDb::new(backend).await;
+    let old_keys = db.content_keys.clone();
+    // Accept a message, no worker.
+    let app = TestApp::spawn_on(db, |c| c.workers = 0).await;
+    let manage = app.onboard().await;
+    let (_, key) = app.service(&manage, json!({})).await;
+    app.citizen(json!({"fiscal_code": CITIZEN})).await;
+    let r = app
+        .send(&key, CITIZEN, json!({"subject": "Benvenuto nel servizio", "markdown": markdown()}))
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let mut db = app.stop().await;
+
+    // Restart with a keyring that lost the key the message was sealed with.
+    db.content_keys = seal::Keyring::generate_spec("k2");
+    let app = TestApp::spawn_on(db, |c| c.job.max_attempts = 3).await;
+    let mut dead = Value::Null;
+    for _ in 0..200 {
+        let r = app.admin("GET", "/jobs?status=dead", None).await;
+        assert_eq!(r.status, 200);
+        if r.body.as_array().is_some_and(|a| !a.is_empty()) {
+            dead = r.body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let job = &dead[0];
+    assert_eq!(job["attempts"], 3, "{dead}");
+    assert_eq!(job["message_id"], id.as_str());
+    assert!(job["last_error"].as_str().unwrap().contains("no key `k1`"));
+    assert_eq!(
+        app.db
+            .count(&format!("SELECT COUNT(*) FROM messages WHERE id = '{id}' AND status = 'FAILED'"))
+            .await,
+        1
+    );
+    let job_id = job["id"].as_i64().unwrap();
+    let mut db = app.stop().await;
+
+    // Rotate properly (new key first, old key kept for opening) and retry the dead letter.
+    db.content_keys = format!("{},{old_keys}", seal::Keyring::generate_spec("k2"));
+    let app = TestApp::spawn_on(db, |_| {}).await;
+    let r = app.admin("POST", &format!("/jobs/{job_id}/retry"), None).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let got = app.settled(&key, CITIZEN, &id).await;
+    assert_eq!(got["status"], "PROCESSED");
+    let again = app.admin("POST", &format!("/jobs/{job_id}/retry"), None).await;
+    assert_eq!(again.status, 404, "a job that is not dead cannot be retried");
+    app.finish().await;
+}
+
+async fn health_readiness_metrics_and_openapi_answer_without_personal_data(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let manage = app.onboard().await;
+    let (_, key) = app.service(&manage, json!({})).await;
+    let r = app
+        .send(&key, CITIZEN, json!({"subject": "Benvenuto nel servizio", "markdown": markdown()}))
+        .await;
+    app.settled(&key, CITIZEN, r.body["id"].as_str().unwrap()).await;
+    assert_eq!(app.request("GET", "/healthz", &[], None).await.status, 200);
+    assert_eq!(app.request("GET", "/readyz", &[], None).await.status, 200);
+    // The counter is bumped just after the outcome is committed: poll briefly.
+    let mut m = app.request("GET", "/metrics", &[], None).await;
+    for _ in 0..50 {
+        if m.text.contains("sportello_jobs_rejected_total 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        m = app.request("GET", "/metrics", &[], None).await;
+    }
+    assert_eq!(m.status, 200);
+    assert!(m.text.contains(
+        "sportello_http_requests_total{method=\"POST\",route=\"/api/v1/messages/{fiscal_code}\",status=\"201\"} 1"
+    ), "{}", m.text);
+    assert!(m.text.contains("sportello_http_request_duration_seconds_bucket"));
+    assert!(m.text.contains("sportello_jobs_rejected_total 1"), "{}", m.text);
+    assert!(m.text.contains("sportello_jobs{status=\"queued\"} 0"));
+    assert!(m.text.contains("sportello_messages_accepted_total 1"));
+    assert!(!m.text.contains(CITIZEN), "no fiscal code in metrics");
+    let doc = app.request("GET", "/api/v1/openapi.json", &[], None).await;
+    assert_eq!(doc.status, 200);
+    assert!(doc.body["openapi"].as_str().unwrap().starts_with("3."));
+    let missing = app.request("GET", "/nope", &[], None).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.headers["content-type"], "application/problem+json");
+    app.finish().await;
+}
+
+async fn the_admin_api_needs_the_admin_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let no = app.request("GET", "/api/admin/v1/organizations", &[], None).await;
+    assert_eq!(no.status, 401);
+    let wrong = app
+        .request(
+            "GET",
+            "/api/admin/v1/organizations",
+            &[("authorization", "Bearer not-the-token-at-all-xx")],
+            None,
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    let bad = app
+        .admin("POST", "/organizations", Some(&json!({"fiscal_code": "123", "name": "X"})))
+        .await;
+    assert_eq!(bad.status, 400);
+    let names: Vec<&str> = bad.body["invalid_params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["fiscal_code", "name"]);
+    let ok = app.admin("GET", "/organizations", None).await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.body, json!([]));
+    app.finish().await;
+}
