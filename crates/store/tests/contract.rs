@@ -1,0 +1,348 @@
+//! Contract tests of the `Store` port, run against both SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used)]
+
+use chrono::{Duration, Utc};
+use messaging::content::FeatureLevel;
+use messaging::model::{
+    AcceptOutcome, Idempotency, InboxEntry, JobStatus, KeyType, LifecycleStatus,
+    NewMessageRecord, Organization, ProcessingOutcome, PublicationStatus, RejectionReason,
+    SealedContent, Service,
+};
+use messaging::ports::{Store, StoreError, StoredKey};
+use messaging::values::{FiscalCode, MessageId, OrganizationFiscalCode, ServiceId};
+use store::SqlStore;
+
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+struct Db {
+    store: SqlStore,
+    _dir: tempfile::TempDir,
+    schema: Option<String>,
+}
+
+fn pg_url() -> String {
+    std::env::var("SPORTELLO_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+impl Db {
+    async fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, schema) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display()),
+                None,
+            ),
+            Backend::Postgres => {
+                let schema = format!("c_{}", ulid::Ulid::new().to_string().to_lowercase());
+                let admin = SqlStore::connect(&pg_url(), 1).await.unwrap();
+                store::raw::execute(&admin, &format!("CREATE SCHEMA {schema}"))
+                    .await
+                    .unwrap();
+                admin.close().await;
+                let sep = if pg_url().contains('?') { '&' } else { '?' };
+                (
+                    format!("{}{sep}options=-c%20search_path%3D{schema}", pg_url()),
+                    Some(schema),
+                )
+            }
+        };
+        let store = SqlStore::connect(&url, 4).await.unwrap();
+        assert_eq!(store.migrate().await.unwrap(), vec![1]);
+        assert!(store.migrate().await.unwrap().is_empty(), "migrations are idempotent");
+        store.check_schema().await.unwrap();
+        Self {
+            store,
+            _dir: dir,
+            schema,
+        }
+    }
+
+    async fn done(self) {
+        self.store.close().await;
+        if let Some(schema) = self.schema {
+            let admin = SqlStore::connect(&pg_url(), 1).await.unwrap();
+            store::raw::execute(&admin, &format!("DROP SCHEMA {schema} CASCADE"))
+                .await
+                .unwrap();
+            admin.close().await;
+        }
+    }
+}
+
+fn org() -> Organization {
+    Organization {
+        fiscal_code: OrganizationFiscalCode::parse("00441340122").unwrap(),
+        name: "Comune di Varese".into(),
+        disabled: false,
+        created_at: Utc::now(),
+    }
+}
+
+fn service() -> Service {
+    let now = Utc::now();
+    Service {
+        id: ServiceId::new(),
+        organization_fiscal_code: org().fiscal_code,
+        organization_name: "Comune di Varese".into(),
+        department_name: None,
+        name: "Tributi".into(),
+        description: "Tributi comunali".into(),
+        require_secure_channels: false,
+        authorized_recipients: vec![FiscalCode::parse("RSSMRA85T10A562S").unwrap()],
+        authorized_cidrs: vec![],
+        max_allowed_payment_amount: 0,
+        metadata: Default::default(),
+        lifecycle: LifecycleStatus::Draft,
+        lifecycle_reason: None,
+        publication: PublicationStatus::Unpublished,
+        version: 0,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn key(t: KeyType, hash: &str) -> StoredKey {
+    StoredKey {
+        key_type: t,
+        hash: hash.into(),
+        sealed: SealedContent {
+            key_id: "k1".into(),
+            bytes: vec![1, 2, 3],
+        },
+    }
+}
+
+fn message(service: ServiceId, idem: Option<(&str, &str)>) -> NewMessageRecord {
+    NewMessageRecord {
+        id: MessageId::new(),
+        service_id: service,
+        fiscal_code: FiscalCode::parse("RSSMRA85T10A562S").unwrap(),
+        created_at: Utc::now(),
+        time_to_live: 3600,
+        feature_level: FeatureLevel::Standard,
+        content: SealedContent {
+            key_id: "k1".into(),
+            bytes: vec![0; 64],
+        },
+        idempotency: idem.map(|(k, h)| Idempotency {
+            key: k.into(),
+            request_hash: h.into(),
+        }),
+    }
+}
+
+async fn seeded(backend: Backend) -> (Db, Service) {
+    let db = Db::new(backend).await;
+    db.store.create_organization(&org()).await.unwrap();
+    let s = service();
+    db.store
+        .create_service(&s, &[key(KeyType::Primary, "h1"), key(KeyType::Secondary, "h2")])
+        .await
+        .unwrap();
+    (db, s)
+}
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(super::Backend::Sqlite).await } )* }
+        mod postgres { $( #[tokio::test] async fn $name() { super::$name(super::Backend::Postgres).await } )* }
+    };
+}
+
+both!(
+    a_duplicate_organization_is_a_conflict,
+    services_round_trip_and_stale_updates_conflict,
+    a_group_commit_dedupes_idempotency_keys_even_within_the_group,
+    claimed_jobs_are_invisible_until_their_lease_expires,
+    completing_a_job_twice_never_duplicates_the_inbox_entry,
+    failed_jobs_are_retried_then_dead_and_can_be_requeued,
+);
+
+async fn a_duplicate_organization_is_a_conflict(b: Backend) {
+    let db = Db::new(b).await;
+    db.store.create_organization(&org()).await.unwrap();
+    assert!(matches!(
+        db.store.create_organization(&org()).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(db.store.list_organizations().await.unwrap().len(), 1);
+    db.done().await;
+}
+
+async fn services_round_trip_and_stale_updates_conflict(b: Backend) {
+    let (db, s) = seeded(b).await;
+    let got = db.store.get_service(&s.id).await.unwrap().unwrap();
+    assert_eq!(got.name, s.name);
+    assert_eq!(got.authorized_recipients, s.authorized_recipients);
+    let auth = db.store.service_by_key_hash("h2").await.unwrap().unwrap();
+    assert_eq!(auth.service.id, s.id);
+    assert!(!auth.organization_disabled);
+
+    let mut edit = got.clone();
+    edit.version += 1;
+    edit.name = "Tributi e tasse".into();
+    db.store.update_service(&edit).await.unwrap();
+    // Another writer that read version 0 loses.
+    let mut stale = got;
+    stale.version += 1;
+    assert!(matches!(
+        db.store.update_service(&stale).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        db.store.get_service(&s.id).await.unwrap().unwrap().name,
+        "Tributi e tasse"
+    );
+    db.store
+        .replace_service_key(&s.id, &key(KeyType::Primary, "h3"))
+        .await
+        .unwrap();
+    assert!(db.store.service_by_key_hash("h1").await.unwrap().is_none());
+    assert!(db.store.service_by_key_hash("h3").await.unwrap().is_some());
+    db.done().await;
+}
+
+async fn a_group_commit_dedupes_idempotency_keys_even_within_the_group(b: Backend) {
+    let (db, s) = seeded(b).await;
+    let first = message(s.id, Some(("k-1", "hash-a")));
+    let same = message(s.id, Some(("k-1", "hash-a")));
+    let other_body = message(s.id, Some(("k-1", "hash-b")));
+    let plain = message(s.id, None);
+    let out = db
+        .store
+        .accept_messages(&[first.clone(), same, other_body, plain.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        vec![
+            AcceptOutcome::Created(first.id),
+            AcceptOutcome::Replayed(first.id),
+            AcceptOutcome::KeyReused,
+            AcceptOutcome::Created(plain.id),
+        ]
+    );
+    // And across groups.
+    let again = db
+        .store
+        .accept_messages(&[message(s.id, Some(("k-1", "hash-a")))])
+        .await
+        .unwrap();
+    assert_eq!(again, vec![AcceptOutcome::Replayed(first.id)]);
+    let counts = db.store.job_counts().await.unwrap();
+    assert_eq!(counts.queued, 2, "one job per created message");
+    db.done().await;
+}
+
+async fn claimed_jobs_are_invisible_until_their_lease_expires(b: Backend) {
+    let (db, s) = seeded(b).await;
+    let batch: Vec<_> = (0..5).map(|_| message(s.id, None)).collect();
+    db.store.accept_messages(&batch).await.unwrap();
+    let now = Utc::now() + Duration::seconds(1);
+    let a = db.store.claim_jobs(3, now, 10_000).await.unwrap();
+    let b2 = db.store.claim_jobs(10, now, 10_000).await.unwrap();
+    assert_eq!(a.len(), 3);
+    assert_eq!(b2.len(), 2, "claims never overlap");
+    assert!(db.store.claim_jobs(10, now, 10_000).await.unwrap().is_empty());
+    // After the lease, the jobs of a crashed worker come back, with one more attempt.
+    let later = now + Duration::seconds(11);
+    let again = db.store.claim_jobs(10, later, 10_000).await.unwrap();
+    assert_eq!(again.len(), 5);
+    assert!(again.iter().all(|j| j.attempts == 2));
+    db.done().await;
+}
+
+async fn completing_a_job_twice_never_duplicates_the_inbox_entry(b: Backend) {
+    let (db, s) = seeded(b).await;
+    let m = message(s.id, None);
+    db.store.accept_messages(&[m.clone()]).await.unwrap();
+    let job = db
+        .store
+        .claim_jobs(1, Utc::now() + Duration::seconds(1), 1_000)
+        .await
+        .unwrap()
+        .remove(0);
+    let outcome = ProcessingOutcome::Processed {
+        inbox: Some(InboxEntry {
+            fiscal_code: m.fiscal_code.clone(),
+            message_id: m.id,
+            service_id: s.id,
+            has_payment: false,
+            due_date: None,
+        }),
+    };
+    db.store
+        .complete_message_job(job.id, &m.id, &outcome, Utc::now())
+        .await
+        .unwrap();
+    // A late duplicate completion (e.g. after a lease takeover) changes nothing.
+    db.store
+        .complete_message_job(
+            job.id,
+            &m.id,
+            &ProcessingOutcome::Rejected(RejectionReason::UserNotFound),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let stored = db.store.get_message(&m.id).await.unwrap().unwrap();
+    assert_eq!(stored.status.as_str(), "PROCESSED");
+    assert_eq!(
+        store::raw::scalar_i64(&db.store, "SELECT COUNT(*) FROM inbox")
+            .await
+            .unwrap(),
+        1
+    );
+    db.done().await;
+}
+
+async fn failed_jobs_are_retried_then_dead_and_can_be_requeued(b: Backend) {
+    let (db, s) = seeded(b).await;
+    let m = message(s.id, None);
+    db.store.accept_messages(&[m.clone()]).await.unwrap();
+    let now = Utc::now() + Duration::seconds(1);
+    let job = db.store.claim_jobs(1, now, 1_000).await.unwrap().remove(0);
+    db.store
+        .fail_job(job.id, "boom", Some(now + Duration::seconds(5)), now)
+        .await
+        .unwrap();
+    assert!(db.store.claim_jobs(1, now, 1_000).await.unwrap().is_empty(), "backing off");
+    let job = db
+        .store
+        .claim_jobs(1, now + Duration::seconds(6), 1_000)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(job.attempts, 2);
+    db.store.fail_job(job.id, "boom again", None, now).await.unwrap();
+    let dead = db.store.list_jobs(Some(JobStatus::Dead)).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].last_error.as_deref(), Some("boom again"));
+    assert_eq!(
+        db.store.get_message(&m.id).await.unwrap().unwrap().status.as_str(),
+        "FAILED"
+    );
+    assert!(
+        db.store
+            .claim_jobs(1, now + Duration::days(1), 1_000)
+            .await
+            .unwrap()
+            .is_empty(),
+        "dead jobs are never claimed"
+    );
+    db.store.retry_job(dead[0].id, now).await.unwrap();
+    assert_eq!(
+        db.store.get_message(&m.id).await.unwrap().unwrap().status.as_str(),
+        "ACCEPTED"
+    );
+    assert_eq!(db.store.claim_jobs(1, now, 1_000).await.unwrap().len(), 1);
+    assert!(matches!(
+        db.store.retry_job(dead[0].id, now).await,
+        Err(StoreError::NotFound(_))
+    ));
+    db.done().await;
+}
