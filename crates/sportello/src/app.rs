@@ -110,7 +110,7 @@ pub async fn start(
         Some(listener) => {
             let addr = listener.local_addr()?;
             let app = api::router(state.clone());
-            let mut rx = shutdown_rx.clone();
+            let mut rx = shutdown_rx;
             let server = tokio::spawn(async move {
                 let result = axum::serve(
                     listener,
@@ -127,7 +127,7 @@ pub async fn start(
             (addr, server)
         }
         None => {
-            let mut rx = shutdown_rx.clone();
+            let mut rx = shutdown_rx;
             let server = tokio::spawn(async move {
                 let _ = rx.wait_for(|stop| *stop).await;
             });

@@ -57,7 +57,7 @@ fn json_out(out: &(i32, String, String)) -> Value {
 }
 
 async fn serve(db: &TestDb, port: u16, workers: &str) -> Child {
-    let child = binary(db, port)
+    let mut child = binary(db, port)
         .env("SPORTELLO_WORKERS", workers)
         .arg("serve")
         .stdout(Stdio::null())
@@ -72,6 +72,8 @@ async fn serve(db: &TestDb, port: u16, workers: &str) -> Child {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("sportello serve did not become ready");
 }
 

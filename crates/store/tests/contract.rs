@@ -259,7 +259,7 @@ async fn claimed_jobs_are_invisible_until_their_lease_expires(b: Backend) {
 async fn completing_a_job_twice_never_duplicates_the_inbox_entry(b: Backend) {
     let (db, s) = seeded(b).await;
     let m = message(s.id, None);
-    db.store.accept_messages(&[m.clone()]).await.unwrap();
+    db.store.accept_messages(std::slice::from_ref(&m)).await.unwrap();
     let job = db
         .store
         .claim_jobs(1, Utc::now() + Duration::seconds(1), 1_000)
@@ -303,7 +303,7 @@ async fn completing_a_job_twice_never_duplicates_the_inbox_entry(b: Backend) {
 async fn failed_jobs_are_retried_then_dead_and_can_be_requeued(b: Backend) {
     let (db, s) = seeded(b).await;
     let m = message(s.id, None);
-    db.store.accept_messages(&[m.clone()]).await.unwrap();
+    db.store.accept_messages(std::slice::from_ref(&m)).await.unwrap();
     let now = Utc::now() + Duration::seconds(1);
     let job = db.store.claim_jobs(1, now, 1_000).await.unwrap().remove(0);
     db.store
