@@ -14,4 +14,4 @@ pub mod state;
 pub mod wire;
 
 pub use router::router;
-pub use state::{AppState, ApiSettings};
+pub use state::{ApiSettings, AppState};

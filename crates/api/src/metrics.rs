@@ -85,7 +85,9 @@ impl Metrics {
     /// The exposition text; `jobs` are the queue gauges read from the database.
     pub fn render(&self, jobs: Option<JobCounts>) -> String {
         let mut out = String::new();
-        out.push_str("# HELP sportello_http_requests_total HTTP requests by route template and status.\n");
+        out.push_str(
+            "# HELP sportello_http_requests_total HTTP requests by route template and status.\n",
+        );
         out.push_str("# TYPE sportello_http_requests_total counter\n");
         if let Ok(r) = self.requests.lock() {
             for ((method, route, status), n) in r.iter() {
@@ -124,19 +126,53 @@ impl Metrics {
             }
         }
         let counters = [
-            ("sportello_messages_accepted_total", "Messages written at intake.", &self.messages_accepted),
-            ("sportello_intake_groups_total", "Intake transactions (group commits).", &self.intake_groups),
-            ("sportello_intake_grouped_messages_total", "Submissions carried by intake transactions.", &self.intake_grouped_messages),
-            ("sportello_jobs_processed_total", "Message jobs that ended PROCESSED.", &self.jobs_processed),
-            ("sportello_jobs_rejected_total", "Message jobs that ended REJECTED.", &self.jobs_rejected),
-            ("sportello_jobs_retried_total", "Job attempts that failed and were rescheduled.", &self.jobs_retried),
-            ("sportello_jobs_failed_total", "Jobs that exhausted their attempts (dead letters).", &self.jobs_dead),
+            (
+                "sportello_messages_accepted_total",
+                "Messages written at intake.",
+                &self.messages_accepted,
+            ),
+            (
+                "sportello_intake_groups_total",
+                "Intake transactions (group commits).",
+                &self.intake_groups,
+            ),
+            (
+                "sportello_intake_grouped_messages_total",
+                "Submissions carried by intake transactions.",
+                &self.intake_grouped_messages,
+            ),
+            (
+                "sportello_jobs_processed_total",
+                "Message jobs that ended PROCESSED.",
+                &self.jobs_processed,
+            ),
+            (
+                "sportello_jobs_rejected_total",
+                "Message jobs that ended REJECTED.",
+                &self.jobs_rejected,
+            ),
+            (
+                "sportello_jobs_retried_total",
+                "Job attempts that failed and were rescheduled.",
+                &self.jobs_retried,
+            ),
+            (
+                "sportello_jobs_failed_total",
+                "Jobs that exhausted their attempts (dead letters).",
+                &self.jobs_dead,
+            ),
         ];
         for (name, help, v) in counters {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                v.load(Ordering::Relaxed)
+            );
         }
         if let Some(j) = jobs {
-            out.push_str("# HELP sportello_jobs Jobs in the queue by status.\n# TYPE sportello_jobs gauge\n");
+            out.push_str(
+                "# HELP sportello_jobs Jobs in the queue by status.\n# TYPE sportello_jobs gauge\n",
+            );
             let _ = writeln!(out, "sportello_jobs{{status=\"queued\"}} {}", j.queued);
             let _ = writeln!(out, "sportello_jobs{{status=\"running\"}} {}", j.running);
             let _ = writeln!(out, "sportello_jobs{{status=\"dead\"}} {}", j.dead);

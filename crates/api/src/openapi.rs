@@ -1,6 +1,875 @@
-//! The OpenAPI document of `/api/v1`, generated from the wire types.
+//! The OpenAPI 3.1 document of `/api/v1`, generated from the code with utoipa.
+//!
+//! Response schemas are derived from the wire types of [`crate::wire`]. Request bodies are
+//! parsed by hand, field by field (`messaging::content`, `messaging::service_payload`), so
+//! their schemas are doc-only types in [`schemas`] that mirror IO's definitions. Operations
+//! are declared on doc-only stubs in `operations`, not on the handlers, because the handlers
+//! take raw bodies.
+//!
+//! Names, required lists, bounds and patterns are those of IO's
+//! `reference/io/services-api-openapi.yaml` (checked by `tests/openapi.rs`), so that the
+//! document can stand in for IO's: where Sportello always sends a field that IO declares
+//! optional, the field stays optional here; where Sportello is stricter than IO, the
+//! description says so and the reference's bounds are kept.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{Modify, OpenApi};
 
 /// The OpenAPI document served at `/api/v1/openapi.json`.
 pub fn document() -> serde_json::Value {
-    serde_json::json!({"openapi": "3.1.0"})
+    serde_json::to_value(ApiDoc::openapi()).unwrap_or_else(|e| {
+        // Unreachable in practice: the document holds only strings, numbers and maps.
+        tracing::error!(error.cause = %e, "OpenAPI document not serializable");
+        serde_json::Value::Null
+    })
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Sportello Services API",
+        description = "The IO-compatible API for public administration services: send messages \
+                       to citizens, read their limited profile, and manage services (cards and \
+                       API keys). Operation ids, paths, parameters and schemas follow IO's \
+                       Services API; Sportello's additions (the `Idempotency-Key` header, the \
+                       422 response, `invalid_params` in problems) are marked as such.",
+    ),
+    servers((url = "/api/v1", description = "This Sportello instance")),
+    paths(
+        operations::submit_message_with_fiscal_code_in_body,
+        operations::submit_message,
+        operations::get_message,
+        operations::get_profile_by_post,
+        operations::get_profile,
+        operations::cms_create_service,
+        operations::cms_get_services,
+        operations::get_service_topics,
+        operations::cms_get_service,
+        operations::cms_update_service,
+        operations::cms_delete_service,
+        operations::cms_get_service_keys,
+        operations::cms_regenerate_service_key,
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "messages", description = "Messages to citizens"),
+        (name = "profiles", description = "What a service may know of a citizen"),
+        (name = "manage", description = "Services of the caller's organization"),
+        (name = "manage-authorization", description = "API keys of a service"),
+        (name = "service-topics", description = "Topics a service card is filed under"),
+    ),
+)]
+struct ApiDoc;
+
+/// The two API keys, both sent in `Ocp-Apim-Subscription-Key`.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "SubscriptionKey",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Ocp-Apim-Subscription-Key",
+                "The API key of a service: shown by cmsGetServiceKeys (or by the \
+                 `sportello` CLI when the service is created).",
+            ))),
+        );
+        components.add_security_scheme(
+            "ManageSubscriptionKey",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Ocp-Apim-Subscription-Key",
+                "The `manage` API key of a delegate of the organization, issued through the \
+                 admin API.",
+            ))),
+        );
+    }
+}
+
+/// `type: number` without a format: IO declares topic ids and pagination counters as numbers.
+pub fn number() -> RefOr<Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::Number)
+        .into()
+}
+
+/// `LimitedProfile.preferred_languages`: IO's languages, inline as in the reference.
+pub fn preferred_languages() -> RefOr<Schema> {
+    utoipa::openapi::ArrayBuilder::new()
+        .items(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::Type::String)
+                .enum_values(Some(["it_IT", "en_GB", "es_ES", "de_DE", "fr_FR"]))
+                .examples(["it_IT"]),
+        )
+        .description(Some(
+            "The citizen's preferred written or spoken languages, in order of preference: an \
+             ISO 639-1 language code, an underscore and an ISO 3166-1 country code.",
+        ))
+        .into()
+}
+
+/// Doc-only types: the schemas of request bodies and of the formatted strings and numbers
+/// that IO names (`FiscalCode`, `Timestamp`, …). None of them is ever built.
+pub mod schemas {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    use utoipa::openapi::{RefOr, Schema};
+    use utoipa::{PartialSchema, ToSchema};
+
+    use crate::wire::CmsOrganization;
+
+    /// The regular expression of a personal fiscal code in IO's `FiscalCode` path parameter.
+    pub const FISCAL_CODE_PATTERN: &str =
+        "[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]";
+
+    /// A named schema written by hand: a formatted string or a bounded number.
+    macro_rules! named_schema {
+        ($(#[doc = $doc:literal])+ $name:ident => $schema:expr) => {
+            $(#[doc = $doc])+
+            pub struct $name;
+
+            impl PartialSchema for $name {
+                fn schema() -> RefOr<Schema> {
+                    let doc: &[&str] = &[$($doc),+];
+                    let description = doc.iter().map(|l| l.trim()).collect::<Vec<_>>().join("\n");
+                    let builder: ObjectBuilder = $schema;
+                    builder.description(Some(description)).into()
+                }
+            }
+
+            impl ToSchema for $name {}
+        };
+    }
+
+    fn string() -> ObjectBuilder {
+        ObjectBuilder::new().schema_type(Type::String)
+    }
+
+    named_schema! {
+        /// User's fiscal code, all upper case. Sportello also verifies the month, the day and
+        /// the check character; `AAAAAA00A00A000A` is IO's sandbox code.
+        FiscalCode => string()
+            .min_length(Some(16))
+            .max_length(Some(16))
+            .pattern(Some(FISCAL_CODE_PATTERN))
+            .examples(["SPNDNL80R13C555X"])
+    }
+
+    named_schema! {
+        /// Fiscal code of the doctor that made the prescription (checked as a `FiscalCode`).
+        PrescriberFiscalCode => string()
+            .min_length(Some(16))
+            .max_length(Some(16))
+            .pattern(Some(FISCAL_CODE_PATTERN))
+            .examples(["TCNZRO80R13C555Y"])
+    }
+
+    named_schema! {
+        /// Organization fiscal code: 11 digits, the last a check digit that Sportello verifies.
+        OrganizationFiscalCode => string()
+            .pattern(Some("^[0-9]{11}$"))
+            .examples(["12345678901"])
+    }
+
+    named_schema! {
+        /// A date-time field in ISO-8601 format and UTC timezone (an explicit offset is
+        /// accepted and converted to UTC).
+        Timestamp => string()
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .examples(["2018-10-13T00:00:00.000Z"])
+    }
+
+    named_schema! {
+        /// This parameter specifies for how long (in seconds) the system will try to deliver
+        /// the message to the channels configured by the user.
+        TimeToLiveSeconds => ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(3600))
+            .maximum(Some(604_800))
+            .default(Some(3600.into()))
+            .examples([3600])
+    }
+
+    named_schema! {
+        /// The ID of the service (a ULID in Sportello).
+        ServiceId => string().min_length(Some(1))
+    }
+
+    named_schema! {
+        /// Describes a single IP or a range of IPs. Sportello also accepts IPv6 addresses and
+        /// ranges, which this (IO's) pattern does not describe.
+        CIDR => string()
+            .pattern(Some("^([0-9]{1,3}[.]){3}[0-9]{1,3}(/([0-9]|[1-2][0-9]|3[0-2]))?$"))
+    }
+
+    named_schema! {
+        /// The field *Numero ricetta elettronica* identifies the medical prescription at
+        /// national level.
+        PrescriptionNRE => string().min_length(Some(15)).max_length(Some(15))
+    }
+
+    named_schema! {
+        /// The field *Identificativo Unico di Prescrizione* identifies the medical
+        /// prescription at regional level.
+        PrescriptionIUP => string().min_length(Some(1)).max_length(Some(16))
+    }
+
+    /// The kind of a message: `ADVANCED` messages report read and payment status back.
+    #[derive(ToSchema)]
+    #[schema(
+        rename_all = "SCREAMING_SNAKE_CASE",
+        default = "STANDARD",
+        example = "STANDARD"
+    )]
+    pub enum FeatureLevelType {
+        Standard,
+        Advanced,
+    }
+
+    /// The processing status of a message.
+    #[derive(ToSchema)]
+    #[schema(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum MessageStatusValue {
+        Rejected,
+        Accepted,
+        Throttled,
+        Failed,
+        Processed,
+    }
+
+    /// Whether the citizen has read the message (`ADVANCED` messages only; Sportello never
+    /// answers `UNAVAILABLE`).
+    #[derive(ToSchema)]
+    #[schema(rename_all = "SCREAMING_SNAKE_CASE", example = "UNREAD")]
+    pub enum ReadStatus {
+        Unavailable,
+        Unread,
+        Read,
+    }
+
+    /// The state of the payment notice of an `ADVANCED` payment message.
+    #[derive(ToSchema)]
+    #[schema(rename_all = "SCREAMING_SNAKE_CASE", example = "NOT_PAID")]
+    pub enum PaymentStatus {
+        Paid,
+        NotPaid,
+    }
+
+    /// When the recipient must accept a precondition before reading remote content.
+    #[derive(ToSchema)]
+    #[schema(rename_all = "SCREAMING_SNAKE_CASE")]
+    pub enum HasPrecondition {
+        Always,
+        Once,
+        Never,
+    }
+
+    /// Service lifecycle status: `draft`, `submitted` (under review, immutable), `approved`,
+    /// `rejected` (back to draft until modified), `deleted`.
+    #[derive(ToSchema)]
+    #[schema(rename_all = "lowercase")]
+    pub enum CmsServiceLifecycleStatusType {
+        Draft,
+        Submitted,
+        Approved,
+        Rejected,
+        Deleted,
+    }
+
+    /// Which of the two keys of a service.
+    #[derive(ToSchema)]
+    #[schema(rename_all = "lowercase")]
+    pub enum CmsSubscriptionKeyType {
+        Primary,
+        Secondary,
+    }
+
+    /// Whether a service is local or national.
+    #[derive(ToSchema)]
+    #[schema(rename_all = "UPPERCASE")]
+    pub enum ServiceScope {
+        Local,
+        National,
+    }
+
+    /// Fields common to the content of a message as submitted and as read back.
+    #[derive(ToSchema)]
+    pub struct MessageContentBase {
+        /// The subject of the message.
+        #[schema(min_length = 10, max_length = 120, example = "Welcome new user !")]
+        pub subject: String,
+        /// The full version of the message, in plain text or Markdown format.
+        #[schema(min_length = 80, max_length = 10000)]
+        pub markdown: String,
+        /// When true, messages won't trigger email notifications (only push).
+        #[schema(nullable = false)]
+        pub require_secure_channels: Option<bool>,
+    }
+
+    /// Metadata needed to process pagoPA payments.
+    #[derive(ToSchema)]
+    pub struct PaymentDataBase {
+        /// Amount of payment in euro cents, at most the sending service's
+        /// `max_allowed_payment_amount`.
+        #[schema(minimum = 1, maximum = 9_999_999_999_i64)]
+        pub amount: i64,
+        /// The pagoPA "Numero Avviso" (Sportello also verifies the IUV check digits).
+        #[schema(pattern = "^[0123][0-9]{17}$")]
+        pub notice_number: String,
+        #[schema(nullable = false, default = false)]
+        pub invalid_after_due_date: Option<bool>,
+    }
+
+    /// Metadata needed to explicit payment's payee.
+    #[derive(ToSchema)]
+    pub struct Payee {
+        pub fiscal_code: OrganizationFiscalCode,
+    }
+
+    /// Payment data as submitted: without a payee, the sending organization is the payee.
+    #[derive(ToSchema)]
+    pub struct PaymentData {
+        #[serde(flatten)]
+        pub base: PaymentDataBase,
+        #[schema(nullable = false)]
+        pub payee: Option<Payee>,
+    }
+
+    /// Payment data as read back: the payee is always set.
+    #[derive(ToSchema)]
+    pub struct PaymentDataWithRequiredPayee {
+        #[serde(flatten)]
+        pub base: PaymentDataBase,
+        pub payee: Payee,
+    }
+
+    /// Metadata needed to process medical prescriptions.
+    #[derive(ToSchema)]
+    pub struct PrescriptionData {
+        pub nre: PrescriptionNRE,
+        #[schema(nullable = false)]
+        pub iup: Option<PrescriptionIUP>,
+        #[schema(nullable = false)]
+        pub prescriber_fiscal_code: Option<PrescriberFiscalCode>,
+    }
+
+    /// Legacy PEC "legal message" metadata, kept for compatibility.
+    #[derive(ToSchema)]
+    pub struct LegalData {
+        #[schema(min_length = 1)]
+        pub sender_mail_from: String,
+        #[schema(default = false)]
+        pub has_attachment: bool,
+        #[schema(min_length = 1)]
+        pub message_unique_id: String,
+        #[schema(min_length = 1, nullable = false)]
+        pub original_message_url: Option<String>,
+        #[schema(nullable = false)]
+        pub pec_server_service_id: Option<ServiceId>,
+    }
+
+    /// Access token to retrieve an EU Covid certificate. Sportello refuses such messages
+    /// with 403.
+    #[derive(ToSchema)]
+    pub struct EUCovidCert {
+        pub auth_code: String,
+    }
+
+    /// Remote ("third party") content of a message. Sportello has no remote-content
+    /// configurations yet and refuses such messages with 403.
+    #[derive(ToSchema)]
+    pub struct ThirdPartyData {
+        #[schema(min_length = 1)]
+        pub id: String,
+        #[schema(min_length = 1, nullable = false)]
+        pub original_sender: Option<String>,
+        #[schema(nullable = false)]
+        pub original_receipt_date: Option<Timestamp>,
+        #[schema(nullable = false, default = false)]
+        pub has_attachments: Option<bool>,
+        #[schema(nullable = false, default = false)]
+        pub has_remote_content: Option<bool>,
+        #[schema(nullable = false)]
+        pub has_precondition: Option<HasPrecondition>,
+        #[schema(min_length = 1, nullable = false)]
+        pub summary: Option<String>,
+        /// A ULID.
+        #[schema(nullable = false, format = "Ulid")]
+        pub configuration_id: Option<String>,
+    }
+
+    /// The content of a message as submitted.
+    #[derive(ToSchema)]
+    pub struct MessageContent {
+        #[serde(flatten)]
+        pub base: MessageContentBase,
+        #[schema(nullable = false)]
+        pub payment_data: Option<PaymentData>,
+        #[schema(nullable = false)]
+        pub prescription_data: Option<PrescriptionData>,
+        #[schema(nullable = false)]
+        pub legal_data: Option<LegalData>,
+        #[schema(nullable = false)]
+        pub eu_covid_cert: Option<EUCovidCert>,
+        #[schema(nullable = false)]
+        pub third_party_data: Option<ThirdPartyData>,
+        #[schema(nullable = false)]
+        pub due_date: Option<Timestamp>,
+    }
+
+    /// The content of a message as read back. Sportello never stores `eu_covid_cert` or
+    /// `third_party_data` (it refuses them), so they are never returned.
+    #[derive(ToSchema)]
+    pub struct NewMessageContent {
+        #[serde(flatten)]
+        pub base: MessageContentBase,
+        #[schema(nullable = false)]
+        pub payment_data: Option<PaymentDataWithRequiredPayee>,
+        #[schema(nullable = false)]
+        pub due_date: Option<Timestamp>,
+        #[schema(nullable = false)]
+        pub prescription_data: Option<PrescriptionData>,
+        #[schema(nullable = false)]
+        pub legal_data: Option<LegalData>,
+    }
+
+    /// Default addresses for notifying the recipient when the profile has none (checked,
+    /// then ignored, as in IO).
+    #[derive(ToSchema)]
+    pub struct DefaultAddresses {
+        #[schema(nullable = false, format = Email, example = "foobar@example.com")]
+        pub email: Option<String>,
+    }
+
+    /// A message to submit. `fiscal_code` is required by `POST /messages` and refused by
+    /// `POST /messages/{fiscal_code}`.
+    #[derive(ToSchema)]
+    pub struct NewMessage {
+        #[schema(nullable = false)]
+        pub time_to_live: Option<TimeToLiveSeconds>,
+        pub content: MessageContent,
+        #[schema(schema_with = DefaultAddresses::schema)]
+        pub default_addresses: Option<DefaultAddresses>,
+        #[schema(nullable = false)]
+        pub fiscal_code: Option<FiscalCode>,
+        #[schema(nullable = false)]
+        pub feature_level_type: Option<FeatureLevelType>,
+    }
+
+    /// The citizen whose profile is asked for.
+    #[derive(ToSchema)]
+    pub struct FiscalCodePayload {
+        pub fiscal_code: FiscalCode,
+    }
+
+    /// Service basic data. Sportello also limits `name` and `organization.name` and
+    /// `organization.department_name` to 200 characters and `description` to 10000.
+    #[derive(ToSchema)]
+    pub struct CmsServiceData {
+        #[schema(min_length = 1)]
+        pub name: String,
+        #[schema(min_length = 1)]
+        pub description: String,
+        pub organization: CmsOrganization,
+        #[schema(nullable = false)]
+        pub require_secure_channel: Option<bool>,
+        /// While the service is a draft, the only citizens it may message.
+        #[schema(nullable = false)]
+        pub authorized_recipients: Option<Vec<FiscalCode>>,
+        /// Allowed source IPs or CIDRs for this service; when empty, every address is.
+        #[schema(nullable = false)]
+        pub authorized_cidrs: Option<Vec<CIDR>>,
+        /// The largest payment amount (euro cents) of this service's messages.
+        #[schema(
+            nullable = false,
+            minimum = 0,
+            maximum = 9_999_999_999_i64,
+            default = 0
+        )]
+        pub max_allowed_payment_amount: Option<i64>,
+    }
+
+    /// Card metadata of a service, as sent and as returned.
+    #[derive(ToSchema)]
+    pub struct CmsServiceBaseMetadata {
+        #[schema(min_length = 1, nullable = false)]
+        pub web_url: Option<String>,
+        #[schema(min_length = 1, nullable = false)]
+        pub app_ios: Option<String>,
+        #[schema(min_length = 1, nullable = false)]
+        pub app_android: Option<String>,
+        #[schema(min_length = 1, nullable = false)]
+        pub tos_url: Option<String>,
+        #[schema(min_length = 1, nullable = false)]
+        pub privacy_url: Option<String>,
+        #[schema(min_length = 1, nullable = false)]
+        pub address: Option<String>,
+        #[schema(min_length = 1, nullable = false)]
+        pub phone: Option<String>,
+        #[schema(min_length = 1, nullable = false)]
+        pub email: Option<String>,
+        #[schema(min_length = 1, nullable = false)]
+        pub pec: Option<String>,
+        #[schema(min_length = 1, nullable = false)]
+        pub cta: Option<String>,
+        #[schema(min_length = 1, nullable = false)]
+        pub token_name: Option<String>,
+        #[schema(min_length = 1, nullable = false)]
+        pub support_url: Option<String>,
+        pub scope: ServiceScope,
+    }
+
+    /// Card metadata on a request payload.
+    #[derive(ToSchema)]
+    pub struct CmsServicePayloadMetadata {
+        #[serde(flatten)]
+        pub base: CmsServiceBaseMetadata,
+        /// The topic id (see getServiceTopics); Sportello refuses unknown topics.
+        #[schema(schema_with = crate::openapi::number, example = 3)]
+        pub topic_id: f64,
+    }
+
+    /// A payload used to create or update a service.
+    #[derive(ToSchema)]
+    pub struct CmsServicePayload {
+        pub metadata: CmsServicePayloadMetadata,
+        #[serde(flatten)]
+        pub data: CmsServiceData,
+    }
+}
+
+/// Doc-only parameters shared by several operations.
+pub mod parameters {
+    use utoipa::IntoParams;
+
+    /// The recipient in the path.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Path)]
+    pub struct FiscalCodePath {
+        /// The fiscal code of the user, all upper case.
+        #[param(inline)]
+        pub fiscal_code: super::schemas::FiscalCode,
+    }
+
+    /// Sportello's idempotent submission (beyond IO).
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Header)]
+    pub struct IdempotencyKey {
+        /// Sportello only, beyond IO: a client-chosen key that makes retrying a submission
+        /// safe. A retry with the same key and the same request answers with the message
+        /// first created; the same key with a different request is refused with 422.
+        #[param(
+            rename = "Idempotency-Key",
+            nullable = false,
+            min_length = 1,
+            max_length = 255,
+            pattern = "^[\\x21-\\x7E]+$"
+        )]
+        pub idempotency_key: Option<String>,
+    }
+
+    /// Paging of `cmsGetServices`.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct Paging {
+        /// The number of services to return.
+        #[param(minimum = 1, maximum = 100, default = 20)]
+        pub limit: Option<i64>,
+        /// The number of services to skip before starting to collect the result set.
+        #[param(minimum = 0, default = 0)]
+        pub offset: Option<i64>,
+    }
+}
+
+/// The operations of `/api/v1`, declared on stubs: see the handlers in `crate::routes`.
+mod operations {
+    #![expect(
+        dead_code,
+        reason = "doc-only stubs: only their generated path items are used"
+    )]
+
+    use super::parameters::{FiscalCodePath, IdempotencyKey, Paging};
+    use super::schemas::{
+        CmsServicePayload, CmsSubscriptionKeyType, FiscalCodePayload, NewMessage,
+    };
+    use crate::wire::{
+        CmsServiceLifecycle, CmsServicePagination, CmsServiceTopicList, CmsSubscriptionKeys,
+        CreatedMessage, ExternalMessageResponseWithContent, LimitedProfile, ProblemJson,
+    };
+
+    /// Submit a Message passing the user fiscal_code in the request body
+    ///
+    /// Submits a message to a user with STANDARD or ADVANCED features based on
+    /// `feature_level_type`. Before sending any message, the sender must call `getProfile`
+    /// and check that the profile exists and that `sender_allowed` is `true`.
+    #[utoipa::path(
+        post,
+        path = "/messages",
+        operation_id = "submitMessageforUserWithFiscalCodeInBody",
+        tag = "messages",
+        params(IdempotencyKey),
+        request_body = NewMessage,
+        responses(
+            (status = 201, description = "Message created.", body = CreatedMessage,
+                headers(("Location" = String, description = "Location (URL) of the created message: a GET returns its status and details."))),
+            (status = 400, description = "Invalid payload: every field at fault is listed in `invalid_params`.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 401, description = "Unauthorized: no subscription key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the key's service is deleted or its organization disabled, the client address is outside `authorized_cidrs`, the recipient is not among `authorized_recipients` while the service is a draft, or the content is of a kind Sportello does not send (`eu_covid_cert`, `third_party_data`).", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 422, description = "Sportello only: the `Idempotency-Key` was already used by this service for a different request.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 500, description = "The message cannot be delivered.", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("SubscriptionKey" = [])),
+    )]
+    fn submit_message_with_fiscal_code_in_body() {}
+
+    /// Submit a Message passing the user fiscal_code as path parameter
+    ///
+    /// Submits a message to a user; the body must not repeat `fiscal_code`. Before sending any
+    /// message, the sender must call `getProfile` and check that the profile exists and that
+    /// `sender_allowed` is `true`.
+    #[utoipa::path(
+        post,
+        path = "/messages/{fiscal_code}",
+        operation_id = "submitMessageforUser",
+        tag = "messages",
+        params(FiscalCodePath, IdempotencyKey),
+        request_body = NewMessage,
+        responses(
+            (status = 201, description = "Message created.", body = CreatedMessage,
+                headers(("Location" = String, description = "Location (URL) of the created message: a GET returns its status and details."))),
+            (status = 400, description = "Invalid payload: every field at fault is listed in `invalid_params`.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 401, description = "Unauthorized: no subscription key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the key's service is deleted or its organization disabled, the client address is outside `authorized_cidrs`, the recipient is not among `authorized_recipients` while the service is a draft, or the content is of a kind Sportello does not send (`eu_covid_cert`, `third_party_data`).", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 422, description = "Sportello only: the `Idempotency-Key` was already used by this service for a different request.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 500, description = "The message cannot be delivered.", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("SubscriptionKey" = [])),
+    )]
+    fn submit_message() {}
+
+    /// Get Message
+    ///
+    /// The message with this ID, sent by the calling service to this citizen. For `ADVANCED`
+    /// messages, the read status and (for payment messages) the payment status too.
+    #[utoipa::path(
+        get,
+        path = "/messages/{fiscal_code}/{id}",
+        operation_id = "getMessage",
+        tag = "messages",
+        params(FiscalCodePath, ("id" = String, Path, description = "The ID of the message.")),
+        responses(
+            (status = 200, description = "Message found.", body = ExternalMessageResponseWithContent),
+            (status = 400, description = "Invalid fiscal code or message ID.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 401, description = "Unauthorized: no subscription key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the key's service is deleted or its organization disabled, the client address is outside `authorized_cidrs`, or the message was sent by another service.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 404, description = "No message found for the provided ID.", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("SubscriptionKey" = [])),
+    )]
+    fn get_message() {}
+
+    /// Get a User Profile using POST
+    ///
+    /// The preferences of the citizen whose fiscal code is in the body. `sender_allowed` is
+    /// `false` when the citizen has disabled the calling service.
+    #[utoipa::path(
+        post,
+        path = "/profiles",
+        operation_id = "getProfileByPOST",
+        tag = "profiles",
+        request_body = FiscalCodePayload,
+        responses(
+            (status = 200, description = "Found.", body = LimitedProfile),
+            (status = 400, description = "Invalid payload.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 401, description = "Unauthorized: no subscription key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the key's service is deleted or its organization disabled, the client address is outside `authorized_cidrs`, or the recipient is not among `authorized_recipients` while the service is a draft.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 404, description = "No user found for the provided fiscal code.", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("SubscriptionKey" = [])),
+    )]
+    fn get_profile_by_post() {}
+
+    /// Get a User Profile
+    ///
+    /// The preferences of the citizen with this fiscal code. `sender_allowed` is `false` when
+    /// the citizen has disabled the calling service.
+    #[utoipa::path(
+        get,
+        path = "/profiles/{fiscal_code}",
+        operation_id = "getProfile",
+        tag = "profiles",
+        params(FiscalCodePath),
+        responses(
+            (status = 200, description = "Found.", body = LimitedProfile),
+            (status = 400, description = "Invalid fiscal code.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 401, description = "Unauthorized: no subscription key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the key's service is deleted or its organization disabled, the client address is outside `authorized_cidrs`, or the recipient is not among `authorized_recipients` while the service is a draft.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 404, description = "No user found for the provided fiscal code.", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("SubscriptionKey" = [])),
+    )]
+    fn get_profile() {}
+
+    /// Create a new service
+    ///
+    /// Creates a service of the caller's organization, as a draft, with two fresh keys.
+    #[utoipa::path(
+        post,
+        path = "/manage/services",
+        operation_id = "cmsCreateService",
+        tag = "manage",
+        request_body(content = CmsServicePayload, description = "A service body payload"),
+        responses(
+            (status = 201, description = "Service created successfully", body = CmsServiceLifecycle),
+            (status = 400, description = "Invalid payload.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 401, description = "Unauthorized: no manage key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the delegate or its organization is disabled, or `organization.fiscal_code` is not the caller's organization.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 500, description = "Internal server error", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("ManageSubscriptionKey" = [])),
+    )]
+    fn cms_create_service() {}
+
+    /// Retrieve all services
+    ///
+    /// The services of the caller's organization, deleted ones excluded.
+    #[utoipa::path(
+        get,
+        path = "/manage/services",
+        operation_id = "cmsGetServices",
+        tag = "manage",
+        params(Paging),
+        responses(
+            (status = 200, description = "Services fetched successfully", body = CmsServicePagination),
+            (status = 400, description = "Sportello only: `limit` or `offset` out of range.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 401, description = "Unauthorized: no manage key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the delegate or its organization is disabled.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 500, description = "Internal server error", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("ManageSubscriptionKey" = [])),
+    )]
+    fn cms_get_services() {}
+
+    /// Retrieve all service topics
+    #[utoipa::path(
+        get,
+        path = "/manage/services/topics",
+        operation_id = "getServiceTopics",
+        tag = "service-topics",
+        responses(
+            (status = 200, description = "Service topics fetched successfully", body = CmsServiceTopicList),
+            (status = 401, description = "Unauthorized: no subscription key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the key's service is deleted or its organization disabled, or the client address is outside `authorized_cidrs`.", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("SubscriptionKey" = [])),
+    )]
+    fn get_service_topics() {}
+
+    /// Retrieve service
+    ///
+    /// A service of the caller's organization, by ID.
+    #[utoipa::path(
+        get,
+        path = "/manage/services/{serviceId}",
+        operation_id = "cmsGetService",
+        tag = "manage",
+        params(("serviceId" = String, Path, description = "ID of the service")),
+        responses(
+            (status = 200, description = "Service fetched successfully", body = CmsServiceLifecycle),
+            (status = 401, description = "Unauthorized: no manage key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the delegate or its organization is disabled, or the service belongs to another organization.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 404, description = "Not found", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 500, description = "Internal server error", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("ManageSubscriptionKey" = [])),
+    )]
+    fn cms_get_service() {}
+
+    /// Update service
+    ///
+    /// Replaces the card of a service of the caller's organization; the service goes back to
+    /// `draft`.
+    #[utoipa::path(
+        put,
+        path = "/manage/services/{serviceId}",
+        operation_id = "cmsUpdateService",
+        tag = "manage",
+        params(("serviceId" = String, Path, description = "ID of the service")),
+        request_body(content = CmsServicePayload, description = "Updated service payload"),
+        responses(
+            (status = 200, description = "Service updated successfully", body = CmsServiceLifecycle),
+            (status = 400, description = "Invalid payload.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 401, description = "Unauthorized: no manage key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the delegate or its organization is disabled, or the service belongs to another organization.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 404, description = "Not found", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 409, description = "Service status is incompatible with update action (`submitted`), or the service was changed concurrently.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 500, description = "Internal server error", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("ManageSubscriptionKey" = [])),
+    )]
+    fn cms_update_service() {}
+
+    /// Delete service
+    ///
+    /// Deletes a service of the caller's organization; its keys stop working.
+    #[utoipa::path(
+        delete,
+        path = "/manage/services/{serviceId}",
+        operation_id = "cmsDeleteService",
+        tag = "manage",
+        params(("serviceId" = String, Path, description = "ID of the service")),
+        responses(
+            (status = 204, description = "Service deleted successfully"),
+            (status = 401, description = "Unauthorized: no manage key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the delegate or its organization is disabled, or the service belongs to another organization.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 404, description = "Not found", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 409, description = "Sportello only: the service is `submitted` (under review), or was changed concurrently.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 500, description = "Internal server error", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("ManageSubscriptionKey" = [])),
+    )]
+    fn cms_delete_service() {}
+
+    /// Retrieve service keys
+    #[utoipa::path(
+        get,
+        path = "/manage/services/{serviceId}/keys",
+        operation_id = "cmsGetServiceKeys",
+        tag = "manage-authorization",
+        params(("serviceId" = String, Path, description = "ID of the service")),
+        responses(
+            (status = 200, description = "Service keys fetched successfully", body = CmsSubscriptionKeys),
+            (status = 401, description = "Unauthorized: no manage key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the delegate or its organization is disabled, or the service belongs to another organization.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 404, description = "Not found", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 500, description = "Internal server error", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("ManageSubscriptionKey" = [])),
+    )]
+    fn cms_get_service_keys() {}
+
+    /// Regenerate service key
+    ///
+    /// Replaces one key of the service; the other keeps working.
+    #[utoipa::path(
+        put,
+        path = "/manage/services/{serviceId}/keys/{keyType}",
+        operation_id = "cmsRegenerateServiceKey",
+        tag = "manage-authorization",
+        params(
+            ("serviceId" = String, Path, description = "ID of the service"),
+            ("keyType" = inline(CmsSubscriptionKeyType), Path, description = "Key type"),
+        ),
+        responses(
+            (status = 200, description = "Service key regenerated successfully", body = CmsSubscriptionKeys),
+            (status = 400, description = "Invalid key type.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 401, description = "Unauthorized: no manage key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the delegate or its organization is disabled, or the service belongs to another organization.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 404, description = "Not found", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 500, description = "Internal server error", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("ManageSubscriptionKey" = [])),
+    )]
+    fn cms_regenerate_service_key() {}
 }

@@ -11,17 +11,32 @@ use crate::wire::{InvalidParam, ProblemJson};
 #[derive(Debug)]
 pub enum ApiError {
     /// 400 with every field at fault.
-    Validation { title: &'static str, errors: FieldErrors },
+    Validation {
+        title: &'static str,
+        errors: FieldErrors,
+    },
     /// 400 with a single explanation.
-    BadRequest { title: &'static str, detail: String },
+    BadRequest {
+        title: &'static str,
+        detail: String,
+    },
     /// 401: no key, or a key nobody holds.
     Unauthorized(&'static str),
     /// 403 with IO's title and a detail.
-    Forbidden { title: &'static str, detail: String },
-    NotFound { title: &'static str, detail: String },
+    Forbidden {
+        title: &'static str,
+        detail: String,
+    },
+    NotFound {
+        title: &'static str,
+        detail: String,
+    },
     Conflict(String),
     /// 422: an idempotency key reused with a different request.
-    Unprocessable { title: &'static str, detail: String },
+    Unprocessable {
+        title: &'static str,
+        detail: String,
+    },
     /// 503: the service cannot take the request now (shutting down).
     Unavailable(&'static str),
     /// 500; the cause is logged, the client sees a generic problem.

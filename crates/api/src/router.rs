@@ -69,8 +69,6 @@ pub fn router(state: AppState) -> Router {
             crate::metrics::track,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .fallback(|| async {
-            crate::problem::ApiError::not_found("Not found", "No such route.")
-        })
+        .fallback(|| async { crate::problem::ApiError::not_found("Not found", "No such route.") })
         .with_state(state)
 }

@@ -7,108 +7,150 @@ use messaging::content::{MessageContent, format_timestamp};
 use messaging::model::{Service, ServiceMetadata};
 use messaging::topics::topic_name;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::openapi::schemas;
 
 /// RFC 7807 problem, with `invalid_params` listing every field at fault on validation errors.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ProblemJson {
     #[serde(rename = "type")]
+    #[schema(format = "uri", default = "about:blank", required = false)]
     pub r#type: String,
+    #[schema(required = false)]
     pub title: String,
+    #[schema(format = Int32, minimum = 100, exclusive_maximum = 600, required = false)]
     pub status: u16,
+    #[schema(required = false)]
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = "uri", nullable = false)]
     pub instance: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub invalid_params: Option<Vec<InvalidParam>>,
 }
 
 /// One field at fault.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct InvalidParam {
     pub name: String,
     pub reason: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedMessage {
+    #[schema(required = false)]
     pub id: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LimitedProfile {
     pub sender_allowed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = crate::openapi::preferred_languages)]
     pub preferred_languages: Option<Vec<String>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ExternalCreatedMessageWithContent {
     pub id: String,
+    #[schema(value_type = schemas::FiscalCode)]
     pub fiscal_code: String,
+    #[schema(value_type = schemas::TimeToLiveSeconds, required = false)]
     pub time_to_live: i64,
+    #[schema(value_type = schemas::Timestamp)]
     pub created_at: String,
+    #[schema(value_type = schemas::NewMessageContent)]
     pub content: MessageContent,
+    #[schema(value_type = schemas::ServiceId)]
     pub sender_service_id: String,
+    #[schema(value_type = schemas::FeatureLevelType)]
     pub feature_level_type: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ExternalMessageResponseWithContent {
     pub message: ExternalCreatedMessageWithContent,
+    #[schema(value_type = schemas::MessageStatusValue, required = false)]
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = schemas::ReadStatus, required = false)]
     pub read_status: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = schemas::PaymentStatus, required = false)]
     pub payment_status: Option<&'static str>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CmsServiceLifecycleStatus {
+    #[schema(value_type = schemas::CmsServiceLifecycleStatusType)]
     pub value: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CmsOrganization {
+    #[schema(min_length = 1)]
     pub name: String,
+    #[schema(value_type = schemas::OrganizationFiscalCode)]
     pub fiscal_code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, nullable = false)]
     pub department_name: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CmsServiceTopic {
+    #[schema(schema_with = crate::openapi::number, example = 3)]
     pub id: i64,
     pub name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CmsServiceTopicList {
+    #[schema(required = false)]
     pub topics: Vec<CmsServiceTopic>,
 }
 
 /// Card metadata as returned: the stored optional fields, plus the topic by name.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CmsServiceMetadata {
     #[serde(flatten)]
+    #[schema(value_type = schemas::CmsServiceBaseMetadata)]
     pub fields: BTreeMap<&'static str, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub topic: Option<CmsServiceTopic>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CmsServiceLifecycle {
     pub id: String,
     pub status: CmsServiceLifecycleStatus,
+    #[schema(value_type = schemas::Timestamp)]
     pub last_update: String,
+    #[schema(required = false)]
     pub metadata: CmsServiceMetadata,
+    #[schema(min_length = 1)]
     pub name: String,
+    #[schema(min_length = 1)]
     pub description: String,
     pub organization: CmsOrganization,
+    #[schema(required = false)]
     pub require_secure_channel: bool,
+    #[schema(value_type = Vec<schemas::FiscalCode>, required = false)]
     pub authorized_recipients: Vec<String>,
+    #[schema(value_type = Vec<schemas::CIDR>, required = false)]
     pub authorized_cidrs: Vec<String>,
+    #[schema(
+        minimum = 0,
+        maximum = 9_999_999_999_u64,
+        default = 0,
+        required = false
+    )]
     pub max_allowed_payment_amount: u64,
 }
 
@@ -183,20 +225,25 @@ impl From<&Service> for CmsServiceLifecycle {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CmsPaginationResultSet {
+    #[schema(schema_with = crate::openapi::number, required = false)]
     pub offset: i64,
+    #[schema(schema_with = crate::openapi::number, required = false)]
     pub limit: i64,
+    #[schema(schema_with = crate::openapi::number, required = false)]
     pub count: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CmsServicePagination {
+    #[schema(required = false)]
     pub value: Vec<CmsServiceLifecycle>,
+    #[schema(required = false)]
     pub pagination: CmsPaginationResultSet,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CmsSubscriptionKeys {
     pub primary_key: String,
     pub secondary_key: String,

@@ -121,8 +121,9 @@ impl Worker {
             Ok(rejected) => self.events.processed(rejected),
             Err(error) => {
                 let dead = job.attempts >= self.config.max_attempts;
-                let retry_at = (!dead)
-                    .then(|| now + chrono::Duration::milliseconds(self.config.backoff_ms(job.attempts)));
+                let retry_at = (!dead).then(|| {
+                    now + chrono::Duration::milliseconds(self.config.backoff_ms(job.attempts))
+                });
                 tracing::warn!(
                     job.id = job.id,
                     job.attempts = job.attempts,

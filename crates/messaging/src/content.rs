@@ -361,7 +361,10 @@ mod tests {
             "content.payment_data.amount",
             "content.payment_data.notice_number",
         ] {
-            assert!(names.iter().any(|n| n == expected), "{expected} in {names:?}");
+            assert!(
+                names.iter().any(|n| n == expected),
+                "{expected} in {names:?}"
+            );
         }
     }
 

@@ -19,8 +19,8 @@ pub fn sender_allowed(
     if !profile.is_inbox_enabled {
         return false;
     }
-    let preference =
-        preference.filter(|p| p.service_id == *service && p.settings_version == profile.settings_version);
+    let preference = preference
+        .filter(|p| p.service_id == *service && p.settings_version == profile.settings_version);
     match profile.preference_mode {
         PreferenceMode::Legacy => !profile
             .blocked_channels

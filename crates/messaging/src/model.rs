@@ -408,7 +408,9 @@ pub struct JobCounts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProcessingOutcome {
     /// Stored in the citizen's inbox (no inbox entry for the sandbox code).
-    Processed { inbox: Option<InboxEntry> },
+    Processed {
+        inbox: Option<InboxEntry>,
+    },
     Rejected(RejectionReason),
 }
 
@@ -421,4 +423,3 @@ pub struct InboxEntry {
     pub has_payment: bool,
     pub due_date: Option<DateTime<Utc>>,
 }
-

@@ -105,16 +105,17 @@ pub trait Store: Send + Sync + 'static {
     // Messages.
     /// Writes a group of messages and their processing jobs in one transaction (group commit).
     /// Returns one outcome per input, in order.
-    async fn accept_messages(
-        &self,
-        batch: &[NewMessageRecord],
-    ) -> StoreResult<Vec<AcceptOutcome>>;
+    async fn accept_messages(&self, batch: &[NewMessageRecord]) -> StoreResult<Vec<AcceptOutcome>>;
     async fn get_message(&self, id: &MessageId) -> StoreResult<Option<MessageRecord>>;
 
     // Jobs.
     /// Claims up to `limit` due jobs for `lease_ms`; jobs whose lease expired are claimable again.
-    async fn claim_jobs(&self, limit: i64, now: DateTime<Utc>, lease_ms: i64)
-    -> StoreResult<Vec<Job>>;
+    async fn claim_jobs(
+        &self,
+        limit: i64,
+        now: DateTime<Utc>,
+        lease_ms: i64,
+    ) -> StoreResult<Vec<Job>>;
     /// Records the outcome of a message job and removes the job, in one transaction. A message
     /// no longer ACCEPTED is left as it is (processing is idempotent).
     async fn complete_message_job(

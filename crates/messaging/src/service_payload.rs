@@ -55,21 +55,23 @@ pub fn parse_service_payload(body: &Value) -> Result<ServiceDraft, FieldErrors> 
     let any = 1..=usize::MAX;
     let name = root.string("name", true, 1..=200, &mut errors);
     let description = root.string("description", true, 1..=10_000, &mut errors);
-    let organization = root.object("organization", true, &mut errors).and_then(|o| {
-        let name = o.string("name", true, 1..=200, &mut errors);
-        let fiscal_code = o.parsed(
-            "fiscal_code",
-            true,
-            OrganizationFiscalCode::parse,
-            &mut errors,
-        );
-        let department_name = o.string("department_name", false, 1..=200, &mut errors);
-        Some(PayloadOrganization {
-            name: name?,
-            fiscal_code: fiscal_code?,
-            department_name,
-        })
-    });
+    let organization = root
+        .object("organization", true, &mut errors)
+        .and_then(|o| {
+            let name = o.string("name", true, 1..=200, &mut errors);
+            let fiscal_code = o.parsed(
+                "fiscal_code",
+                true,
+                OrganizationFiscalCode::parse,
+                &mut errors,
+            );
+            let department_name = o.string("department_name", false, 1..=200, &mut errors);
+            Some(PayloadOrganization {
+                name: name?,
+                fiscal_code: fiscal_code?,
+                department_name,
+            })
+        });
     let require_secure_channels = root
         .boolean("require_secure_channel", &mut errors)
         .unwrap_or(false);

@@ -74,7 +74,8 @@ impl Keyring {
             if keys.iter().any(|(k, _)| k == id) {
                 return Err(SealError::DuplicateKeyId(id.to_owned()));
             }
-            let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| SealError::BadKeyLength(n))?;
+            let cipher =
+                Aes256Gcm::new_from_slice(&bytes).map_err(|_| SealError::BadKeyLength(n))?;
             keys.push((id.to_owned(), cipher));
         }
         if keys.is_empty() {
@@ -128,7 +129,13 @@ impl Keyring {
         }
         let (nonce, ct) = sealed.split_at(NONCE_LEN);
         cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: context })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: context,
+                },
+            )
             .map_err(|_| SealError::Corrupt)
     }
 }

@@ -15,7 +15,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::config::{Config, ConfigArgs};
 
 #[derive(Debug, Parser)]
-#[command(name = "sportello", version, about = "IO-compatible messaging and pagoPA rails for Italian public bodies")]
+#[command(
+    name = "sportello",
+    version,
+    about = "IO-compatible messaging and pagoPA rails for Italian public bodies"
+)]
 struct Cli {
     #[command(flatten)]
     config: ConfigArgs,
@@ -189,7 +193,10 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(&config);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("sportello: cannot start the runtime: {e}");
@@ -254,7 +261,11 @@ fn api_err(e: ApiError) -> anyhow::Error {
     }
 }
 
-fn print<T: Serialize>(json: bool, value: &T, human: impl FnOnce() -> String) -> anyhow::Result<()> {
+fn print<T: Serialize>(
+    json: bool,
+    value: &T,
+    human: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string(value)?);
     } else {
@@ -269,7 +280,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Worker => serve(config, false).await,
         Command::Migrate => {
             let store = crate::app::open_store(&config, true).await?;
-            println!("database at schema version {}", store::MIGRATIONS_SQLITE.len());
+            println!(
+                "database at schema version {}",
+                store::MIGRATIONS_SQLITE.len()
+            );
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -462,12 +476,16 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                 })
             }
             DelegateCmd::Disable { id } => {
-                s.set_delegate_disabled(&id, true).await.map_err(|e| api_err(e.into()))?;
+                s.set_delegate_disabled(&id, true)
+                    .await
+                    .map_err(|e| api_err(e.into()))?;
                 println!("delegate {id} disabled");
                 Ok(())
             }
             DelegateCmd::Enable { id } => {
-                s.set_delegate_disabled(&id, false).await.map_err(|e| api_err(e.into()))?;
+                s.set_delegate_disabled(&id, false)
+                    .await
+                    .map_err(|e| api_err(e.into()))?;
                 println!("delegate {id} enabled");
                 Ok(())
             }

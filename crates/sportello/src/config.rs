@@ -36,17 +36,32 @@ pub struct ConfigArgs {
     #[arg(long, env = "SPORTELLO_LISTEN", global = true)]
     pub listen: Option<SocketAddr>,
     /// Bearer token of the admin API (unset: admin API disabled).
-    #[arg(long, env = "SPORTELLO_ADMIN_TOKEN", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SPORTELLO_ADMIN_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
     pub admin_token: Option<String>,
     #[arg(long, env = "SPORTELLO_ADMIN_TOKEN_FILE", global = true)]
     pub admin_token_file: Option<PathBuf>,
     /// Content keys, `id:base64-32-bytes[,…]`; the first seals, all open.
-    #[arg(long, env = "SPORTELLO_CONTENT_KEYS", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SPORTELLO_CONTENT_KEYS",
+        global = true,
+        hide_env_values = true
+    )]
     pub content_keys: Option<String>,
     #[arg(long, env = "SPORTELLO_CONTENT_KEYS_FILE", global = true)]
     pub content_keys_file: Option<PathBuf>,
     /// Proxies whose X-Forwarded-For is trusted (comma-separated CIDRs).
-    #[arg(long, env = "SPORTELLO_TRUSTED_PROXIES", global = true, value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "SPORTELLO_TRUSTED_PROXIES",
+        global = true,
+        value_delimiter = ','
+    )]
     pub trusted_proxies: Option<Vec<String>>,
     /// Worker tasks processing jobs in this process (0: none).
     #[arg(long, env = "SPORTELLO_WORKERS", global = true)]
@@ -170,9 +185,7 @@ impl Config {
             .unwrap_or_default()
             .iter()
             .filter(|s| !s.trim().is_empty())
-            .map(|s| {
-                Cidr::parse(s.trim()).map_err(|e| anyhow::anyhow!("trusted proxy `{s}`: {e}"))
-            })
+            .map(|s| Cidr::parse(s.trim()).map_err(|e| anyhow::anyhow!("trusted proxy `{s}`: {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let defaults = jobs::WorkerConfig::default();
         let job = jobs::WorkerConfig {
@@ -273,7 +286,10 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.data_dir, PathBuf::from("./sportello-data"));
         assert!(c.is_sqlite());
-        assert!(c.database_url.ends_with("sportello-data/sportello.db?mode=rwc"));
+        assert!(
+            c.database_url
+                .ends_with("sportello-data/sportello.db?mode=rwc")
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ both_backends!(
     a_message_that_cannot_be_processed_fails_after_bounded_retries_and_can_be_retried,
     health_readiness_metrics_and_openapi_answer_without_personal_data,
     the_admin_api_needs_the_admin_token,
+    the_logs_never_contain_fiscal_codes_or_message_content,
 );
 
 fn free_port() -> u16 {
@@ -87,14 +88,43 @@ fn kill(mut child: Child) {
 fn onboard_with_cli(db: &TestDb) -> String {
     json_out(&cli(
         db,
-        &["admin", "organization", "create", "--fiscal-code", ORG, "--name", "Comune di Varese", "--json"],
+        &[
+            "admin",
+            "organization",
+            "create",
+            "--fiscal-code",
+            ORG,
+            "--name",
+            "Comune di Varese",
+            "--json",
+        ],
     ));
-    json_out(&cli(db, &["admin", "citizen", "create", "--fiscal-code", CITIZEN, "--json"]));
+    json_out(&cli(
+        db,
+        &[
+            "admin",
+            "citizen",
+            "create",
+            "--fiscal-code",
+            CITIZEN,
+            "--json",
+        ],
+    ));
     let service = json_out(&cli(
         db,
         &[
-            "admin", "service", "create", "--organization", ORG, "--name", "Tributi",
-            "--description", "Tributi comunali", "--authorized-recipient", CITIZEN, "--json",
+            "admin",
+            "service",
+            "create",
+            "--organization",
+            ORG,
+            "--name",
+            "Tributi",
+            "--description",
+            "Tributi comunali",
+            "--authorized-recipient",
+            CITIZEN,
+            "--json",
         ],
     ));
     service["primary_key"].as_str().unwrap().to_owned()
@@ -128,7 +158,8 @@ async fn killing_the_server_loses_nothing_and_processes_every_message_exactly_on
     }
     kill(server);
     assert_eq!(
-        db.count("SELECT COUNT(*) FROM messages WHERE status = 'ACCEPTED'").await,
+        db.count("SELECT COUNT(*) FROM messages WHERE status = 'ACCEPTED'")
+            .await,
         N as i64,
         "every acknowledged message survived the kill"
     );
@@ -154,11 +185,16 @@ async fn killing_the_server_loses_nothing_and_processes_every_message_exactly_on
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     kill(server);
-    assert_eq!(processed, N as i64, "processed after restart (had {done_at_kill} at kill)");
+    assert_eq!(
+        processed, N as i64,
+        "processed after restart (had {done_at_kill} at kill)"
+    );
     assert_eq!(db.count("SELECT COUNT(*) FROM messages").await, N as i64);
     assert_eq!(
-        db.count(&format!("SELECT COUNT(*) FROM inbox WHERE fiscal_code = '{CITIZEN}'"))
-            .await,
+        db.count(&format!(
+            "SELECT COUNT(*) FROM inbox WHERE fiscal_code = '{CITIZEN}'"
+        ))
+        .await,
         N as i64,
         "each message is in the inbox exactly once"
     );
@@ -175,19 +211,46 @@ async fn the_admin_commands_print_json_and_work_while_the_server_runs(backend: B
     let server = serve(&db, port, "1").await;
     let org = json_out(&cli(
         &db,
-        &["admin", "organization", "create", "--fiscal-code", ORG, "--name", "Comune di Varese", "--json"],
+        &[
+            "admin",
+            "organization",
+            "create",
+            "--fiscal-code",
+            ORG,
+            "--name",
+            "Comune di Varese",
+            "--json",
+        ],
     ));
     assert_eq!(org["fiscal_code"], ORG);
     let delegate = json_out(&cli(
         &db,
-        &["admin", "delegate", "create", "--organization", ORG, "--email", "it@comune.varese.it", "--json"],
+        &[
+            "admin",
+            "delegate",
+            "create",
+            "--organization",
+            ORG,
+            "--email",
+            "it@comune.varese.it",
+            "--json",
+        ],
     ));
     assert_eq!(delegate["email"], "it@comune.varese.it");
     let manage_key = delegate["manage_key"].as_str().unwrap();
     assert_eq!(manage_key.len(), 32);
     let citizen = json_out(&cli(
         &db,
-        &["admin", "citizen", "create", "--fiscal-code", CITIZEN, "--email", "m@example.org", "--json"],
+        &[
+            "admin",
+            "citizen",
+            "create",
+            "--fiscal-code",
+            CITIZEN,
+            "--email",
+            "m@example.org",
+            "--json",
+        ],
     ));
     assert_eq!(citizen["fiscal_code"], CITIZEN);
 
@@ -204,10 +267,32 @@ async fn the_admin_commands_print_json_and_work_while_the_server_runs(backend: B
     assert_eq!(r.status, 200, "{}", r.body);
 
     // Refused input: exit code 2, a precise reason, nothing written.
-    let bad = cli(&db, &["admin", "organization", "create", "--fiscal-code", "00441340123", "--name", "Comune di Varese"]);
+    let bad = cli(
+        &db,
+        &[
+            "admin",
+            "organization",
+            "create",
+            "--fiscal-code",
+            "00441340123",
+            "--name",
+            "Comune di Varese",
+        ],
+    );
     assert_eq!(bad.0, 2);
     assert!(bad.2.contains("check digit"), "{}", bad.2);
-    let dup = cli(&db, &["admin", "organization", "create", "--fiscal-code", ORG, "--name", "Comune di Varese"]);
+    let dup = cli(
+        &db,
+        &[
+            "admin",
+            "organization",
+            "create",
+            "--fiscal-code",
+            ORG,
+            "--name",
+            "Comune di Varese",
+        ],
+    );
     assert_eq!(dup.0, 2, "{}", dup.2);
     let list = json_out(&cli(&db, &["admin", "organization", "list", "--json"]));
     assert_eq!(list.as_array().unwrap().len(), 1);
@@ -225,12 +310,20 @@ async fn the_admin_commands_print_json_and_work_while_the_server_runs(backend: B
     .await;
     assert_eq!(r.status, 403);
     assert_eq!(
-        cli(&db, &["healthcheck", "--listen", &format!("127.0.0.1:{port}")]).0,
+        cli(
+            &db,
+            &["healthcheck", "--listen", &format!("127.0.0.1:{port}")]
+        )
+        .0,
         0
     );
     kill(server);
     assert_ne!(
-        cli(&db, &["healthcheck", "--listen", &format!("127.0.0.1:{port}")]).0,
+        cli(
+            &db,
+            &["healthcheck", "--listen", &format!("127.0.0.1:{port}")]
+        )
+        .0,
         0
     );
     db.drop_schema().await;
@@ -247,7 +340,11 @@ async fn a_message_that_cannot_be_processed_fails_after_bounded_retries_and_can_
     let (_, key) = app.service(&manage, json!({})).await;
     app.citizen(json!({"fiscal_code": CITIZEN})).await;
     let r = app
-        .send(&key, CITIZEN, json!({"subject": "Benvenuto nel servizio", "markdown": markdown()}))
+        .send(
+            &key,
+            CITIZEN,
+            json!({"subject": "Benvenuto nel servizio", "markdown": markdown()}),
+        )
         .await;
     let id = r.body["id"].as_str().unwrap().to_owned();
     let mut db = app.stop().await;
@@ -271,7 +368,9 @@ async fn a_message_that_cannot_be_processed_fails_after_bounded_retries_and_can_
     assert!(job["last_error"].as_str().unwrap().contains("no key `k1`"));
     assert_eq!(
         app.db
-            .count(&format!("SELECT COUNT(*) FROM messages WHERE id = '{id}' AND status = 'FAILED'"))
+            .count(&format!(
+                "SELECT COUNT(*) FROM messages WHERE id = '{id}' AND status = 'FAILED'"
+            ))
             .await,
         1
     );
@@ -281,12 +380,19 @@ async fn a_message_that_cannot_be_processed_fails_after_bounded_retries_and_can_
     // Rotate properly (new key first, old key kept for opening) and retry the dead letter.
     db.content_keys = format!("{},{old_keys}", seal::Keyring::generate_spec("k2"));
     let app = TestApp::spawn_on(db, |_| {}).await;
-    let r = app.admin("POST", &format!("/jobs/{job_id}/retry"), None).await;
+    let r = app
+        .admin("POST", &format!("/jobs/{job_id}/retry"), None)
+        .await;
     assert_eq!(r.status, 204, "{}", r.body);
     let got = app.settled(&key, CITIZEN, &id).await;
     assert_eq!(got["status"], "PROCESSED");
-    let again = app.admin("POST", &format!("/jobs/{job_id}/retry"), None).await;
-    assert_eq!(again.status, 404, "a job that is not dead cannot be retried");
+    let again = app
+        .admin("POST", &format!("/jobs/{job_id}/retry"), None)
+        .await;
+    assert_eq!(
+        again.status, 404,
+        "a job that is not dead cannot be retried"
+    );
     app.finish().await;
 }
 
@@ -295,9 +401,14 @@ async fn health_readiness_metrics_and_openapi_answer_without_personal_data(backe
     let manage = app.onboard().await;
     let (_, key) = app.service(&manage, json!({})).await;
     let r = app
-        .send(&key, CITIZEN, json!({"subject": "Benvenuto nel servizio", "markdown": markdown()}))
+        .send(
+            &key,
+            CITIZEN,
+            json!({"subject": "Benvenuto nel servizio", "markdown": markdown()}),
+        )
         .await;
-    app.settled(&key, CITIZEN, r.body["id"].as_str().unwrap()).await;
+    app.settled(&key, CITIZEN, r.body["id"].as_str().unwrap())
+        .await;
     assert_eq!(app.request("GET", "/healthz", &[], None).await.status, 200);
     assert_eq!(app.request("GET", "/readyz", &[], None).await.status, 200);
     // The counter is bumped just after the outcome is committed: poll briefly.
@@ -313,8 +424,15 @@ async fn health_readiness_metrics_and_openapi_answer_without_personal_data(backe
     assert!(m.text.contains(
         "sportello_http_requests_total{method=\"POST\",route=\"/api/v1/messages/{fiscal_code}\",status=\"201\"} 1"
     ), "{}", m.text);
-    assert!(m.text.contains("sportello_http_request_duration_seconds_bucket"));
-    assert!(m.text.contains("sportello_jobs_rejected_total 1"), "{}", m.text);
+    assert!(
+        m.text
+            .contains("sportello_http_request_duration_seconds_bucket")
+    );
+    assert!(
+        m.text.contains("sportello_jobs_rejected_total 1"),
+        "{}",
+        m.text
+    );
     assert!(m.text.contains("sportello_jobs{status=\"queued\"} 0"));
     assert!(m.text.contains("sportello_messages_accepted_total 1"));
     assert!(!m.text.contains(CITIZEN), "no fiscal code in metrics");
@@ -329,7 +447,9 @@ async fn health_readiness_metrics_and_openapi_answer_without_personal_data(backe
 
 async fn the_admin_api_needs_the_admin_token(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let no = app.request("GET", "/api/admin/v1/organizations", &[], None).await;
+    let no = app
+        .request("GET", "/api/admin/v1/organizations", &[], None)
+        .await;
     assert_eq!(no.status, 401);
     let wrong = app
         .request(
@@ -341,7 +461,11 @@ async fn the_admin_api_needs_the_admin_token(backend: Backend) {
         .await;
     assert_eq!(wrong.status, 401);
     let bad = app
-        .admin("POST", "/organizations", Some(&json!({"fiscal_code": "123", "name": "X"})))
+        .admin(
+            "POST",
+            "/organizations",
+            Some(&json!({"fiscal_code": "123", "name": "X"})),
+        )
         .await;
     assert_eq!(bad.status, 400);
     let names: Vec<&str> = bad.body["invalid_params"]
@@ -355,4 +479,84 @@ async fn the_admin_api_needs_the_admin_token(backend: Backend) {
     assert_eq!(ok.status, 200);
     assert_eq!(ok.body, json!([]));
     app.finish().await;
+}
+
+async fn the_logs_never_contain_fiscal_codes_or_message_content(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    assert_eq!(cli(&db, &["migrate"]).0, 0);
+    let key = onboard_with_cli(&db);
+    let port = free_port();
+    let log_path = db.data_dir.path().join("serve.log");
+    let mut child = binary(&db, port)
+        .env("SPORTELLO_LOG", "debug")
+        .env("SPORTELLO_LOG_FORMAT", "json")
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut ready = false;
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let subject = "Oggetto riservato 4711";
+    let requests = [
+        (
+            format!("/api/v1/messages/{CITIZEN}"),
+            Some(json!({"content": {"subject": subject, "markdown": markdown()}})),
+        ),
+        (
+            format!("/api/v1/messages/{CITIZEN}"),
+            Some(json!({"content": {"subject": "short", "markdown": "x"}})),
+        ),
+        (
+            "/api/v1/messages/RSSMRA85T10A562T".to_owned(),
+            Some(json!({"content": {"subject": subject, "markdown": markdown()}})),
+        ),
+    ];
+    for (path, body) in requests {
+        common::send(
+            addr,
+            "POST",
+            &path,
+            &[("ocp-apim-subscription-key", &key)],
+            body.map(|b| b.to_string()),
+        )
+        .await;
+    }
+    common::send(
+        addr,
+        "GET",
+        &format!("/api/v1/profiles/{CITIZEN}"),
+        &[("ocp-apim-subscription-key", &key)],
+        None,
+    )
+    .await;
+    for _ in 0..100 {
+        if db
+            .count("SELECT COUNT(*) FROM messages WHERE status = 'PROCESSED'")
+            .await
+            == 1
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ready);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains("/api/v1/messages/{fiscal_code}"),
+        "requests are logged by route: {log}"
+    );
+    for secret in [CITIZEN, "RSSMRA85T10A562T", subject] {
+        assert!(!log.contains(secret), "personal data `{secret}` in the log");
+    }
+    db.drop_schema().await;
 }

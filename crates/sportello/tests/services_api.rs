@@ -37,7 +37,11 @@ async fn the_full_flow_from_onboarding_to_processed_and_rejected_messages(backen
 
     // Plain message, code in the path.
     let plain = app
-        .send(&key, CITIZEN, json!({"subject": "Benvenuto nel servizio", "markdown": markdown()}))
+        .send(
+            &key,
+            CITIZEN,
+            json!({"subject": "Benvenuto nel servizio", "markdown": markdown()}),
+        )
         .await;
     assert_eq!(plain.status, 201, "{}", plain.body);
     let id = plain.body["id"].as_str().unwrap();
@@ -48,7 +52,10 @@ async fn the_full_flow_from_onboarding_to_processed_and_rejected_messages(backen
     );
     let got = app.settled(&key, CITIZEN, id).await;
     assert_eq!(got["status"], "PROCESSED");
-    assert_eq!(got["message"]["content"]["subject"], "Benvenuto nel servizio");
+    assert_eq!(
+        got["message"]["content"]["subject"],
+        "Benvenuto nel servizio"
+    );
     assert_eq!(got["message"]["fiscal_code"], CITIZEN);
     assert_eq!(got["message"]["feature_level_type"], "STANDARD");
 
@@ -81,7 +88,11 @@ async fn the_full_flow_from_onboarding_to_processed_and_rejected_messages(backen
 
     // An authorized recipient without a profile: REJECTED.
     let r = app
-        .send(&key, nobody, json!({"subject": "Benvenuto nel servizio", "markdown": markdown()}))
+        .send(
+            &key,
+            nobody,
+            json!({"subject": "Benvenuto nel servizio", "markdown": markdown()}),
+        )
         .await;
     assert_eq!(r.status, 201);
     let got = app
@@ -100,18 +111,15 @@ async fn the_full_flow_from_onboarding_to_processed_and_rejected_messages(backen
     // Two processed messages in the citizen's inbox, nothing for the rejected one.
     assert_eq!(
         app.db
-            .count(&format!("SELECT COUNT(*) FROM inbox WHERE fiscal_code = '{CITIZEN}'"))
+            .count(&format!(
+                "SELECT COUNT(*) FROM inbox WHERE fiscal_code = '{CITIZEN}'"
+            ))
             .await,
         2
     );
     assert_eq!(app.db.count("SELECT COUNT(*) FROM inbox").await, 2);
     // Content is sealed at rest: the subject is nowhere in the stored bytes.
-    assert_eq!(
-        app.db
-            .count("SELECT COUNT(*) FROM jobs")
-            .await,
-        0
-    );
+    assert_eq!(app.db.count("SELECT COUNT(*) FROM jobs").await, 0);
     app.finish().await;
 }
 
@@ -125,7 +133,11 @@ async fn a_draft_service_cannot_message_a_citizen_outside_its_authorized_recipie
         .await;
     app.citizen(json!({"fiscal_code": CITIZEN})).await;
     let r = app
-        .send(&key, CITIZEN, json!({"subject": "Benvenuto nel servizio", "markdown": markdown()}))
+        .send(
+            &key,
+            CITIZEN,
+            json!({"subject": "Benvenuto nel servizio", "markdown": markdown()}),
+        )
         .await;
     assert_eq!(r.status, 403, "{}", r.body);
     assert_eq!(r.body["title"], "Recipient forbidden");
@@ -141,7 +153,11 @@ async fn a_draft_service_cannot_message_a_citizen_outside_its_authorized_recipie
 
     // The sandbox code is always reachable and is processed without an inbox.
     let r = app
-        .send(&key, SANDBOX, json!({"subject": "Prova di invio", "markdown": markdown()}))
+        .send(
+            &key,
+            SANDBOX,
+            json!({"subject": "Prova di invio", "markdown": markdown()}),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let got = app
@@ -167,7 +183,10 @@ async fn a_payment_above_the_service_maximum_is_refused_and_changes_nothing(back
         )
         .await;
     assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(r.body["invalid_params"][0]["name"], "content.payment_data.amount");
+    assert_eq!(
+        r.body["invalid_params"][0]["name"],
+        "content.payment_data.amount"
+    );
     assert!(
         r.body["detail"]
             .as_str()
@@ -202,10 +221,8 @@ async fn a_repeated_idempotency_key_returns_the_same_message_and_refuses_another
     let first = app.request("POST", &path, &headers, Some(&body)).await;
     assert_eq!(first.status, 201, "{}", first.body);
     // Concurrent and sequential replays all get the same id.
-    let replays = futures_join(
-        (0..8).map(|_| app.request("POST", &path, &headers, Some(&body))),
-    )
-    .await;
+    let replays =
+        futures_join((0..8).map(|_| app.request("POST", &path, &headers, Some(&body)))).await;
     for r in &replays {
         assert_eq!(r.status, 201, "{}", r.body);
         assert_eq!(r.body["id"], first.body["id"]);
@@ -268,7 +285,11 @@ async fn a_service_reads_only_its_own_messages(backend: Backend) {
     let (_, key1) = app.service(&manage, json!({})).await;
     let (_, key2) = app.service(&manage, json!({"name": "Scuola"})).await;
     let r = app
-        .send(&key1, CITIZEN, json!({"subject": "Benvenuto nel servizio", "markdown": markdown()}))
+        .send(
+            &key1,
+            CITIZEN,
+            json!({"subject": "Benvenuto nel servizio", "markdown": markdown()}),
+        )
         .await;
     let id = r.body["id"].as_str().unwrap();
     let other = app
@@ -297,7 +318,9 @@ async fn keys_are_checked_and_regenerating_one_keeps_the_other_working(backend: 
     let manage = app.onboard().await;
     let (id, primary) = app.service(&manage, json!({})).await;
     let path = format!("/profiles/{SANDBOX}");
-    let missing = app.request("GET", &format!("/api/v1{path}"), &[], None).await;
+    let missing = app
+        .request("GET", &format!("/api/v1{path}"), &[], None)
+        .await;
     assert_eq!(missing.status, 401);
     let unknown = app
         .with_key("00000000000000000000000000000000", "GET", &path, None)
@@ -310,17 +333,33 @@ async fn keys_are_checked_and_regenerating_one_keeps_the_other_working(backend: 
         .await;
     let secondary = keys.body["secondary_key"].as_str().unwrap().to_owned();
     let regenerated = app
-        .with_key(&manage, "PUT", &format!("/manage/services/{id}/keys/primary"), None)
+        .with_key(
+            &manage,
+            "PUT",
+            &format!("/manage/services/{id}/keys/primary"),
+            None,
+        )
         .await;
     assert_eq!(regenerated.status, 200, "{}", regenerated.body);
     let new_primary = regenerated.body["primary_key"].as_str().unwrap();
     assert_ne!(new_primary, primary);
     assert_eq!(regenerated.body["secondary_key"], secondary.as_str());
     assert_eq!(app.with_key(&primary, "GET", &path, None).await.status, 401);
-    assert_eq!(app.with_key(new_primary, "GET", &path, None).await.status, 200);
-    assert_eq!(app.with_key(&secondary, "GET", &path, None).await.status, 200);
+    assert_eq!(
+        app.with_key(new_primary, "GET", &path, None).await.status,
+        200
+    );
+    assert_eq!(
+        app.with_key(&secondary, "GET", &path, None).await.status,
+        200
+    );
     let bad_type = app
-        .with_key(&manage, "PUT", &format!("/manage/services/{id}/keys/tertiary"), None)
+        .with_key(
+            &manage,
+            "PUT",
+            &format!("/manage/services/{id}/keys/tertiary"),
+            None,
+        )
         .await;
     assert_eq!(bad_type.status, 400);
     // Keys are stored hashed: no stored row holds a key in clear.
@@ -335,10 +374,17 @@ async fn keys_are_checked_and_regenerating_one_keeps_the_other_working(backend: 
 
     // A disabled organization's keys are refused with 403.
     let r = app
-        .admin("POST", &format!("/organizations/{}/disable", common::ORG), None)
+        .admin(
+            "POST",
+            &format!("/organizations/{}/disable", common::ORG),
+            None,
+        )
         .await;
     assert_eq!(r.status, 204);
-    assert_eq!(app.with_key(&secondary, "GET", &path, None).await.status, 403);
+    assert_eq!(
+        app.with_key(&secondary, "GET", &path, None).await.status,
+        403
+    );
     assert_eq!(
         app.with_key(&manage, "GET", "/manage/services", None)
             .await
@@ -405,9 +451,7 @@ async fn malformed_messages_get_a_problem_listing_every_field_at_fault(backend: 
         .request(
             "POST",
             &format!("/api/v1/messages/{CITIZEN}"),
-            &[
-                ("ocp-apim-subscription-key", key.as_str()),
-            ],
+            &[("ocp-apim-subscription-key", key.as_str())],
             None,
         )
         .await;
@@ -430,7 +474,10 @@ async fn a_client_outside_the_authorized_cidrs_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let manage = app.onboard().await;
     let (id, key) = app
-        .service(&manage, json!({"authorized_cidrs": ["10.0.0.0/8", "2001:db8::/32"]}))
+        .service(
+            &manage,
+            json!({"authorized_cidrs": ["10.0.0.0/8", "2001:db8::/32"]}),
+        )
         .await;
     let path = format!("/profiles/{SANDBOX}");
     let r = app.with_key(&key, "GET", &path, None).await;
@@ -441,7 +488,10 @@ async fn a_client_outside_the_authorized_cidrs_is_refused(backend: Backend) {
         .request(
             "GET",
             &format!("/api/v1{path}"),
-            &[("ocp-apim-subscription-key", &key), ("x-forwarded-for", "10.1.2.3")],
+            &[
+                ("ocp-apim-subscription-key", &key),
+                ("x-forwarded-for", "10.1.2.3"),
+            ],
             None,
         )
         .await;
@@ -450,7 +500,12 @@ async fn a_client_outside_the_authorized_cidrs_is_refused(backend: Backend) {
     let mut payload = common::service_payload();
     payload["authorized_cidrs"] = json!(["127.0.0.1"]);
     let r = app
-        .with_key(&manage, "PUT", &format!("/manage/services/{id}"), Some(&payload))
+        .with_key(
+            &manage,
+            "PUT",
+            &format!("/manage/services/{id}"),
+            Some(&payload),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["authorized_cidrs"], json!(["127.0.0.1/32"]));
@@ -464,7 +519,12 @@ async fn a_client_outside_the_authorized_cidrs_is_refused(backend: Backend) {
     .await;
     payload["authorized_cidrs"] = json!(["2001:db8::/32"]);
     let r = app
-        .with_key(&manage, "PUT", &format!("/manage/services/{id}"), Some(&payload))
+        .with_key(
+            &manage,
+            "PUT",
+            &format!("/manage/services/{id}"),
+            Some(&payload),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let via = |xff: &'static str| {
@@ -475,7 +535,10 @@ async fn a_client_outside_the_authorized_cidrs_is_refused(backend: Backend) {
             app.request(
                 "GET",
                 &format!("/api/v1{path}"),
-                &[("ocp-apim-subscription-key", &key), ("x-forwarded-for", xff)],
+                &[
+                    ("ocp-apim-subscription-key", &key),
+                    ("x-forwarded-for", xff),
+                ],
                 None,
             )
             .await
@@ -495,19 +558,32 @@ async fn profiles_follow_the_sender_allowed_rules(backend: Backend) {
     let manual = "VRDGPP80A01F205X";
     let closed = "BNCLRA70A41H501B";
     let (_, key) = app
-        .service(&manage, json!({"authorized_recipients": [CITIZEN, manual, closed]}))
+        .service(
+            &manage,
+            json!({"authorized_recipients": [CITIZEN, manual, closed]}),
+        )
         .await;
     app.citizen(json!({"fiscal_code": manual, "preference_mode": "MANUAL"}))
         .await;
     app.citizen(json!({"fiscal_code": closed, "is_inbox_enabled": false}))
         .await;
     let unknown = app
-        .with_key(&key, "POST", "/profiles", Some(&json!({"fiscal_code": CITIZEN})))
+        .with_key(
+            &key,
+            "POST",
+            "/profiles",
+            Some(&json!({"fiscal_code": CITIZEN})),
+        )
         .await;
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.body["title"], "Profile not found");
     let r = app
-        .with_key(&key, "POST", "/profiles", Some(&json!({"fiscal_code": manual})))
+        .with_key(
+            &key,
+            "POST",
+            "/profiles",
+            Some(&json!({"fiscal_code": manual})),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["sender_allowed"], false);
@@ -518,14 +594,25 @@ async fn profiles_follow_the_sender_allowed_rules(backend: Backend) {
         404
     );
     let bad = app
-        .with_key(&key, "POST", "/profiles", Some(&json!({"fiscal_code": "rssmra85t10a562s"})))
+        .with_key(
+            &key,
+            "POST",
+            "/profiles",
+            Some(&json!({"fiscal_code": "rssmra85t10a562s"})),
+        )
         .await;
     assert_eq!(bad.status, 400);
     for code in [manual, closed] {
         let r = app
-            .send(&key, code, json!({"subject": "Benvenuto nel servizio", "markdown": markdown()}))
+            .send(
+                &key,
+                code,
+                json!({"subject": "Benvenuto nel servizio", "markdown": markdown()}),
+            )
             .await;
-        let got = app.settled(&key, code, r.body["id"].as_str().unwrap()).await;
+        let got = app
+            .settled(&key, code, r.body["id"].as_str().unwrap())
+            .await;
         assert_eq!(got["status"], "REJECTED");
     }
     assert_eq!(
@@ -543,40 +630,68 @@ async fn services_are_managed_only_by_their_own_organization(backend: Backend) {
     let (id, _) = app.service(&manage, json!({})).await;
     // A second organization and delegate.
     let r = app
-        .admin("POST", "/organizations", Some(&json!({"fiscal_code": "80006470282", "name": "Provincia di Padova"})))
+        .admin(
+            "POST",
+            "/organizations",
+            Some(&json!({"fiscal_code": "80006470282", "name": "Provincia di Padova"})),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let r = app
-        .admin("POST", "/organizations/80006470282/delegates", Some(&json!({"email": "it@provincia.padova.it"})))
+        .admin(
+            "POST",
+            "/organizations/80006470282/delegates",
+            Some(&json!({"email": "it@provincia.padova.it"})),
+        )
         .await;
     let other = r.body["manage_key"].as_str().unwrap().to_owned();
     let r = app
         .with_key(&other, "GET", &format!("/manage/services/{id}"), None)
         .await;
     assert_eq!(r.status, 403);
-    let r = app.with_key(&other, "POST", "/manage/services", Some(&common::service_payload())).await;
+    let r = app
+        .with_key(
+            &other,
+            "POST",
+            "/manage/services",
+            Some(&common::service_payload()),
+        )
+        .await;
     assert_eq!(r.status, 403, "creating for another organization");
     let list = app.with_key(&other, "GET", "/manage/services", None).await;
     assert_eq!(list.body["pagination"]["count"], 0);
 
-    let list = app.with_key(&manage, "GET", "/manage/services?limit=1", None).await;
+    let list = app
+        .with_key(&manage, "GET", "/manage/services?limit=1", None)
+        .await;
     assert_eq!(list.status, 200);
     assert_eq!(list.body["pagination"]["count"], 1);
     assert_eq!(list.body["value"][0]["id"], id.as_str());
     assert_eq!(list.body["value"][0]["status"]["value"], "draft");
-    let bad = app.with_key(&manage, "GET", "/manage/services?limit=500", None).await;
+    let bad = app
+        .with_key(&manage, "GET", "/manage/services?limit=500", None)
+        .await;
     assert_eq!(bad.status, 400);
 
     let mut payload = common::service_payload();
     payload["name"] = json!("Tributi e tasse");
     let r = app
-        .with_key(&manage, "PUT", &format!("/manage/services/{id}"), Some(&payload))
+        .with_key(
+            &manage,
+            "PUT",
+            &format!("/manage/services/{id}"),
+            Some(&payload),
+        )
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["name"], "Tributi e tasse");
-    let r = app.with_key(&manage, "DELETE", &format!("/manage/services/{id}"), None).await;
+    let r = app
+        .with_key(&manage, "DELETE", &format!("/manage/services/{id}"), None)
+        .await;
     assert_eq!(r.status, 204);
-    let r = app.with_key(&manage, "GET", &format!("/manage/services/{id}"), None).await;
+    let r = app
+        .with_key(&manage, "GET", &format!("/manage/services/{id}"), None)
+        .await;
     assert_eq!(r.status, 404);
     app.finish().await;
 }

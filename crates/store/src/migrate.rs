@@ -69,14 +69,20 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<Vec<i64>, Op
                 version: *version,
                 source,
             })?;
-        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-            .bind(*version)
-            .bind(*name)
-            .bind(chrono::Utc::now().timestamp_millis())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(*version)
+        .bind(*name)
+        .bind(chrono::Utc::now().timestamp_millis())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
-        tracing::info!(migration.version = version, migration.name = name, "migration applied");
+        tracing::info!(
+            migration.version = version,
+            migration.name = name,
+            "migration applied"
+        );
         applied.push(*version);
     }
     let found = current_version(pool).await?;

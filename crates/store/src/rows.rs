@@ -2,12 +2,11 @@
 //! the way out: a row that no longer parses is reported as a backend fault, never trusted.
 
 use chrono::{DateTime, Utc};
-use messaging::model::{
-    CitizenProfile, Delegate, Job, JobStatus, LifecycleStatus, MessageRecord,
-    MessageStatus, Organization, PreferenceMode, PublicationStatus, RejectionReason, SealedContent,
-    Service,
-};
 use messaging::content::FeatureLevel;
+use messaging::model::{
+    CitizenProfile, Delegate, Job, JobStatus, LifecycleStatus, MessageRecord, MessageStatus,
+    Organization, PreferenceMode, PublicationStatus, RejectionReason, SealedContent, Service,
+};
 use messaging::ports::{StoreError, StoreResult};
 use messaging::values::{
     Cidr, Email, FiscalCode, MessageId, OrganizationFiscalCode, ServiceId, ValueError,

@@ -10,11 +10,9 @@ use messaging::model::{
     AcceptOutcome, CitizenProfile, Delegate, Job, JobCounts, JobStatus, MessageRecord,
     MessageStatus, NewMessageRecord, Organization, ProcessingOutcome, Service, ServicePreference,
 };
-use messaging::ports::{
-    DelegateAuth, ServiceAuth, Store, StoreError, StoreResult, StoredKey,
-};
-use messaging::values::{FiscalCode, MessageId, OrganizationFiscalCode, ServiceId};
 use messaging::model::{KeyType, SealedContent};
+use messaging::ports::{DelegateAuth, ServiceAuth, Store, StoreError, StoreResult, StoredKey};
+use messaging::values::{FiscalCode, MessageId, OrganizationFiscalCode, ServiceId};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
@@ -34,7 +32,9 @@ pub struct SqlStore {
 
 impl std::fmt::Debug for SqlStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqlStore").field("backend", &self.backend).finish()
+        f.debug_struct("SqlStore")
+            .field("backend", &self.backend)
+            .finish()
     }
 }
 
@@ -394,7 +394,10 @@ impl Store for SqlStore {
     }
 
     async fn get_service(&self, id: &ServiceId) -> StoreResult<Option<Service>> {
-        let sql = format!("SELECT {} FROM services WHERE id = $1", rows::SERVICE_COLUMNS);
+        let sql = format!(
+            "SELECT {} FROM services WHERE id = $1",
+            rows::SERVICE_COLUMNS
+        );
         sqlx::query(&sql)
             .bind(id.to_string())
             .fetch_optional(&self.read)
@@ -722,7 +725,10 @@ impl Store for SqlStore {
     }
 
     async fn get_message(&self, id: &MessageId) -> StoreResult<Option<MessageRecord>> {
-        let sql = format!("SELECT {} FROM messages WHERE id = $1", rows::MESSAGE_COLUMNS);
+        let sql = format!(
+            "SELECT {} FROM messages WHERE id = $1",
+            rows::MESSAGE_COLUMNS
+        );
         sqlx::query(&sql)
             .bind(id.to_string())
             .fetch_optional(&self.read)

@@ -4,9 +4,8 @@
 use chrono::{Duration, Utc};
 use messaging::content::FeatureLevel;
 use messaging::model::{
-    AcceptOutcome, Idempotency, InboxEntry, JobStatus, KeyType, LifecycleStatus,
-    NewMessageRecord, Organization, ProcessingOutcome, PublicationStatus, RejectionReason,
-    SealedContent, Service,
+    AcceptOutcome, Idempotency, InboxEntry, JobStatus, KeyType, LifecycleStatus, NewMessageRecord,
+    Organization, ProcessingOutcome, PublicationStatus, RejectionReason, SealedContent, Service,
 };
 use messaging::ports::{Store, StoreError, StoredKey};
 use messaging::values::{FiscalCode, MessageId, OrganizationFiscalCode, ServiceId};
@@ -52,7 +51,10 @@ impl Db {
         };
         let store = SqlStore::connect(&url, 4).await.unwrap();
         assert_eq!(store.migrate().await.unwrap(), vec![1]);
-        assert!(store.migrate().await.unwrap().is_empty(), "migrations are idempotent");
+        assert!(
+            store.migrate().await.unwrap().is_empty(),
+            "migrations are idempotent"
+        );
         store.check_schema().await.unwrap();
         Self {
             store,
@@ -140,7 +142,10 @@ async fn seeded(backend: Backend) -> (Db, Service) {
     db.store.create_organization(&org()).await.unwrap();
     let s = service();
     db.store
-        .create_service(&s, &[key(KeyType::Primary, "h1"), key(KeyType::Secondary, "h2")])
+        .create_service(
+            &s,
+            &[key(KeyType::Primary, "h1"), key(KeyType::Secondary, "h2")],
+        )
         .await
         .unwrap();
     (db, s)
@@ -247,7 +252,13 @@ async fn claimed_jobs_are_invisible_until_their_lease_expires(b: Backend) {
     let b2 = db.store.claim_jobs(10, now, 10_000).await.unwrap();
     assert_eq!(a.len(), 3);
     assert_eq!(b2.len(), 2, "claims never overlap");
-    assert!(db.store.claim_jobs(10, now, 10_000).await.unwrap().is_empty());
+    assert!(
+        db.store
+            .claim_jobs(10, now, 10_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // After the lease, the jobs of a crashed worker come back, with one more attempt.
     let later = now + Duration::seconds(11);
     let again = db.store.claim_jobs(10, later, 10_000).await.unwrap();
@@ -259,7 +270,10 @@ async fn claimed_jobs_are_invisible_until_their_lease_expires(b: Backend) {
 async fn completing_a_job_twice_never_duplicates_the_inbox_entry(b: Backend) {
     let (db, s) = seeded(b).await;
     let m = message(s.id, None);
-    db.store.accept_messages(std::slice::from_ref(&m)).await.unwrap();
+    db.store
+        .accept_messages(std::slice::from_ref(&m))
+        .await
+        .unwrap();
     let job = db
         .store
         .claim_jobs(1, Utc::now() + Duration::seconds(1), 1_000)
@@ -303,14 +317,20 @@ async fn completing_a_job_twice_never_duplicates_the_inbox_entry(b: Backend) {
 async fn failed_jobs_are_retried_then_dead_and_can_be_requeued(b: Backend) {
     let (db, s) = seeded(b).await;
     let m = message(s.id, None);
-    db.store.accept_messages(std::slice::from_ref(&m)).await.unwrap();
+    db.store
+        .accept_messages(std::slice::from_ref(&m))
+        .await
+        .unwrap();
     let now = Utc::now() + Duration::seconds(1);
     let job = db.store.claim_jobs(1, now, 1_000).await.unwrap().remove(0);
     db.store
         .fail_job(job.id, "boom", Some(now + Duration::seconds(5)), now)
         .await
         .unwrap();
-    assert!(db.store.claim_jobs(1, now, 1_000).await.unwrap().is_empty(), "backing off");
+    assert!(
+        db.store.claim_jobs(1, now, 1_000).await.unwrap().is_empty(),
+        "backing off"
+    );
     let job = db
         .store
         .claim_jobs(1, now + Duration::seconds(6), 1_000)
@@ -318,12 +338,21 @@ async fn failed_jobs_are_retried_then_dead_and_can_be_requeued(b: Backend) {
         .unwrap()
         .remove(0);
     assert_eq!(job.attempts, 2);
-    db.store.fail_job(job.id, "boom again", None, now).await.unwrap();
+    db.store
+        .fail_job(job.id, "boom again", None, now)
+        .await
+        .unwrap();
     let dead = db.store.list_jobs(Some(JobStatus::Dead)).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].last_error.as_deref(), Some("boom again"));
     assert_eq!(
-        db.store.get_message(&m.id).await.unwrap().unwrap().status.as_str(),
+        db.store
+            .get_message(&m.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+            .as_str(),
         "FAILED"
     );
     assert!(
@@ -336,7 +365,13 @@ async fn failed_jobs_are_retried_then_dead_and_can_be_requeued(b: Backend) {
     );
     db.store.retry_job(dead[0].id, now).await.unwrap();
     assert_eq!(
-        db.store.get_message(&m.id).await.unwrap().unwrap().status.as_str(),
+        db.store
+            .get_message(&m.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+            .as_str(),
         "ACCEPTED"
     );
     assert_eq!(db.store.claim_jobs(1, now, 1_000).await.unwrap().len(), 1);

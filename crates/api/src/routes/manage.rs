@@ -52,8 +52,7 @@ fn apply(service: &mut Service, d: ServiceDraft) {
 
 fn new_key(keyring: &seal::Keyring, service: &ServiceId, key_type: KeyType) -> (String, StoredKey) {
     let key = seal::new_api_key();
-    let (key_id, bytes) = keyring
-        .seal(key.as_bytes(), key_context(service, key_type).as_bytes());
+    let (key_id, bytes) = keyring.seal(key.as_bytes(), key_context(service, key_type).as_bytes());
     let stored = StoredKey {
         key_type,
         hash: seal::key_hash(&key),
@@ -93,7 +92,10 @@ pub async fn create_service(
 ) -> ApiResult<(StatusCode, Json<CmsServiceLifecycle>)> {
     let d = draft(&headers, &body, &caller)?;
     let (service, _) = create_service_from_draft(&state.store, &state.keyring, d).await?;
-    Ok((StatusCode::CREATED, Json(CmsServiceLifecycle::from(&service))))
+    Ok((
+        StatusCode::CREATED,
+        Json(CmsServiceLifecycle::from(&service)),
+    ))
 }
 
 /// Creates a draft service with two fresh keys; shared by the manage API and the CLI.
@@ -125,7 +127,9 @@ pub async fn create_service_from_draft(
     apply(&mut service, d);
     let (primary_key, primary) = new_key(keyring, &service.id, KeyType::Primary);
     let (secondary_key, secondary) = new_key(keyring, &service.id, KeyType::Secondary);
-    store.create_service(&service, &[primary, secondary]).await?;
+    store
+        .create_service(&service, &[primary, secondary])
+        .await?;
     tracing::info!(service.id = %service.id, "service created");
     Ok((
         service,
@@ -290,7 +294,10 @@ pub async fn regenerate_key(
     })?;
     let service = owned(&state, &caller, &id).await?;
     let (_, stored) = new_key(&state.keyring, &service.id, key_type);
-    state.store.replace_service_key(&service.id, &stored).await?;
+    state
+        .store
+        .replace_service_key(&service.id, &stored)
+        .await?;
     tracing::info!(service.id = %service.id, key.r#type = key_type.as_str(), "service key regenerated");
     Ok(Json(keys_of(&state, &service.id).await?))
 }

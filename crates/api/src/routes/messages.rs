@@ -20,7 +20,9 @@ use crate::auth::ServiceCaller;
 use crate::problem::{ApiError, ApiResult};
 use crate::routes::json_body;
 use crate::state::AppState;
-use crate::wire::{CreatedMessage, ExternalCreatedMessageWithContent, ExternalMessageResponseWithContent};
+use crate::wire::{
+    CreatedMessage, ExternalCreatedMessageWithContent, ExternalMessageResponseWithContent,
+};
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
@@ -43,7 +45,11 @@ pub async fn submit_in_path(
     submit(state, caller, Some(fiscal_code), headers, body).await
 }
 
-fn idempotency(headers: &HeaderMap, path: Option<&str>, body: &[u8]) -> ApiResult<Option<Idempotency>> {
+fn idempotency(
+    headers: &HeaderMap,
+    path: Option<&str>,
+    body: &[u8],
+) -> ApiResult<Option<Idempotency>> {
     let Some(raw) = headers.get(IDEMPOTENCY_HEADER) else {
         return Ok(None);
     };
@@ -189,15 +195,18 @@ pub async fn get_message(
     }
     let plain = state
         .keyring
-        .open(&record.content.key_id, &record.content.bytes, id.to_string().as_bytes())
+        .open(
+            &record.content.key_id,
+            &record.content.bytes,
+            id.to_string().as_bytes(),
+        )
         .map_err(ApiError::internal)?;
     let content: MessageContent = serde_json::from_slice(&plain).map_err(ApiError::internal)?;
     let advanced = record.feature_level == FeatureLevel::Advanced;
     let read_status = advanced.then_some(if record.is_read { "READ" } else { "UNREAD" });
-    let payment_status = (advanced
-        && record.status == MessageStatus::Processed
-        && content.payment_data.is_some())
-    .then_some("NOT_PAID");
+    let payment_status =
+        (advanced && record.status == MessageStatus::Processed && content.payment_data.is_some())
+            .then_some("NOT_PAID");
     Ok(Json(ExternalMessageResponseWithContent {
         message: ExternalCreatedMessageWithContent {
             id: id.to_string(),

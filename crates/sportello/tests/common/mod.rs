@@ -58,12 +58,13 @@ impl TestDb {
                 let admin = store::SqlStore::connect(&pg_base_url(), 2).await.unwrap();
                 sqlx_exec(&admin, &format!("CREATE SCHEMA {schema}")).await;
                 admin.close().await;
-                let sep = if pg_base_url().contains('?') { '&' } else { '?' };
+                let sep = if pg_base_url().contains('?') {
+                    '&'
+                } else {
+                    '?'
+                };
                 Self {
-                    url: format!(
-                        "{}{sep}options=-c%20search_path%3D{schema}",
-                        pg_base_url()
-                    ),
+                    url: format!("{}{sep}options=-c%20search_path%3D{schema}", pg_base_url()),
                     data_dir,
                     schema: Some(schema),
                     content_keys,
@@ -164,7 +165,14 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Response {
-        send(self.addr, method, path, headers, body.map(|b| b.to_string())).await
+        send(
+            self.addr,
+            method,
+            path,
+            headers,
+            body.map(|b| b.to_string()),
+        )
+        .await
     }
 
     pub async fn admin(&self, method: &str, path: &str, body: Option<&Value>) -> Response {
@@ -227,7 +235,12 @@ impl TestApp {
         assert_eq!(r.status, 201, "{}", r.body);
         let id = r.body["id"].as_str().unwrap().to_owned();
         let keys = self
-            .with_key(manage_key, "GET", &format!("/manage/services/{id}/keys"), None)
+            .with_key(
+                manage_key,
+                "GET",
+                &format!("/manage/services/{id}/keys"),
+                None,
+            )
             .await;
         assert_eq!(keys.status, 200, "{}", keys.body);
         (id, keys.body["primary_key"].as_str().unwrap().to_owned())
