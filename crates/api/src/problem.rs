@@ -37,6 +37,8 @@ pub enum ApiError {
         title: &'static str,
         detail: String,
     },
+    /// 413: the body is larger than the API accepts.
+    PayloadTooLarge,
     /// 503: the service cannot take the request now (shutting down).
     Unavailable(&'static str),
     /// 500; the cause is logged, the client sees a generic problem.
@@ -77,6 +79,7 @@ impl ApiError {
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -117,6 +120,14 @@ impl IntoResponse for ApiError {
             | Self::Unprocessable { title, detail } => (title.to_owned(), detail, None),
             Self::Unauthorized(detail) => ("Unauthorized".to_owned(), detail.to_owned(), None),
             Self::Conflict(detail) => ("Conflict".to_owned(), detail, None),
+            Self::PayloadTooLarge => (
+                "Payload too large".to_owned(),
+                format!(
+                    "The request body is larger than {} bytes.",
+                    crate::router::MAX_BODY_BYTES
+                ),
+                None,
+            ),
             Self::Unavailable(detail) => {
                 ("Service unavailable".to_owned(), detail.to_owned(), None)
             }

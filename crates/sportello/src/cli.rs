@@ -239,6 +239,7 @@ fn describe(e: &ApiError) -> String {
         ApiError::Conflict(d) => format!("conflict: {d}"),
         ApiError::Unauthorized(d) | ApiError::Unavailable(d) => (*d).to_owned(),
         ApiError::Internal(d) => format!("internal error: {d}"),
+        ApiError::PayloadTooLarge => "payload too large".to_owned(),
     }
 }
 

@@ -466,6 +466,16 @@ async fn malformed_messages_get_a_problem_listing_every_field_at_fault(backend: 
     .await;
     assert_eq!(broken.status, 400);
     assert!(broken.body["detail"].as_str().unwrap().contains("line 1"));
+    let huge = common::send(
+        app.addr,
+        "POST",
+        &format!("/api/v1/messages/{CITIZEN}"),
+        &[("ocp-apim-subscription-key", key.as_str())],
+        Some(format!("{{\"pad\": \"{}\"}}", "x".repeat(300 * 1024))),
+    )
+    .await;
+    assert_eq!(huge.status, 413);
+    assert_eq!(huge.headers["content-type"], "application/problem+json");
     assert_eq!(app.db.count("SELECT COUNT(*) FROM messages").await, 0);
     app.finish().await;
 }

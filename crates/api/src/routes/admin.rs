@@ -1,8 +1,8 @@
 //! Admin API (`/api/admin/v1`, bearer admin token): organizations, delegates, citizen
 //! profiles for testing, and the dead-letter queue.
 
+use crate::routes::Body;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
@@ -57,7 +57,7 @@ pub async fn create_organization(
     State(state): State<AppState>,
     _admin: AdminCaller,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<OrganizationView>)> {
     let (req, _, _) = fields(&headers, &body, &["fiscal_code", "name"], &[])?;
     let org = admin_ops::create_organization(state.store.as_ref(), &req[0], &req[1]).await?;
@@ -95,7 +95,7 @@ pub async fn create_delegate(
     _admin: AdminCaller,
     Path(fc): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<CreatedDelegate>)> {
     let (req, _, _) = fields(&headers, &body, &["email"], &[])?;
     let created = admin_ops::create_delegate(state.store.as_ref(), &fc, &req[0]).await?;
@@ -144,7 +144,7 @@ pub async fn create_citizen(
     State(state): State<AppState>,
     _admin: AdminCaller,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<CitizenView>)> {
     let (req, opt, value) = fields(
         &headers,
@@ -192,8 +192,11 @@ pub async fn list_jobs(
 pub async fn retry_job(
     State(state): State<AppState>,
     _admin: AdminCaller,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_request("Invalid request", "The job id must be an integer."))?;
     state.store.retry_job(id, Utc::now()).await?;
     state.jobs_ready.notify_waiters();
     Ok(StatusCode::NO_CONTENT)

@@ -2,8 +2,8 @@
 //! (IO services CMS API). The review/publication lifecycle is not here yet: a new service is a
 //! draft that reaches only its authorized recipients and the sandbox code.
 
+use crate::routes::Body;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
@@ -88,7 +88,7 @@ pub async fn create_service(
     State(state): State<AppState>,
     caller: ManageCaller,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<CmsServiceLifecycle>)> {
     let d = draft(&headers, &body, &caller)?;
     let (service, _) = create_service_from_draft(&state.store, &state.keyring, d).await?;
@@ -216,7 +216,7 @@ pub async fn update_service(
     caller: ManageCaller,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> ApiResult<Json<CmsServiceLifecycle>> {
     let mut service = owned(&state, &caller, &id).await?;
     let d = draft(&headers, &body, &caller)?;

@@ -1,7 +1,7 @@
 //! `POST /messages`, `POST /messages/{fiscal_code}`, `GET /messages/{fiscal_code}/{id}`.
 
+use crate::routes::Body;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -30,7 +30,7 @@ pub async fn submit_in_body(
     State(state): State<AppState>,
     caller: ServiceCaller,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> ApiResult<Response> {
     submit(state, caller, None, headers, body).await
 }
@@ -40,7 +40,7 @@ pub async fn submit_in_path(
     caller: ServiceCaller,
     Path(fiscal_code): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> ApiResult<Response> {
     submit(state, caller, Some(fiscal_code), headers, body).await
 }
@@ -71,7 +71,7 @@ async fn submit(
     caller: ServiceCaller,
     path_fiscal_code: Option<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let idempotency = idempotency(&headers, path_fiscal_code.as_deref(), &body)?;
     let value = json_body(&headers, &body)?;

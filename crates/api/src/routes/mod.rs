@@ -6,6 +6,8 @@ pub mod messages;
 pub mod ops;
 pub mod profiles;
 
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
 use axum::http::HeaderMap;
 use serde_json::Value;
 
@@ -44,4 +46,24 @@ pub(crate) fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiEr
             ),
         )
     })
+}
+
+/// The raw request body, with a problem+json answer when it is too large or unreadable.
+pub struct Body(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state)
+            .await
+            .map(Body)
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::bad_request("Invalid payload", "The request body could not be read.")
+                }
+            })
+    }
 }

@@ -1,7 +1,7 @@
 //! `GET /profiles/{fiscal_code}` and `POST /profiles`: the limited profile a service may see.
 
+use crate::routes::Body;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use messaging::FieldErrors;
@@ -35,7 +35,7 @@ pub async fn get_profile_by_post(
     State(state): State<AppState>,
     caller: ServiceCaller,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> ApiResult<Json<LimitedProfile>> {
     let value = json_body(&headers, &body)?;
     let mut errors = FieldErrors::default();
