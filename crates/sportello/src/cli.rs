@@ -280,11 +280,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Serve => serve(config, true).await,
         Command::Worker => serve(config, false).await,
         Command::Migrate => {
-            let store = crate::app::open_store(&config, true).await?;
-            println!(
-                "database at schema version {}",
-                store::MIGRATIONS_SQLITE.len()
-            );
+            if config.is_sqlite() {
+                std::fs::create_dir_all(&config.data_dir)?;
+            }
+            let store = store::SqlStore::connect(&config.database_url, 2).await?;
+            let applied = store.migrate().await?;
+            if applied.is_empty() {
+                println!("database schema is up to date");
+            } else {
+                println!("applied migrations {applied:?}");
+            }
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
