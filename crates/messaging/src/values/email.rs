@@ -1,10 +1,5 @@
 //! `Email`: an email address, checked with pragmatic rules, with its domain lowercased.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use super::ValueError;
 
 /// Characters never accepted in the local part (before the `@`).
@@ -145,32 +140,7 @@ fn check_domain(domain: &str) -> Result<(), ValueError> {
     Ok(())
 }
 
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.address)
-    }
-}
-
-impl FromStr for Email {
-    type Err = ValueError;
-
-    fn from_str(input: &str) -> Result<Self, Self::Err> {
-        Self::parse(input)
-    }
-}
-
-impl Serialize for Email {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.address)
-    }
-}
-
-impl<'de> Deserialize<'de> for Email {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Self::parse(&text).map_err(serde::de::Error::custom)
-    }
-}
+super::text_value!(Email);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

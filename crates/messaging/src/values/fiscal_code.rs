@@ -1,10 +1,5 @@
 //! `FiscalCode`: an Italian personal fiscal code (codice fiscale), with its check character verified.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use super::ValueError;
 
 /// An Italian personal fiscal code (codice fiscale) of 16 uppercase characters.
@@ -189,32 +184,7 @@ fn check_character(first_fifteen: &[u8]) -> u8 {
     b'A' + (sum % 26) as u8
 }
 
-impl fmt::Display for FiscalCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for FiscalCode {
-    type Err = ValueError;
-
-    fn from_str(input: &str) -> Result<Self, Self::Err> {
-        Self::parse(input)
-    }
-}
-
-impl Serialize for FiscalCode {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for FiscalCode {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Self::parse(&text).map_err(serde::de::Error::custom)
-    }
-}
+super::text_value!(FiscalCode);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -1,10 +1,5 @@
 //! `NoticeNumber`: a pagoPA notice number (numero avviso, NAV) of 18 digits.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use super::ValueError;
 
 /// Number of digits of a notice number.
@@ -94,32 +89,7 @@ fn check_digits(first_sixteen: u64) -> String {
     format!("{:02}", first_sixteen % 93)
 }
 
-impl fmt::Display for NoticeNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for NoticeNumber {
-    type Err = ValueError;
-
-    fn from_str(input: &str) -> Result<Self, Self::Err> {
-        Self::parse(input)
-    }
-}
-
-impl Serialize for NoticeNumber {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for NoticeNumber {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Self::parse(&text).map_err(serde::de::Error::custom)
-    }
-}
+super::text_value!(NoticeNumber);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

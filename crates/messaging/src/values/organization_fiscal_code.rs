@@ -1,10 +1,5 @@
 //! `OrganizationFiscalCode`: the 11-digit fiscal code of an organization (partita IVA form), with its check digit verified.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use super::ValueError;
 
 /// Number of digits of an organization fiscal code.
@@ -60,32 +55,7 @@ fn check_digit(first_ten: &[u8]) -> u8 {
     b'0' + ((10 - sum % 10) % 10) as u8
 }
 
-impl fmt::Display for OrganizationFiscalCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for OrganizationFiscalCode {
-    type Err = ValueError;
-
-    fn from_str(input: &str) -> Result<Self, Self::Err> {
-        Self::parse(input)
-    }
-}
-
-impl Serialize for OrganizationFiscalCode {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for OrganizationFiscalCode {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Self::parse(&text).map_err(serde::de::Error::custom)
-    }
-}
+super::text_value!(OrganizationFiscalCode);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
