@@ -1,0 +1,266 @@
+//! `sportello-bench`: Sportello's message intake measured in one run, on one machine, against
+//! two ceilings measured the same way — a bare axum round trip (A) and a raw batched insert of
+//! the same rows (B) — then the time the workers take to process what was accepted.
+//!
+//! `cargo run --release -p bench -- submit --backend sqlite --connections 64 --duration 10s`
+
+mod bare;
+mod db;
+mod insert;
+mod load;
+mod report;
+mod submit;
+mod sys;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use messaging::values::{MessageId, ServiceId};
+use store::SqlStore;
+
+use crate::db::{BackendArg, FreshDb};
+use crate::insert::{InsertOutcome, Placeholders, RowTemplate};
+use crate::load::Plan;
+use crate::report::Report;
+use crate::submit::SportelloPlan;
+use crate::sys::CpuUse;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sportello-bench",
+    about = "Benchmarks of Sportello, run on demand"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Message submission: bare HTTP ceiling, raw insert ceiling, Sportello, drain.
+    Submit(SubmitArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct SubmitArgs {
+    /// Database backend of the insert ceiling and of Sportello.
+    #[arg(long, value_enum, default_value_t = BackendArg::Sqlite)]
+    backend: BackendArg,
+    /// Concurrent HTTP/1.1 keep-alive connections (one closed-loop task each).
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Length of each HTTP load phase and of the insert phase (`10s`, `500ms`, `1m`).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Most requests sent in one HTTP phase, whatever the duration.
+    #[arg(long, default_value_t = 2_000_000)]
+    max_requests: u64,
+    /// Most rows written by the insert ceiling, whatever the duration.
+    #[arg(long, default_value_t = 2_000_000)]
+    max_insert_rows: u64,
+    /// Concurrent writers of the insert ceiling (default: as many as Sportello's intake has,
+    /// 1 on SQLite and 4 on PostgreSQL).
+    #[arg(long)]
+    insert_writers: Option<usize>,
+    /// Sportello worker tasks.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Sportello's database connections (default: Sportello's own default).
+    #[arg(long)]
+    db_max_connections: Option<u32>,
+    /// Longest wait for the accepted messages to be processed after the load.
+    #[arg(long, default_value = "600s", value_parser = parse_duration)]
+    drain_timeout: Duration,
+    /// PostgreSQL server (must be on this machine); each phase gets a fresh schema in it.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pg_url: String,
+    /// Tokio worker threads (default: one per CPU, as Sportello runs).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+/// `10s`, `250ms`, `2m` or a bare number of seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (number, unit) = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((s, ""), |i| s.split_at(i));
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration such as 10s, 500ms or 1m"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" | "min" => value * 60.0,
+        _ => return Err(format!("unknown unit `{unit}`: use ms, s or m")),
+    };
+    if !(0.001..=86_400.0).contains(&seconds) {
+        return Err("the duration must be between 1 ms and 24 h".to_owned());
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Submit(args) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            if let Some(n) = args.threads {
+                builder.worker_threads(n.max(1));
+            }
+            let runtime = builder.enable_all().build()?;
+            runtime.block_on(submit_command(args))
+        }
+    }
+}
+
+async fn submit_command(args: SubmitArgs) -> anyhow::Result<()> {
+    if args.backend == BackendArg::Postgres {
+        db::check_loopback(&args.pg_url)?;
+    }
+    if args.connections == 0 {
+        bail!("--connections must be at least 1");
+    }
+    let plan = Plan {
+        connections: args.connections,
+        duration: args.duration,
+        max_requests: args.max_requests,
+    };
+
+    eprintln!(
+        "[1/3] ceiling A: bare axum round trip, {} connections",
+        plan.connections
+    );
+    let bare = bare::BareServer::start().await?;
+    let before = sys::cpu_snapshot();
+    let ceiling_a = load::run(Arc::new(submit::target(bare.addr, None)?), plan).await;
+    let cpu_a = sys::cpu_between(before, sys::cpu_snapshot());
+    bare.stop().await;
+
+    let writers = args.insert_writers.unwrap_or(match args.backend {
+        BackendArg::Sqlite => 1,
+        BackendArg::Postgres => 4,
+    });
+    let (ceiling_b, content_bytes, cpu_b, numbered) = match args.backend {
+        BackendArg::Sqlite => {
+            eprintln!("[2/3] ceiling B: raw batched insert, {writers} writer(s), `?` placeholders");
+            let (b, bytes, cpu) = raw_insert(&args, writers, Placeholders::Anonymous).await?;
+            eprintln!("[2/3] ceiling B': the same with `$n` placeholders, as the store writes SQL");
+            let (n, _, n_cpu) = raw_insert(&args, writers, Placeholders::Numbered).await?;
+            (b, bytes, cpu, Some((n, n_cpu)))
+        }
+        BackendArg::Postgres => {
+            eprintln!("[2/3] ceiling B: raw batched insert, {writers} writer(s)");
+            let (b, bytes, cpu) = raw_insert(&args, writers, Placeholders::Numbered).await?;
+            (b, bytes, cpu, None)
+        }
+    };
+
+    eprintln!("[3/3] Sportello: submit under load, then drain");
+    let rss_before_sportello = sys::peak_rss_mib();
+    let rss_reset = sys::reset_peak_rss();
+    let sportello = submit::run(&SportelloPlan {
+        backend: args.backend,
+        pg_url: args.pg_url.clone(),
+        workers: args.workers,
+        db_max_connections: args.db_max_connections,
+        load: plan,
+        drain_timeout: args.drain_timeout,
+    })
+    .await?;
+    let rss_sportello = sys::peak_rss_mib();
+    let rss_whole = match (rss_before_sportello, rss_sportello) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+
+    let report = Report {
+        backend: args.backend,
+        connections: args.connections,
+        duration: args.duration,
+        workers: args.workers,
+        threads: args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        machine: sys::machine(),
+        ceiling_a,
+        cpu_a,
+        ceiling_b,
+        insert_writers: writers,
+        content_bytes,
+        cpu_b,
+        ceiling_b_numbered: numbered,
+        sportello,
+        rss_sportello_mib: rss_reset.then_some(rss_sportello).flatten(),
+        rss_whole_mib: rss_whole,
+    };
+    println!("{}", report.markdown());
+    Ok(())
+}
+
+/// Ceiling B on a fresh database of the chosen backend; also returns the sealed content size.
+async fn raw_insert(
+    args: &SubmitArgs,
+    writers: usize,
+    placeholders: Placeholders,
+) -> anyhow::Result<(InsertOutcome, usize, CpuUse)> {
+    let db = FreshDb::create(args.backend, &args.pg_url, "raw.db").await?;
+    let result = async {
+        let store = SqlStore::connect(&db.url, u32::try_from(writers).unwrap_or(u32::MAX)).await?;
+        store.migrate().await?;
+        db.verify(store.write_pool()).await?;
+        // The content Sportello seals for the benchmark's message, sealed the same way.
+        let keyring =
+            seal::Keyring::parse(&seal::Keyring::generate_spec("k1")).context("content key")?;
+        let plain = serde_json::to_vec(&serde_json::json!({
+            "subject": submit::SUBJECT,
+            "markdown": submit::MARKDOWN,
+        }))?;
+        let (content_key_id, content) =
+            keyring.seal(&plain, MessageId::new().to_string().as_bytes());
+        let content_bytes = content.len();
+        let row = RowTemplate {
+            service_id: ServiceId::new().to_string(),
+            fiscal_code: submit::RECIPIENT.to_owned(),
+            content_key_id,
+            content,
+        };
+        let before = sys::cpu_snapshot();
+        let out = insert::run(
+            store.write_pool(),
+            writers,
+            args.duration,
+            args.max_insert_rows,
+            placeholders,
+            row,
+        )
+        .await;
+        let cpu = sys::cpu_between(before, sys::cpu_snapshot());
+        store.close().await;
+        anyhow::Ok((out, content_bytes, cpu))
+    }
+    .await;
+    let dropped = db.drop_schema().await;
+    let out = result?;
+    dropped?;
+    Ok(out)
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_the_usual_units() {
+        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("10").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert!(parse_duration("10h").is_err());
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("0s").is_err());
+    }
+}
