@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use messaging::model::{Delegate, Service};
+use messaging::ports::ServiceAuth;
 use messaging::values::Cidr;
 
 use crate::problem::ApiError;
@@ -109,14 +110,21 @@ where
         let key = subscription_key(parts)?;
         let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
         let state = AppState::from_ref(state);
-        let found = state
-            .store
-            .service_by_key_hash(&seal::key_hash(&key))
-            .await?
-            .ok_or(ApiError::Unauthorized(
-                "Access denied due to invalid subscription key. Make sure to provide a valid \
+        let hash = seal::key_hash(&key);
+        let found = match state.service_keys.get(&hash) {
+            Some(found) => Some(found),
+            None => {
+                let found = state.store.service_by_key_hash(&hash).await?;
+                if let Some(f) = &found {
+                    state.service_keys.put(hash, f.clone());
+                }
+                found
+            }
+        };
+        let found = found.ok_or(ApiError::Unauthorized(
+            "Access denied due to invalid subscription key. Make sure to provide a valid \
                  key for an active subscription.",
-            ))?;
+        ))?;
         if found.organization_disabled || !found.service.is_active() {
             return Err(ApiError::forbidden(
                 "Forbidden",
@@ -128,6 +136,54 @@ where
             service: found.service,
             ip,
         })
+    }
+}
+
+/// Recent service-key look-ups (hash → service), reused for a short time so that a busy
+/// service does not cost a database read per request. Misses are not cached.
+pub struct KeyCache {
+    ttl: std::time::Duration,
+    entries:
+        std::sync::RwLock<std::collections::HashMap<String, (std::time::Instant, ServiceAuth)>>,
+}
+
+/// Entries kept at most; the cache is emptied when it is full.
+const KEY_CACHE_MAX: usize = 10_000;
+
+impl KeyCache {
+    pub fn new(ttl: std::time::Duration) -> Self {
+        Self {
+            ttl,
+            entries: Default::default(),
+        }
+    }
+
+    pub fn get(&self, hash: &str) -> Option<ServiceAuth> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let entries = self.entries.read().ok()?;
+        let (at, found) = entries.get(hash)?;
+        (at.elapsed() < self.ttl).then(|| found.clone())
+    }
+
+    pub fn put(&self, hash: String, found: ServiceAuth) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= KEY_CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(hash, (std::time::Instant::now(), found));
+        }
+    }
+
+    /// Forgets everything: called after any change to services, keys, organizations.
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.clear();
+        }
     }
 }
 
@@ -216,6 +272,51 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    fn service_auth() -> ServiceAuth {
+        let now = chrono::Utc::now();
+        ServiceAuth {
+            service: Service {
+                id: messaging::values::ServiceId::new(),
+                organization_fiscal_code: messaging::values::OrganizationFiscalCode::parse(
+                    "00441340122",
+                )
+                .unwrap(),
+                organization_name: "Comune di Varese".into(),
+                department_name: None,
+                name: "Tributi".into(),
+                description: "Tributi".into(),
+                require_secure_channels: false,
+                authorized_recipients: vec![],
+                authorized_cidrs: vec![],
+                max_allowed_payment_amount: 0,
+                metadata: Default::default(),
+                lifecycle: messaging::model::LifecycleStatus::Draft,
+                lifecycle_reason: None,
+                publication: messaging::model::PublicationStatus::Unpublished,
+                version: 0,
+                created_at: now,
+                updated_at: now,
+            },
+            organization_disabled: false,
+        }
+    }
+
+    #[test]
+    fn the_key_cache_forgets_entries_after_its_ttl_and_on_clear() {
+        let cache = KeyCache::new(std::time::Duration::from_millis(40));
+        cache.put("h".into(), service_auth());
+        assert!(cache.get("h").is_some());
+        assert!(cache.get("other").is_none());
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        assert!(cache.get("h").is_none(), "expired");
+        cache.put("h".into(), service_auth());
+        cache.clear();
+        assert!(cache.get("h").is_none(), "cleared");
+        let off = KeyCache::new(std::time::Duration::ZERO);
+        off.put("h".into(), service_auth());
+        assert!(off.get("h").is_none(), "a zero TTL disables the cache");
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub struct ApiSettings {
     pub admin_token: Option<String>,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<Cidr>,
+    /// How long a service key's look-up is reused (zero: never). Changes made through this
+    /// process clear it at once; changes made elsewhere (another node, the CLI) show within it.
+    pub auth_cache: std::time::Duration,
 }
 
 impl std::fmt::Debug for ApiSettings {
@@ -27,6 +30,7 @@ impl std::fmt::Debug for ApiSettings {
                 &self.admin_token.as_ref().map(|_| "[redacted]"),
             )
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("auth_cache", &self.auth_cache)
             .finish()
     }
 }
@@ -41,6 +45,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Woken when new jobs were written, so workers need not wait for their next poll.
     pub jobs_ready: Arc<Notify>,
+    /// Recent service-key look-ups.
+    pub service_keys: Arc<crate::auth::KeyCache>,
 }
 
 impl AppState {
@@ -62,6 +68,7 @@ impl AppState {
         Self {
             store,
             keyring,
+            service_keys: Arc::new(crate::auth::KeyCache::new(settings.auth_cache)),
             settings: Arc::new(settings),
             intake,
             metrics,

@@ -10,7 +10,7 @@ use chrono::Utc;
 use messaging::content::MessageContent;
 use messaging::delivery::{Decision, decide};
 use messaging::model::{InboxEntry, Job, ProcessingOutcome};
-use messaging::ports::Store;
+use messaging::ports::{CompletedJob, Store};
 use messaging::values::MessageId;
 use seal::Keyring;
 use tokio::sync::{Notify, watch};
@@ -36,7 +36,7 @@ pub struct WorkerConfig {
 impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
-            batch: 64,
+            batch: 128,
             lease_ms: 30_000,
             max_attempts: 5,
             backoff_base_ms: 1_000,
@@ -99,105 +99,127 @@ impl Worker {
         }
     }
 
-    /// Claims and runs one batch of due jobs; returns how many were claimed.
+    /// Claims one batch of due jobs, decides each (concurrently: the reads are independent),
+    /// and records every outcome in one transaction; returns how many were claimed.
     pub async fn round(&self) -> Result<usize, messaging::ports::StoreError> {
         let jobs = self
             .store
             .claim_jobs(self.config.batch, Utc::now(), self.config.lease_ms)
             .await?;
-        for job in &jobs {
-            self.run_job(job).await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for job in jobs.iter().cloned() {
+            let store = self.store.clone();
+            let keyring = self.keyring.clone();
+            tasks.spawn(async move {
+                let result = decide_job(store.as_ref(), &keyring, &job).await;
+                (job, result)
+            });
+        }
+        let mut done = Vec::with_capacity(jobs.len());
+        let mut failed = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((_, Ok(completed))) => done.push(completed),
+                Ok((job, Err(error))) => failed.push((job, error)),
+                Err(e) => tracing::error!(error.cause = %e, "job task panicked"),
+            }
+        }
+        match self.store.complete_message_jobs(&done, Utc::now()).await {
+            Ok(()) => {
+                for d in &done {
+                    self.events
+                        .processed(matches!(d.outcome, ProcessingOutcome::Rejected(_)));
+                }
+            }
+            Err(e) => {
+                // Nothing was recorded: the claims expire and the jobs run again.
+                tracing::warn!(jobs = done.len(), error.cause = %e, "recording job outcomes failed");
+            }
+        }
+        for (job, error) in failed {
+            self.record_failure(&job, &error).await;
         }
         Ok(jobs.len())
     }
 
-    async fn run_job(&self, job: &Job) {
-        let result = match job.kind.as_str() {
-            "process_message" => self.process_message(job).await,
-            other => Err(format!("unknown job kind `{other}`")),
-        };
+    async fn record_failure(&self, job: &Job, error: &str) {
         let now = Utc::now();
-        match result {
-            Ok(rejected) => self.events.processed(rejected),
-            Err(error) => {
-                let dead = job.attempts >= self.config.max_attempts;
-                let retry_at = (!dead).then(|| {
-                    now + chrono::Duration::milliseconds(self.config.backoff_ms(job.attempts))
-                });
-                tracing::warn!(
-                    job.id = job.id,
-                    job.attempts = job.attempts,
-                    job.dead = dead,
-                    error.cause = %error,
-                    "job attempt failed"
-                );
-                if let Err(e) = self.store.fail_job(job.id, &error, retry_at, now).await {
-                    tracing::error!(job.id = job.id, error.cause = %e, "could not record job failure");
-                }
-                self.events.failed(dead);
-            }
+        let dead = job.attempts >= self.config.max_attempts;
+        let retry_at = (!dead)
+            .then(|| now + chrono::Duration::milliseconds(self.config.backoff_ms(job.attempts)));
+        tracing::warn!(
+            job.id = job.id,
+            job.attempts = job.attempts,
+            job.dead = dead,
+            error.cause = %error,
+            "job attempt failed"
+        );
+        if let Err(e) = self.store.fail_job(job.id, error, retry_at, now).await {
+            tracing::error!(job.id = job.id, error.cause = %e, "could not record job failure");
         }
+        self.events.failed(dead);
     }
+}
 
-    /// Returns whether the message was rejected.
-    async fn process_message(&self, job: &Job) -> Result<bool, String> {
-        let id = MessageId::parse(&job.message_id).map_err(|e| format!("job message id: {e}"))?;
-        let message = self
-            .store
-            .get_message(&id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("the message of this job does not exist")?;
-        let plain = self
-            .keyring
-            .open(
-                &message.content.key_id,
-                &message.content.bytes,
-                id.to_string().as_bytes(),
-            )
-            .map_err(|e| format!("cannot open message content: {e}"))?;
-        let content: MessageContent = serde_json::from_slice(&plain)
-            .map_err(|e| format!("stored message content does not parse: {e}"))?;
-
-        let inbox = |fc| InboxEntry {
-            fiscal_code: fc,
-            message_id: id,
-            service_id: message.service_id,
-            has_payment: content.payment_data.is_some(),
-            due_date: content.due_date,
-        };
-        let outcome = if message.fiscal_code.is_sandbox() {
-            // The sandbox code has no inbox: the message is delivered to the service's delegate
-            // by e-mail once notifications exist.
-            ProcessingOutcome::Processed { inbox: None }
-        } else {
-            let profile = self
-                .store
-                .get_citizen(&message.fiscal_code)
-                .await
-                .map_err(|e| e.to_string())?;
-            let preference = match &profile {
-                Some(p) => self
-                    .store
-                    .get_service_preference(&p.fiscal_code, &message.service_id, p.settings_version)
-                    .await
-                    .map_err(|e| e.to_string())?,
-                None => None,
-            };
-            match decide(profile.as_ref(), &message.service_id, preference.as_ref()) {
-                Decision::Deliver => ProcessingOutcome::Processed {
-                    inbox: Some(inbox(message.fiscal_code.clone())),
-                },
-                Decision::Reject(reason) => ProcessingOutcome::Rejected(reason),
-            }
-        };
-        let rejected = matches!(outcome, ProcessingOutcome::Rejected(_));
-        self.store
-            .complete_message_job(job.id, &id, &outcome, Utc::now())
+/// Decides the outcome of one job, reading what it needs; writes nothing.
+async fn decide_job(
+    store: &dyn Store,
+    keyring: &Keyring,
+    job: &Job,
+) -> Result<CompletedJob, String> {
+    match job.kind.as_str() {
+        "process_message" => {}
+        other => return Err(format!("unknown job kind `{other}`")),
+    }
+    let id = MessageId::parse(&job.message_id).map_err(|e| format!("job message id: {e}"))?;
+    let message = store
+        .get_message(&id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the message of this job does not exist")?;
+    let plain = keyring
+        .open(
+            &message.content.key_id,
+            &message.content.bytes,
+            id.to_string().as_bytes(),
+        )
+        .map_err(|e| format!("cannot open message content: {e}"))?;
+    let content: MessageContent = serde_json::from_slice(&plain)
+        .map_err(|e| format!("stored message content does not parse: {e}"))?;
+    let outcome = if message.fiscal_code.is_sandbox() {
+        // The sandbox code has no inbox: the message goes to the service's delegate by e-mail
+        // once notifications exist.
+        ProcessingOutcome::Processed { inbox: None }
+    } else {
+        let profile = store
+            .get_citizen(&message.fiscal_code)
             .await
             .map_err(|e| e.to_string())?;
-        Ok(rejected)
-    }
+        let preference = match &profile {
+            Some(p) => store
+                .get_service_preference(&p.fiscal_code, &message.service_id, p.settings_version)
+                .await
+                .map_err(|e| e.to_string())?,
+            None => None,
+        };
+        match decide(profile.as_ref(), &message.service_id, preference.as_ref()) {
+            Decision::Deliver => ProcessingOutcome::Processed {
+                inbox: Some(InboxEntry {
+                    fiscal_code: message.fiscal_code.clone(),
+                    message_id: id,
+                    service_id: message.service_id,
+                    has_payment: content.payment_data.is_some(),
+                    due_date: content.due_date,
+                }),
+            },
+            Decision::Reject(reason) => ProcessingOutcome::Rejected(reason),
+        }
+    };
+    Ok(CompletedJob {
+        job_id: job.id,
+        message_id: id,
+        outcome,
+    })
 }
 
 #[cfg(test)]

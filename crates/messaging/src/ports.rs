@@ -32,6 +32,14 @@ pub struct StoredKey {
     pub sealed: crate::model::SealedContent,
 }
 
+/// A message job whose processing decided an outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletedJob {
+    pub job_id: i64,
+    pub message_id: MessageId,
+    pub outcome: ProcessingOutcome,
+}
+
 /// The owner of a manage key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DelegateAuth {
@@ -116,15 +124,28 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         lease_ms: i64,
     ) -> StoreResult<Vec<Job>>;
-    /// Records the outcome of a message job and removes the job, in one transaction. A message
-    /// no longer ACCEPTED is left as it is (processing is idempotent).
+    /// Records the outcomes of message jobs and removes the jobs, all in one transaction. A
+    /// message no longer ACCEPTED is left as it is (processing is idempotent).
+    async fn complete_message_jobs(
+        &self,
+        done: &[CompletedJob],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// [`Store::complete_message_jobs`] for one job.
     async fn complete_message_job(
         &self,
         job_id: i64,
         message_id: &MessageId,
         outcome: &ProcessingOutcome,
         now: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        let done = [CompletedJob {
+            job_id,
+            message_id: *message_id,
+            outcome: outcome.clone(),
+        }];
+        self.complete_message_jobs(&done, now).await
+    }
     /// Records a failed attempt: retried at `retry_at`, or dead (and its message FAILED) when
     /// `retry_at` is `None`.
     async fn fail_job(

@@ -73,6 +73,9 @@ pub struct ConfigArgs {
     pub job_max_attempts: Option<i64>,
     #[arg(long, env = "SPORTELLO_JOB_BACKOFF_MS", global = true)]
     pub job_backoff_ms: Option<i64>,
+    /// How long a service-key look-up is reused, in milliseconds (0: never).
+    #[arg(long, env = "SPORTELLO_AUTH_CACHE_MS", global = true)]
+    pub auth_cache_ms: Option<u64>,
     /// Database connections per process.
     #[arg(long, env = "SPORTELLO_DB_MAX_CONNECTIONS", global = true)]
     pub db_max_connections: Option<u32>,
@@ -98,6 +101,7 @@ struct FileConfig {
     job_max_attempts: Option<i64>,
     job_backoff_ms: Option<i64>,
     db_max_connections: Option<u32>,
+    auth_cache_ms: Option<u64>,
     log_format: Option<String>,
 }
 
@@ -114,6 +118,7 @@ pub struct Config {
     pub workers: usize,
     pub job: jobs::WorkerConfig,
     pub db_max_connections: u32,
+    pub auth_cache: std::time::Duration,
     pub log_json: bool,
 }
 
@@ -227,6 +232,9 @@ impl Config {
                 .db_max_connections
                 .or(file.db_max_connections)
                 .unwrap_or(8),
+            auth_cache: std::time::Duration::from_millis(
+                args.auth_cache_ms.or(file.auth_cache_ms).unwrap_or(1_000),
+            ),
             log_json: log_format == "json",
         })
     }

@@ -7,11 +7,14 @@ use std::sync::Once;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use messaging::model::{
-    AcceptOutcome, CitizenProfile, Delegate, Job, JobCounts, JobStatus, MessageRecord,
-    MessageStatus, NewMessageRecord, Organization, ProcessingOutcome, Service, ServicePreference,
+    AcceptOutcome, CitizenProfile, Delegate, InboxEntry, Job, JobCounts, JobStatus, MessageRecord,
+    MessageStatus, NewMessageRecord, Organization, ProcessingOutcome, RejectionReason, Service,
+    ServicePreference,
 };
 use messaging::model::{KeyType, SealedContent};
-use messaging::ports::{DelegateAuth, ServiceAuth, Store, StoreError, StoreResult, StoredKey};
+use messaging::ports::{
+    CompletedJob, DelegateAuth, ServiceAuth, Store, StoreError, StoreResult, StoredKey,
+};
 use messaging::values::{FiscalCode, MessageId, OrganizationFiscalCode, ServiceId};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
@@ -56,8 +59,10 @@ fn is_fk_violation(e: &sqlx::Error) -> bool {
     }
 }
 
-/// `($1, $2, …), ($n+1, …)` for `rows` rows of `cols` columns.
-fn values_list(rows: usize, cols: usize) -> String {
+/// `($1, $2, …), ($n+1, …)` for `rows` rows of `cols` columns; plain `?` on SQLite, which binds
+/// anonymous parameters directly (numbered ones are looked up by name, which grows quadratic in
+/// a large multi-row statement).
+fn values_list(backend: Backend, rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     for r in 0..rows {
         if r > 0 {
@@ -68,12 +73,33 @@ fn values_list(rows: usize, cols: usize) -> String {
             if c > 0 {
                 s.push_str(", ");
             }
-            s.push('$');
-            s.push_str(&(r * cols + c + 1).to_string());
+            match backend {
+                Backend::Sqlite => s.push('?'),
+                Backend::Postgres => {
+                    s.push('$');
+                    s.push_str(&(r * cols + c + 1).to_string());
+                }
+            }
         }
         s.push(')');
     }
     s
+}
+
+/// `$1, $2, …` (or `?, ?, …` on SQLite) for an `IN (…)` list of `n` parameters.
+fn in_list(backend: Backend, n: usize) -> String {
+    in_list_from(backend, 1, n)
+}
+
+/// Like [`in_list`], numbering from `$first` (after other parameters of the statement).
+fn in_list_from(backend: Backend, first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| match backend {
+            Backend::Sqlite => "?".to_owned(),
+            Backend::Postgres => format!("${i}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl SqlStore {
@@ -463,18 +489,21 @@ impl Store for SqlStore {
     }
 
     async fn service_by_key_hash(&self, hash: &str) -> StoreResult<Option<ServiceAuth>> {
-        let sql = format!(
-            "SELECT {}, o.disabled AS organization_disabled FROM service_keys k \
-             JOIN services s ON s.id = k.service_id \
-             JOIN organizations o ON o.fiscal_code = s.organization_fiscal_code \
-             WHERE k.key_hash = $1",
-            rows::SERVICE_COLUMNS
-                .split(", ")
-                .map(|c| format!("s.{}", c.trim()))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let row = sqlx::query(&sql)
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT {}, o.disabled AS organization_disabled FROM service_keys k \
+                 JOIN services s ON s.id = k.service_id \
+                 JOIN organizations o ON o.fiscal_code = s.organization_fiscal_code \
+                 WHERE k.key_hash = $1",
+                rows::SERVICE_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("s.{}", c.trim()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        });
+        let sql: &str = &SQL;
+        let row = sqlx::query(sql)
             .bind(hash.to_owned())
             .fetch_optional(&self.read)
             .await
@@ -631,7 +660,7 @@ impl Store for SqlStore {
                 "INSERT INTO messages (id, service_id, fiscal_code, created_at, time_to_live, \
                  feature_level, content_key_id, content, status, idempotency_key, request_hash, \
                  updated_at) VALUES {} ON CONFLICT DO NOTHING RETURNING id",
-                values_list(chunk.len(), COLS)
+                values_list(self.backend, chunk.len(), COLS)
             );
             let mut q = sqlx::query(&sql);
             for m in chunk {
@@ -702,7 +731,7 @@ impl Store for SqlStore {
             let sql = format!(
                 "INSERT INTO jobs (kind, message_id, status, attempts, run_at, created_at) \
                  VALUES {}",
-                values_list(chunk.len(), 6)
+                values_list(self.backend, chunk.len(), 6)
             );
             let mut q = sqlx::query(&sql);
             for m in chunk {
@@ -768,49 +797,98 @@ impl Store for SqlStore {
             .collect()
     }
 
-    async fn complete_message_job(
+    async fn complete_message_jobs(
         &self,
-        job_id: i64,
-        message_id: &MessageId,
-        outcome: &ProcessingOutcome,
+        done: &[CompletedJob],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let mut tx = self.write.begin().await.map_err(backend)?;
-        let (status, reason) = match outcome {
-            ProcessingOutcome::Processed { .. } => (MessageStatus::Processed, None),
-            ProcessingOutcome::Rejected(r) => (MessageStatus::Rejected, Some(r.as_str())),
-        };
-        let updated = sqlx::query(
-            "UPDATE messages SET status = $1, rejection_reason = $2, updated_at = $3 \
-             WHERE id = $4 AND status = 'ACCEPTED'",
-        )
-        .bind(status.as_str())
-        .bind(reason)
-        .bind(ms(&now))
-        .bind(message_id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?
-        .rows_affected();
-        if let (1, ProcessingOutcome::Processed { inbox: Some(e) }) = (updated, outcome) {
-            sqlx::query(
-                "INSERT INTO inbox (fiscal_code, message_id, service_id, has_payment, due_date) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            )
-            .bind(e.fiscal_code.as_str().to_owned())
-            .bind(e.message_id.to_string())
-            .bind(e.service_id.to_string())
-            .bind(flag(e.has_payment))
-            .bind(e.due_date.as_ref().map(ms))
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        if done.is_empty() {
+            return Ok(());
         }
-        sqlx::query("DELETE FROM jobs WHERE id = $1")
-            .bind(job_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        // One UPDATE per resulting status; only messages still ACCEPTED change, so a job run
+        // twice (after a lease takeover) has one effect.
+        let mut processed_now = std::collections::HashSet::new();
+        let groups: [(MessageStatus, Option<RejectionReason>); 3] = [
+            (MessageStatus::Processed, None),
+            (MessageStatus::Rejected, Some(RejectionReason::UserNotFound)),
+            (
+                MessageStatus::Rejected,
+                Some(RejectionReason::ServiceNotAllowed),
+            ),
+        ];
+        for (status, reason) in groups {
+            let ids: Vec<String> = done
+                .iter()
+                .filter(|d| match &d.outcome {
+                    ProcessingOutcome::Processed { .. } => reason.is_none(),
+                    ProcessingOutcome::Rejected(r) => Some(*r) == reason,
+                })
+                .map(|d| d.message_id.to_string())
+                .collect();
+            for chunk in ids.chunks(INSERT_CHUNK) {
+                let sql = format!(
+                    "UPDATE messages SET status = {}, rejection_reason = {}, updated_at = {} \
+                     WHERE status = 'ACCEPTED' AND id IN ({}) RETURNING id",
+                    in_list_from(self.backend, 1, 1),
+                    in_list_from(self.backend, 2, 1),
+                    in_list_from(self.backend, 3, 1),
+                    in_list_from(self.backend, 4, chunk.len())
+                );
+                let mut q = sqlx::query(&sql)
+                    .bind(status.as_str())
+                    .bind(reason.map(RejectionReason::as_str))
+                    .bind(ms(&now));
+                for id in chunk {
+                    q = q.bind(id.clone());
+                }
+                for row in q.fetch_all(&mut *tx).await.map_err(backend)? {
+                    if status == MessageStatus::Processed {
+                        processed_now.insert(text(&row, "id")?);
+                    }
+                }
+            }
+        }
+        let inbox: Vec<&InboxEntry> = done
+            .iter()
+            .filter_map(|d| match &d.outcome {
+                ProcessingOutcome::Processed { inbox: Some(e) }
+                    if processed_now.contains(&d.message_id.to_string()) =>
+                {
+                    Some(e)
+                }
+                _ => None,
+            })
+            .collect();
+        for chunk in inbox.chunks(INSERT_CHUNK) {
+            let sql = format!(
+                "INSERT INTO inbox (fiscal_code, message_id, service_id, has_payment, due_date) \
+                 VALUES {} ON CONFLICT DO NOTHING",
+                values_list(self.backend, chunk.len(), 5)
+            );
+            let mut q = sqlx::query(&sql);
+            for e in chunk {
+                q = q
+                    .bind(e.fiscal_code.as_str().to_owned())
+                    .bind(e.message_id.to_string())
+                    .bind(e.service_id.to_string())
+                    .bind(flag(e.has_payment))
+                    .bind(e.due_date.as_ref().map(ms));
+            }
+            q.execute(&mut *tx).await.map_err(backend)?;
+        }
+        let job_ids: Vec<i64> = done.iter().map(|d| d.job_id).collect();
+        for chunk in job_ids.chunks(INSERT_CHUNK) {
+            let sql = format!(
+                "DELETE FROM jobs WHERE id IN ({})",
+                in_list(self.backend, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *tx).await.map_err(backend)?;
+        }
         tx.commit().await.map_err(backend)
     }
 

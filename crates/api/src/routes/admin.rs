@@ -78,6 +78,7 @@ pub async fn disable_organization(
     Path(fc): Path<String>,
 ) -> ApiResult<StatusCode> {
     admin_ops::set_organization_disabled(state.store.as_ref(), &fc, true).await?;
+    state.service_keys.clear();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -87,6 +88,7 @@ pub async fn enable_organization(
     Path(fc): Path<String>,
 ) -> ApiResult<StatusCode> {
     admin_ops::set_organization_disabled(state.store.as_ref(), &fc, false).await?;
+    state.service_keys.clear();
     Ok(StatusCode::NO_CONTENT)
 }
 

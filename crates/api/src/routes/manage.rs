@@ -227,6 +227,7 @@ pub async fn update_service(
     service.version += 1;
     service.updated_at = Utc::now();
     state.store.update_service(&service).await?;
+    state.service_keys.clear();
     Ok(Json(CmsServiceLifecycle::from(&service)))
 }
 
@@ -242,6 +243,7 @@ pub async fn delete_service(
     service.version += 1;
     service.updated_at = Utc::now();
     state.store.update_service(&service).await?;
+    state.service_keys.clear();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -298,6 +300,7 @@ pub async fn regenerate_key(
         .store
         .replace_service_key(&service.id, &stored)
         .await?;
+    state.service_keys.clear();
     tracing::info!(service.id = %service.id, key.r#type = key_type.as_str(), "service key regenerated");
     Ok(Json(keys_of(&state, &service.id).await?))
 }
