@@ -3,14 +3,18 @@
 //! one transaction. Failed attempts are retried with exponential back-off; after the last one
 //! the job is dead (visible and retryable through the admin API) and its message FAILED.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use messaging::content::MessageContent;
 use messaging::delivery::{Decision, decide};
-use messaging::model::{InboxEntry, Job, ProcessingOutcome};
+use messaging::model::{
+    CitizenProfile, InboxEntry, Job, MessageRecord, ProcessingOutcome, ServicePreference,
+};
 use messaging::ports::{CompletedJob, Store};
+use messaging::values::FiscalCode;
 use messaging::values::MessageId;
 use seal::Keyring;
 use tokio::sync::{Notify, watch};
@@ -99,31 +103,24 @@ impl Worker {
         }
     }
 
-    /// Claims one batch of due jobs, decides each (concurrently: the reads are independent),
-    /// and records every outcome in one transaction; returns how many were claimed.
+    /// Claims one batch of due jobs, reads what they need with one query per kind of record,
+    /// decides each, and records every outcome in one transaction; returns how many were claimed.
     pub async fn round(&self) -> Result<usize, messaging::ports::StoreError> {
         let jobs = self
             .store
             .claim_jobs(self.config.batch, Utc::now(), self.config.lease_ms)
             .await?;
-        let mut tasks = tokio::task::JoinSet::new();
-        for job in jobs.iter().cloned() {
-            let store = self.store.clone();
-            let keyring = self.keyring.clone();
-            tasks.spawn(async move {
-                let result = decide_job(store.as_ref(), &keyring, &job).await;
-                (job, result)
-            });
+        if jobs.is_empty() {
+            return Ok(0);
         }
-        let mut done = Vec::with_capacity(jobs.len());
-        let mut failed = Vec::new();
-        while let Some(joined) = tasks.join_next().await {
-            match joined {
-                Ok((_, Ok(completed))) => done.push(completed),
-                Ok((job, Err(error))) => failed.push((job, error)),
-                Err(e) => tracing::error!(error.cause = %e, "job task panicked"),
+        let (done, failed) = match decide_batch(self.store.as_ref(), &self.keyring, &jobs).await {
+            Ok(split) => split,
+            Err(e) => {
+                let error = format!("reading the batch failed: {e}");
+                let failed = jobs.iter().map(|j| (j.clone(), error.clone())).collect();
+                (Vec::new(), failed)
             }
-        }
+        };
         match self.store.complete_message_jobs(&done, Utc::now()).await {
             Ok(()) => {
                 for d in &done {
@@ -161,64 +158,117 @@ impl Worker {
     }
 }
 
-/// Decides the outcome of one job, reading what it needs; writes nothing.
-async fn decide_job(
+type Failed = Vec<(Job, String)>;
+
+/// Decides the outcome of every job of a batch; writes nothing. Returns the decided jobs and
+/// the jobs that failed with their reason.
+async fn decide_batch(
     store: &dyn Store,
     keyring: &Keyring,
-    job: &Job,
-) -> Result<CompletedJob, String> {
-    match job.kind.as_str() {
-        "process_message" => {}
-        other => return Err(format!("unknown job kind `{other}`")),
+    jobs: &[Job],
+) -> Result<(Vec<CompletedJob>, Failed), messaging::ports::StoreError> {
+    let mut failed = Vec::new();
+    let mut ids = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        if job.kind != "process_message" {
+            failed.push((job.clone(), format!("unknown job kind `{}`", job.kind)));
+            continue;
+        }
+        match MessageId::parse(&job.message_id) {
+            Ok(id) => ids.push((job, id)),
+            Err(e) => failed.push((job.clone(), format!("job message id: {e}"))),
+        }
     }
-    let id = MessageId::parse(&job.message_id).map_err(|e| format!("job message id: {e}"))?;
-    let message = store
-        .get_message(&id)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("the message of this job does not exist")?;
+    let ids_only: Vec<MessageId> = ids.iter().map(|(_, id)| *id).collect();
+    let messages: HashMap<MessageId, MessageRecord> = store
+        .get_messages(&ids_only)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
+    let mut codes: Vec<FiscalCode> = messages
+        .values()
+        .filter(|m| !m.fiscal_code.is_sandbox())
+        .map(|m| m.fiscal_code.clone())
+        .collect();
+    codes.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+    codes.dedup();
+    let profiles: HashMap<String, CitizenProfile> = store
+        .get_citizens(&codes)
+        .await?
+        .into_iter()
+        .map(|p| (p.fiscal_code.to_string(), p))
+        .collect();
+    let with_profile: Vec<FiscalCode> = codes
+        .into_iter()
+        .filter(|c| profiles.contains_key(c.as_str()))
+        .collect();
+    let mut preferences: HashMap<String, Vec<ServicePreference>> = HashMap::new();
+    for (fc, p) in store.get_preferences_of(&with_profile).await? {
+        preferences.entry(fc.to_string()).or_default().push(p);
+    }
+
+    let mut done = Vec::with_capacity(ids.len());
+    for (job, id) in ids {
+        let Some(message) = messages.get(&id) else {
+            failed.push((
+                job.clone(),
+                "the message of this job does not exist".to_owned(),
+            ));
+            continue;
+        };
+        match decide_one(keyring, message, &profiles, &preferences) {
+            Ok(outcome) => done.push(CompletedJob {
+                job_id: job.id,
+                message_id: id,
+                outcome,
+            }),
+            Err(e) => failed.push((job.clone(), e)),
+        }
+    }
+    Ok((done, failed))
+}
+
+/// The outcome for one message given the batch's profiles and preferences.
+fn decide_one(
+    keyring: &Keyring,
+    message: &MessageRecord,
+    profiles: &HashMap<String, CitizenProfile>,
+    preferences: &HashMap<String, Vec<ServicePreference>>,
+) -> Result<ProcessingOutcome, String> {
     let plain = keyring
         .open(
             &message.content.key_id,
             &message.content.bytes,
-            id.to_string().as_bytes(),
+            message.id.to_string().as_bytes(),
         )
         .map_err(|e| format!("cannot open message content: {e}"))?;
     let content: MessageContent = serde_json::from_slice(&plain)
         .map_err(|e| format!("stored message content does not parse: {e}"))?;
-    let outcome = if message.fiscal_code.is_sandbox() {
+    if message.fiscal_code.is_sandbox() {
         // The sandbox code has no inbox: the message goes to the service's delegate by e-mail
         // once notifications exist.
-        ProcessingOutcome::Processed { inbox: None }
-    } else {
-        let profile = store
-            .get_citizen(&message.fiscal_code)
-            .await
-            .map_err(|e| e.to_string())?;
-        let preference = match &profile {
-            Some(p) => store
-                .get_service_preference(&p.fiscal_code, &message.service_id, p.settings_version)
-                .await
-                .map_err(|e| e.to_string())?,
-            None => None,
-        };
-        match decide(profile.as_ref(), &message.service_id, preference.as_ref()) {
-            Decision::Deliver => ProcessingOutcome::Processed {
-                inbox: Some(InboxEntry {
-                    fiscal_code: message.fiscal_code.clone(),
-                    message_id: id,
-                    service_id: message.service_id,
-                    has_payment: content.payment_data.is_some(),
-                    due_date: content.due_date,
-                }),
-            },
-            Decision::Reject(reason) => ProcessingOutcome::Rejected(reason),
-        }
-    };
-    Ok(CompletedJob {
-        job_id: job.id,
-        message_id: id,
-        outcome,
+        return Ok(ProcessingOutcome::Processed { inbox: None });
+    }
+    let profile = profiles.get(message.fiscal_code.as_str());
+    let preference = profile.and_then(|p| {
+        preferences.get(p.fiscal_code.as_str()).and_then(|list| {
+            list.iter().find(|pref| {
+                pref.service_id == message.service_id && pref.settings_version == p.settings_version
+            })
+        })
+    });
+    Ok(match decide(profile, &message.service_id, preference) {
+        Decision::Deliver => ProcessingOutcome::Processed {
+            inbox: Some(InboxEntry {
+                fiscal_code: message.fiscal_code.clone(),
+                message_id: message.id,
+                service_id: message.service_id,
+                has_payment: content.payment_data.is_some(),
+                due_date: content.due_date,
+            }),
+        },
+        Decision::Reject(reason) => ProcessingOutcome::Rejected(reason),
     })
 }
 

@@ -104,6 +104,13 @@ pub trait Store: Send + Sync + 'static {
         service: &ServiceId,
         settings_version: i64,
     ) -> StoreResult<Option<ServicePreference>>;
+    /// The profiles of these citizens (absent ones are simply missing).
+    async fn get_citizens(&self, fiscal_codes: &[FiscalCode]) -> StoreResult<Vec<CitizenProfile>>;
+    /// Every per-service preference of these citizens, with the citizen it belongs to.
+    async fn get_preferences_of(
+        &self,
+        fiscal_codes: &[FiscalCode],
+    ) -> StoreResult<Vec<(FiscalCode, ServicePreference)>>;
     async fn upsert_service_preference(
         &self,
         fiscal_code: &FiscalCode,
@@ -115,6 +122,8 @@ pub trait Store: Send + Sync + 'static {
     /// Returns one outcome per input, in order.
     async fn accept_messages(&self, batch: &[NewMessageRecord]) -> StoreResult<Vec<AcceptOutcome>>;
     async fn get_message(&self, id: &MessageId) -> StoreResult<Option<MessageRecord>>;
+    /// These messages (absent ones are simply missing).
+    async fn get_messages(&self, ids: &[MessageId]) -> StoreResult<Vec<MessageRecord>>;
 
     // Jobs.
     /// Claims up to `limit` due jobs for `lease_ms`; jobs whose lease expired are claimable again.

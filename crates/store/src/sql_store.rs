@@ -219,6 +219,18 @@ fn service_binds<'q>(
         .bind(ms(&s.updated_at))
 }
 
+fn preference(r: &AnyRow) -> StoreResult<ServicePreference> {
+    Ok(ServicePreference {
+        service_id: ServiceId::parse(&text(r, "service_id")?)
+            .map_err(|_| StoreError::Backend("stored service id".into()))?,
+        settings_version: int(r, "settings_version")?,
+        is_inbox_enabled: int(r, "is_inbox_enabled")? != 0,
+        is_email_enabled: int(r, "is_email_enabled")? != 0,
+        is_webhook_enabled: int(r, "is_webhook_enabled")? != 0,
+        can_access_message_read_status: int(r, "can_access_message_read_status")? != 0,
+    })
+}
+
 fn stored_key(row: &AnyRow) -> StoreResult<StoredKey> {
     Ok(StoredKey {
         key_type: KeyType::parse(&text(row, "key_type")?)
@@ -610,17 +622,49 @@ impl Store for SqlStore {
         .fetch_optional(&self.read)
         .await
         .map_err(backend)?;
-        row.map(|r| {
-            Ok(ServicePreference {
-                service_id: *service,
-                settings_version: int(&r, "settings_version")?,
-                is_inbox_enabled: int(&r, "is_inbox_enabled")? != 0,
-                is_email_enabled: int(&r, "is_email_enabled")? != 0,
-                is_webhook_enabled: int(&r, "is_webhook_enabled")? != 0,
-                can_access_message_read_status: int(&r, "can_access_message_read_status")? != 0,
-            })
-        })
-        .transpose()
+        row.as_ref().map(preference).transpose()
+    }
+
+    async fn get_citizens(&self, fiscal_codes: &[FiscalCode]) -> StoreResult<Vec<CitizenProfile>> {
+        let mut out = Vec::with_capacity(fiscal_codes.len());
+        for chunk in fiscal_codes.chunks(INSERT_CHUNK) {
+            let sql = format!(
+                "SELECT {} FROM citizens WHERE fiscal_code IN ({})",
+                rows::CITIZEN_COLUMNS,
+                in_list(self.backend, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for fc in chunk {
+                q = q.bind(fc.as_str().to_owned());
+            }
+            for row in q.fetch_all(&self.read).await.map_err(backend)? {
+                out.push(rows::citizen(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn get_preferences_of(
+        &self,
+        fiscal_codes: &[FiscalCode],
+    ) -> StoreResult<Vec<(FiscalCode, ServicePreference)>> {
+        let mut out = Vec::new();
+        for chunk in fiscal_codes.chunks(INSERT_CHUNK) {
+            let sql = format!(
+                "SELECT * FROM service_preferences WHERE fiscal_code IN ({})",
+                in_list(self.backend, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for fc in chunk {
+                q = q.bind(fc.as_str().to_owned());
+            }
+            for r in q.fetch_all(&self.read).await.map_err(backend)? {
+                let fc = FiscalCode::parse(&text(&r, "fiscal_code")?)
+                    .map_err(|_| StoreError::Backend("stored fiscal code".into()))?;
+                out.push((fc, preference(&r)?));
+            }
+        }
+        Ok(out)
     }
 
     async fn upsert_service_preference(
@@ -766,6 +810,25 @@ impl Store for SqlStore {
             .as_ref()
             .map(rows::message)
             .transpose()
+    }
+
+    async fn get_messages(&self, ids: &[MessageId]) -> StoreResult<Vec<MessageRecord>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            let sql = format!(
+                "SELECT {} FROM messages WHERE id IN ({})",
+                rows::MESSAGE_COLUMNS,
+                in_list(self.backend, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.to_string());
+            }
+            for row in q.fetch_all(&self.read).await.map_err(backend)? {
+                out.push(rows::message(&row)?);
+            }
+        }
+        Ok(out)
     }
 
     async fn claim_jobs(

@@ -165,7 +165,75 @@ both!(
     claimed_jobs_are_invisible_until_their_lease_expires,
     completing_a_job_twice_never_duplicates_the_inbox_entry,
     failed_jobs_are_retried_then_dead_and_can_be_requeued,
+    batch_reads_return_exactly_the_records_that_exist,
 );
+
+async fn batch_reads_return_exactly_the_records_that_exist(b: Backend) {
+    let (db, s) = seeded(b).await;
+    let batch: Vec<_> = (0..3).map(|_| message(s.id, None)).collect();
+    db.store.accept_messages(&batch).await.unwrap();
+    let mut asked: Vec<MessageId> = batch.iter().map(|m| m.id).collect();
+    asked.push(MessageId::new());
+    let got = db.store.get_messages(&asked).await.unwrap();
+    assert_eq!(got.len(), 3);
+    assert!(got.iter().all(|m| batch.iter().any(|b| b.id == m.id)));
+
+    let present = FiscalCode::parse("RSSMRA85T10A562S").unwrap();
+    let absent = FiscalCode::parse("BNCLRA70A41H501B").unwrap();
+    let now = Utc::now();
+    db.store
+        .create_citizen(&messaging::model::CitizenProfile {
+            fiscal_code: present.clone(),
+            email: None,
+            is_email_validated: false,
+            is_inbox_enabled: true,
+            is_email_enabled: true,
+            is_webhook_enabled: false,
+            preferred_languages: vec!["it_IT".into()],
+            preference_mode: messaging::model::PreferenceMode::Manual,
+            settings_version: 2,
+            blocked_channels: Default::default(),
+            version: 0,
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    let pref = messaging::model::ServicePreference {
+        service_id: s.id,
+        settings_version: 2,
+        is_inbox_enabled: true,
+        is_email_enabled: false,
+        is_webhook_enabled: false,
+        can_access_message_read_status: true,
+    };
+    db.store
+        .upsert_service_preference(&present, &pref)
+        .await
+        .unwrap();
+    let citizens = db
+        .store
+        .get_citizens(&[present.clone(), absent.clone()])
+        .await
+        .unwrap();
+    assert_eq!(citizens.len(), 1);
+    assert_eq!(citizens[0].settings_version, 2);
+    let prefs = db
+        .store
+        .get_preferences_of(&[present.clone(), absent])
+        .await
+        .unwrap();
+    assert_eq!(prefs, vec![(present.clone(), pref.clone())]);
+    assert_eq!(
+        db.store
+            .get_service_preference(&present, &s.id, 2)
+            .await
+            .unwrap(),
+        Some(pref)
+    );
+    assert!(db.store.get_citizens(&[]).await.unwrap().is_empty());
+    db.done().await;
+}
 
 async fn a_duplicate_organization_is_a_conflict(b: Backend) {
     let db = Db::new(b).await;
