@@ -37,6 +37,8 @@ pub enum ApiError {
         title: &'static str,
         detail: String,
     },
+    /// 405: the route exists, not with this method.
+    MethodNotAllowed,
     /// 413: the body is larger than the API accepts.
     PayloadTooLarge,
     /// 503: the service cannot take the request now (shutting down).
@@ -79,6 +81,7 @@ impl ApiError {
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -120,6 +123,11 @@ impl IntoResponse for ApiError {
             | Self::Unprocessable { title, detail } => (title.to_owned(), detail, None),
             Self::Unauthorized(detail) => ("Unauthorized".to_owned(), detail.to_owned(), None),
             Self::Conflict(detail) => ("Conflict".to_owned(), detail, None),
+            Self::MethodNotAllowed => (
+                "Method not allowed".to_owned(),
+                "This route does not accept this HTTP method.".to_owned(),
+                None,
+            ),
             Self::PayloadTooLarge => (
                 "Payload too large".to_owned(),
                 format!(

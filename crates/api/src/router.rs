@@ -70,5 +70,6 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(|| async { crate::problem::ApiError::not_found("Not found", "No such route.") })
+        .method_not_allowed_fallback(|| async { crate::problem::ApiError::MethodNotAllowed })
         .with_state(state)
 }

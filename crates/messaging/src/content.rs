@@ -417,4 +417,51 @@ mod tests {
             ))
         );
     }
+
+    fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|n| json!(n)),
+            "[ -~]{0,130}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            let keys = prop_oneof![
+                Just("content".to_owned()),
+                Just("subject".to_owned()),
+                Just("markdown".to_owned()),
+                Just("payment_data".to_owned()),
+                Just("amount".to_owned()),
+                Just("notice_number".to_owned()),
+                Just("due_date".to_owned()),
+                Just("fiscal_code".to_owned()),
+                Just("time_to_live".to_owned()),
+                Just("payee".to_owned()),
+                "[a-z_]{1,12}",
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(keys, inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_json_is_either_a_message_or_a_precise_refusal(body in arbitrary_json()) {
+            match parse_new_message(&body, Some("AAAAAA00A00A000A")) {
+                Ok(m) => proptest::prop_assert!(SUBJECT_LEN.contains(&m.content.subject.chars().count())),
+                Err(NewMessageError::Invalid(errors)) => {
+                    proptest::prop_assert!(!errors.is_empty());
+                    for e in &errors.0 {
+                        proptest::prop_assert!(!e.name.is_empty() && !e.reason.is_empty());
+                    }
+                }
+                Err(NewMessageError::Forbidden(_)) => {}
+            }
+        }
+    }
 }

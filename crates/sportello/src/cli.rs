@@ -240,6 +240,7 @@ fn describe(e: &ApiError) -> String {
         ApiError::Unauthorized(d) | ApiError::Unavailable(d) => (*d).to_owned(),
         ApiError::Internal(d) => format!("internal error: {d}"),
         ApiError::PayloadTooLarge => "payload too large".to_owned(),
+        ApiError::MethodNotAllowed => "method not allowed".to_owned(),
     }
 }
 

@@ -442,6 +442,12 @@ async fn health_readiness_metrics_and_openapi_answer_without_personal_data(backe
     let missing = app.request("GET", "/nope", &[], None).await;
     assert_eq!(missing.status, 404);
     assert_eq!(missing.headers["content-type"], "application/problem+json");
+    let wrong_method = app.request("DELETE", "/api/v1/profiles", &[], None).await;
+    assert_eq!(wrong_method.status, 405);
+    assert_eq!(
+        wrong_method.headers["content-type"],
+        "application/problem+json"
+    );
     app.finish().await;
 }
 
