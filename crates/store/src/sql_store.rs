@@ -189,6 +189,23 @@ impl SqlStore {
         }
     }
 
+    /// The row of `sql` (one text parameter) mapped by `map`, if there is one.
+    async fn one<T>(
+        &self,
+        sql: &str,
+        key: String,
+        map: fn(&AnyRow) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        sqlx::query(sql)
+            .bind(key)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(map)
+            .transpose()
+    }
+
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
@@ -278,14 +295,12 @@ impl Store for SqlStore {
         &self,
         fiscal_code: &OrganizationFiscalCode,
     ) -> StoreResult<Option<Organization>> {
-        sqlx::query("SELECT * FROM organizations WHERE fiscal_code = $1")
-            .bind(fiscal_code.as_str().to_owned())
-            .fetch_optional(&self.read)
-            .await
-            .map_err(backend)?
-            .as_ref()
-            .map(rows::organization)
-            .transpose()
+        self.one(
+            "SELECT * FROM organizations WHERE fiscal_code = $1",
+            fiscal_code.as_str().to_owned(),
+            rows::organization,
+        )
+        .await
     }
 
     async fn list_organizations(&self) -> StoreResult<Vec<Organization>> {
@@ -436,14 +451,7 @@ impl Store for SqlStore {
             "SELECT {} FROM services WHERE id = $1",
             rows::SERVICE_COLUMNS
         );
-        sqlx::query(&sql)
-            .bind(id.to_string())
-            .fetch_optional(&self.read)
-            .await
-            .map_err(backend)?
-            .as_ref()
-            .map(rows::service)
-            .transpose()
+        self.one(&sql, id.to_string(), rows::service).await
     }
 
     async fn list_services(
@@ -596,14 +604,8 @@ impl Store for SqlStore {
             "SELECT {} FROM citizens WHERE fiscal_code = $1",
             rows::CITIZEN_COLUMNS
         );
-        sqlx::query(&sql)
-            .bind(fiscal_code.as_str().to_owned())
-            .fetch_optional(&self.read)
+        self.one(&sql, fiscal_code.as_str().to_owned(), rows::citizen)
             .await
-            .map_err(backend)?
-            .as_ref()
-            .map(rows::citizen)
-            .transpose()
     }
 
     async fn get_service_preference(
@@ -802,14 +804,7 @@ impl Store for SqlStore {
             "SELECT {} FROM messages WHERE id = $1",
             rows::MESSAGE_COLUMNS
         );
-        sqlx::query(&sql)
-            .bind(id.to_string())
-            .fetch_optional(&self.read)
-            .await
-            .map_err(backend)?
-            .as_ref()
-            .map(rows::message)
-            .transpose()
+        self.one(&sql, id.to_string(), rows::message).await
     }
 
     async fn get_messages(&self, ids: &[MessageId]) -> StoreResult<Vec<MessageRecord>> {
