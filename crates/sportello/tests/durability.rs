@@ -17,7 +17,40 @@ both_backends!(
     health_readiness_metrics_and_openapi_answer_without_personal_data,
     the_admin_api_needs_the_admin_token,
     the_logs_never_contain_fiscal_codes_or_message_content,
+    serve_refuses_an_unmigrated_postgres_database_and_migrates_sqlite_itself,
 );
+
+async fn serve_refuses_an_unmigrated_postgres_database_and_migrates_sqlite_itself(
+    backend: Backend,
+) {
+    let db = TestDb::new(backend).await;
+    let port = free_port();
+    match backend {
+        Backend::Postgres => {
+            let out = binary(&db, port).arg("serve").output().unwrap();
+            assert_ne!(out.status.code(), Some(0));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains("run `sportello migrate` first"), "{stderr}");
+            let migrated = cli(&db, &["migrate"]);
+            assert_eq!(migrated.0, 0, "{}", migrated.2);
+            assert!(
+                migrated.1.contains("applied migrations [1]"),
+                "{}",
+                migrated.1
+            );
+            assert!(cli(&db, &["migrate"]).1.contains("up to date"));
+        }
+        Backend::Sqlite => {}
+    }
+    let server = serve(&db, port, "1").await;
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    assert_eq!(
+        common::send(addr, "GET", "/readyz", &[], None).await.status,
+        200
+    );
+    kill(server);
+    db.drop_schema().await;
+}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

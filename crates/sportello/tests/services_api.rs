@@ -671,12 +671,37 @@ async fn services_are_managed_only_by_their_own_organization(backend: Backend) {
     let list = app.with_key(&other, "GET", "/manage/services", None).await;
     assert_eq!(list.body["pagination"]["count"], 0);
 
+    let (_, key) = app
+        .service(&manage, json!({"name": "Servizi scolastici"}))
+        .await;
+    let topics = app
+        .with_key(&key, "GET", "/manage/services/topics", None)
+        .await;
+    assert_eq!(topics.status, 200);
+    assert!(
+        topics.body["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == 3 && t["name"] == "Benessere sociale")
+    );
+    assert_eq!(
+        app.with_key(&manage, "GET", "/manage/services/topics", None)
+            .await
+            .status,
+        401,
+        "topics take a service key, as on IO"
+    );
     let list = app
         .with_key(&manage, "GET", "/manage/services?limit=1", None)
         .await;
     assert_eq!(list.status, 200);
-    assert_eq!(list.body["pagination"]["count"], 1);
-    assert_eq!(list.body["value"][0]["id"], id.as_str());
+    assert_eq!(list.body["pagination"]["count"], 2);
+    assert_eq!(list.body["value"].as_array().unwrap().len(), 1);
+    let second = app
+        .with_key(&manage, "GET", "/manage/services?limit=1&offset=1", None)
+        .await;
+    assert_eq!(second.body["value"][0]["id"], id.as_str(), "newest first");
     assert_eq!(list.body["value"][0]["status"]["value"], "draft");
     let bad = app
         .with_key(&manage, "GET", "/manage/services?limit=500", None)
