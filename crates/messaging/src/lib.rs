@@ -4,8 +4,10 @@
 pub mod content;
 pub mod delivery;
 pub mod fields;
+pub mod lifecycle;
 pub mod model;
 pub mod ports;
+pub mod quality;
 pub mod service_payload;
 pub mod topics;
 pub mod values;
