@@ -5,6 +5,7 @@ use chrono::Utc;
 use messaging::FieldErrors;
 use messaging::model::{CitizenProfile, Delegate, Organization, PreferenceMode};
 use messaging::ports::Store;
+use messaging::quality::OrganizationKind;
 use messaging::values::{Email, FiscalCode, OrganizationFiscalCode};
 
 use crate::problem::{ApiError, ApiResult};
@@ -30,8 +31,23 @@ pub async fn create_organization(
     store: &dyn Store,
     fiscal_code: &str,
     name: &str,
+    kind: Option<&str>,
 ) -> ApiResult<Organization> {
     let mut errors = FieldErrors::default();
+    let kind = match kind {
+        None => Some(OrganizationKind::Other),
+        Some(k) => {
+            let parsed = OrganizationKind::parse(k);
+            if parsed.is_none() {
+                errors.push(
+                    "kind",
+                    "must be one of comune, provincia, citta_metropolitana, regione, \
+                     unione_di_comuni, other",
+                );
+            }
+            parsed
+        }
+    };
     let code = OrganizationFiscalCode::parse(fiscal_code)
         .map_err(|e| errors.push("fiscal_code", e.reason))
         .ok();
@@ -42,12 +58,13 @@ pub async fn create_organization(
             "must be the full name of the body, 3 to 200 characters (e.g. \"Comune di Varese\")",
         );
     }
-    let (Some(fiscal_code), true) = (code, errors.is_empty()) else {
+    let (Some(fiscal_code), Some(kind), true) = (code, kind, errors.is_empty()) else {
         return Err(invalid(errors));
     };
     let org = Organization {
         fiscal_code,
         name: name.to_owned(),
+        kind,
         disabled: false,
         created_at: Utc::now(),
     };

@@ -295,6 +295,8 @@ mod tests {
                 lifecycle: messaging::model::LifecycleStatus::Draft,
                 lifecycle_reason: None,
                 publication: messaging::model::PublicationStatus::Unpublished,
+                ever_approved: false,
+                auto_publish: false,
                 version: 0,
                 created_at: now,
                 updated_at: now,

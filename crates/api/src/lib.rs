@@ -5,6 +5,7 @@
 pub mod admin_ops;
 pub mod auth;
 pub mod intake;
+pub mod lifecycle_ops;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;

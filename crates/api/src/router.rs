@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::routing::{get, post, put};
 
-use crate::routes::{admin, manage, messages, ops, profiles};
+use crate::routes::{admin, lifecycle, manage, messages, ops, profiles};
 use crate::state::AppState;
 
 /// Largest request body accepted (a message is at most ~10 KB of markdown).
@@ -28,6 +28,24 @@ pub fn router(state: AppState) -> Router {
                 .delete(manage::delete_service),
         )
         .route("/manage/services/{service_id}/keys", get(manage::get_keys))
+        .route(
+            "/manage/services/{service_id}/review",
+            put(lifecycle::review),
+        )
+        .route(
+            "/manage/services/{service_id}/release",
+            post(lifecycle::release)
+                .get(lifecycle::published)
+                .delete(lifecycle::unpublish),
+        )
+        .route(
+            "/manage/services/{service_id}/history",
+            get(lifecycle::history),
+        )
+        .route(
+            "/organizations/{organization_fiscal_code}/logo",
+            put(lifecycle::organization_logo),
+        )
         .route(
             "/manage/services/{service_id}/keys/{key_type}",
             put(manage::regenerate_key),
@@ -55,6 +73,10 @@ pub fn router(state: AppState) -> Router {
         .route("/delegates/{id}/disable", post(admin::disable_delegate))
         .route("/delegates/{id}/enable", post(admin::enable_delegate))
         .route("/citizens", post(admin::create_citizen))
+        .route("/reviews", get(admin::list_reviews))
+        .route("/reviews/{service_id}/approve", post(admin::approve_review))
+        .route("/reviews/{service_id}/reject", post(admin::reject_review))
+        .route("/audit", get(admin::audit_log))
         .route("/jobs", get(admin::list_jobs))
         .route("/jobs/{id}/retry", post(admin::retry_job));
 

@@ -255,6 +255,7 @@ pub struct CmsSubscriptionKeys {
 pub struct OrganizationView {
     pub fiscal_code: String,
     pub name: String,
+    pub kind: String,
     pub disabled: bool,
     pub created_at: String,
 }
@@ -291,6 +292,7 @@ impl From<&messaging::model::Organization> for OrganizationView {
         Self {
             fiscal_code: o.fiscal_code.to_string(),
             name: o.name.clone(),
+            kind: o.kind.as_str().to_owned(),
             disabled: o.disabled,
             created_at: format_timestamp(&o.created_at),
         }
@@ -319,4 +321,38 @@ impl From<&messaging::model::CitizenProfile> for CitizenView {
             preferred_languages: p.preferred_languages.clone(),
         }
     }
+}
+
+/// One history item (IO `CmsServiceHistoryItem`-like).
+#[derive(Debug, Serialize)]
+pub struct CmsServiceHistoryItem {
+    pub id: String,
+    pub status: CmsServiceHistoryItemStatus,
+    pub last_update: String,
+    /// Who made the change (`delegate:<id>`, `operator`, `quality-checks`).
+    pub actor: String,
+}
+
+/// A history status: which state machine, the state reached and why.
+#[derive(Debug, Serialize)]
+pub struct CmsServiceHistoryItemStatus {
+    pub kind: &'static str,
+    pub value: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A page of history with the token of the next one.
+#[derive(Debug, Serialize)]
+pub struct CmsServiceHistory {
+    pub items: Vec<CmsServiceHistoryItem>,
+    #[serde(rename = "continuationToken", skip_serializing_if = "Option::is_none")]
+    pub continuation_token: Option<String>,
+}
+
+/// The published view of a service (IO `CmsServicePublication`).
+#[derive(Debug, Serialize)]
+pub struct CmsServicePublication {
+    #[serde(flatten)]
+    pub service: CmsServiceLifecycle,
 }

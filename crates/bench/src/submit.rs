@@ -153,9 +153,14 @@ async fn set_up(running: &Running) -> anyhow::Result<String> {
     use api::admin_ops;
     let store: Arc<dyn Store> = running.state.store.clone();
     let s = store.as_ref();
-    admin_ops::create_organization(s, ORGANIZATION_FISCAL_CODE, ORGANIZATION_NAME)
-        .await
-        .map_err(|e| anyhow!("create organization: {e:?}"))?;
+    admin_ops::create_organization(
+        s,
+        ORGANIZATION_FISCAL_CODE,
+        ORGANIZATION_NAME,
+        Some("comune"),
+    )
+    .await
+    .map_err(|e| anyhow!("create organization: {e:?}"))?;
     admin_ops::create_delegate(s, ORGANIZATION_FISCAL_CODE, "tributi@comune.varese.it")
         .await
         .map_err(|e| anyhow!("create delegate: {e:?}"))?;

@@ -12,6 +12,8 @@ use crate::values::{Cidr, Email, FiscalCode, MessageId, OrganizationFiscalCode, 
 pub struct Organization {
     pub fiscal_code: OrganizationFiscalCode,
     pub name: String,
+    /// What kind of body it is (decides the expected full name and the service scope).
+    pub kind: crate::quality::OrganizationKind,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -130,6 +132,10 @@ pub struct Service {
     pub lifecycle: LifecycleStatus,
     pub lifecycle_reason: Option<String>,
     pub publication: PublicationStatus,
+    /// Approved at least once (publishing needs it).
+    pub ever_approved: bool,
+    /// Publish as soon as the pending review approves it.
+    pub auto_publish: bool,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -422,4 +428,28 @@ pub struct InboxEntry {
     pub service_id: ServiceId,
     pub has_payment: bool,
     pub due_date: Option<DateTime<Utc>>,
+}
+
+/// One step in a service's history (`GET /manage/services/{id}/history`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryEntry {
+    pub id: i64,
+    pub service_id: ServiceId,
+    /// `lifecycle` or `publication`.
+    pub kind: &'static str,
+    pub status: String,
+    pub reason: Option<String>,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
+/// One entry of the append-only audit log: who did what to which subject, and the details.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub detail: serde_json::Value,
 }

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    AcceptOutcome, CitizenProfile, Delegate, Job, JobCounts, KeyType, MessageRecord,
-    NewMessageRecord, Organization, ProcessingOutcome, Service, ServicePreference,
+    AcceptOutcome, AuditEntry, CitizenProfile, Delegate, HistoryEntry, Job, JobCounts, KeyType,
+    MessageRecord, NewMessageRecord, Organization, ProcessingOutcome, Service, ServicePreference,
 };
 use crate::values::{FiscalCode, MessageId, OrganizationFiscalCode, ServiceId};
 
@@ -30,6 +30,25 @@ pub struct StoredKey {
     pub key_type: KeyType,
     pub hash: String,
     pub sealed: crate::model::SealedContent,
+}
+
+/// A history entry to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewHistoryEntry {
+    /// `lifecycle` or `publication`.
+    pub kind: &'static str,
+    pub status: String,
+    pub reason: Option<String>,
+    pub actor: String,
+}
+
+/// An audit entry to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAuditEntry {
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub detail: serde_json::Value,
 }
 
 /// A message job whose processing decided an outcome.
@@ -71,6 +90,15 @@ pub trait Store: Send + Sync + 'static {
         fiscal_code: &OrganizationFiscalCode,
         disabled: bool,
     ) -> StoreResult<()>;
+    async fn set_organization_logo(
+        &self,
+        fiscal_code: &OrganizationFiscalCode,
+        png: &[u8],
+    ) -> StoreResult<()>;
+    async fn organization_logo(
+        &self,
+        fiscal_code: &OrganizationFiscalCode,
+    ) -> StoreResult<Option<Vec<u8>>>;
     async fn create_delegate(&self, delegate: &Delegate, key_hash: &str) -> StoreResult<()>;
     async fn list_delegates(
         &self,
@@ -91,6 +119,34 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<(Vec<Service>, i64)>;
     /// Writes `service` if the stored version is `service.version - 1`; `Conflict` otherwise.
     async fn update_service(&self, service: &Service) -> StoreResult<()>;
+    /// Writes a lifecycle or publication change like [`Store::update_service`], with its history
+    /// entries and an audit entry, in one transaction.
+    async fn transition_service(
+        &self,
+        service: &Service,
+        history: &[NewHistoryEntry],
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()>;
+    /// A page of a service's history: entries after `after_id` (exclusive) in the given order.
+    async fn service_history(
+        &self,
+        id: &ServiceId,
+        ascending: bool,
+        after_id: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<HistoryEntry>>;
+    /// Services waiting for an operator's review, oldest first.
+    async fn pending_reviews(&self) -> StoreResult<Vec<Service>>;
+    /// Names of the organization's other services that are not deleted.
+    async fn sibling_service_names(
+        &self,
+        organization: &OrganizationFiscalCode,
+        except: &ServiceId,
+    ) -> StoreResult<Vec<String>>;
+    /// Appends to the audit log.
+    async fn append_audit(&self, entry: &NewAuditEntry) -> StoreResult<()>;
+    /// The audit log, newest first, entries older than `before_id` (exclusive) if given.
+    async fn audit_log(&self, before_id: Option<i64>, limit: i64) -> StoreResult<Vec<AuditEntry>>;
     async fn service_by_key_hash(&self, hash: &str) -> StoreResult<Option<ServiceAuth>>;
     async fn service_keys(&self, id: &ServiceId) -> StoreResult<Vec<StoredKey>>;
     async fn replace_service_key(&self, id: &ServiceId, key: &StoredKey) -> StoreResult<()>;

@@ -787,6 +787,8 @@ mod tests {
             lifecycle: LifecycleStatus::Draft,
             lifecycle_reason: None,
             publication: PublicationStatus::Unpublished,
+            ever_approved: false,
+            auto_publish: false,
             version: 1,
             created_at: now,
             updated_at: now,

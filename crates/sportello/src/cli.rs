@@ -66,6 +66,11 @@ enum Admin {
         #[command(subcommand)]
         command: CitizenCmd,
     },
+    /// Services waiting for review: list, approve, reject.
+    Review {
+        #[command(subcommand)]
+        command: ReviewCmd,
+    },
     /// The job queue and its dead letters.
     Jobs {
         #[command(subcommand)]
@@ -80,6 +85,9 @@ enum OrganizationCmd {
         fiscal_code: String,
         #[arg(long)]
         name: String,
+        /// comune, provincia, citta_metropolitana, regione, unione_di_comuni or other.
+        #[arg(long)]
+        kind: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -166,6 +174,22 @@ enum CitizenCmd {
         inbox_disabled: bool,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReviewCmd {
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Approve {
+        service_id: String,
+    },
+    Reject {
+        service_id: String,
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -394,9 +418,10 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
             OrganizationCmd::Create {
                 fiscal_code,
                 name,
+                kind,
                 json,
             } => {
-                let org = admin_ops::create_organization(s, &fiscal_code, &name)
+                let org = admin_ops::create_organization(s, &fiscal_code, &name, kind.as_deref())
                     .await
                     .map_err(api_err)?;
                 print(json, &OrganizationView::from(&org), || {
@@ -570,6 +595,44 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                 print(json, &CitizenView::from(&p), || {
                     format!("citizen profile created ({})", p.preference_mode.as_str())
                 })
+            }
+        },
+        Admin::Review { command } => match command {
+            ReviewCmd::List { json } => {
+                let pending = s.pending_reviews().await?;
+                let list: Vec<serde_json::Value> = pending
+                    .iter()
+                    .map(|p| {
+                        serde_json::json!({
+                            "id": p.id.to_string(),
+                            "name": p.name,
+                            "organization_fiscal_code": p.organization_fiscal_code.as_str(),
+                            "auto_publish": p.auto_publish,
+                            "submitted_at": messaging::content::format_timestamp(&p.updated_at),
+                        })
+                    })
+                    .collect();
+                print(json, &list, || {
+                    pending
+                        .iter()
+                        .map(|p| format!("{}\t{}\t{}", p.id, p.organization_fiscal_code, p.name))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+            }
+            ReviewCmd::Approve { service_id } => {
+                let svc = api::lifecycle_ops::approve(s, &service_id, "operator")
+                    .await
+                    .map_err(api_err)?;
+                println!("service {} approved ({})", svc.id, svc.publication.as_str());
+                Ok(())
+            }
+            ReviewCmd::Reject { service_id, reason } => {
+                let svc = api::lifecycle_ops::reject(s, &service_id, &reason, "operator")
+                    .await
+                    .map_err(api_err)?;
+                println!("service {} rejected", svc.id);
+                Ok(())
             }
         },
         Admin::Jobs { command } => match command {

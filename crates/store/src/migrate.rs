@@ -7,18 +7,32 @@ use sqlx::AnyPool;
 use crate::{Backend, OpenError};
 
 /// `(version, name, sql)` for SQLite.
-pub const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
+pub const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "lifecycle",
+        include_str!("../migrations/sqlite/0002_lifecycle.sql"),
+    ),
+];
 
 /// `(version, name, sql)` for PostgreSQL.
-pub const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+pub const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "lifecycle",
+        include_str!("../migrations/postgres/0002_lifecycle.sql"),
+    ),
+];
 
 fn migrations(backend: Backend) -> &'static [(i64, &'static str, &'static str)] {
     match backend {

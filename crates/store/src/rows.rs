@@ -70,6 +70,8 @@ pub(crate) fn organization(row: &AnyRow) -> StoreResult<Organization> {
     Ok(Organization {
         fiscal_code: parsed(row, "fiscal_code", OrganizationFiscalCode::parse)?,
         name: text(row, "name")?,
+        kind: messaging::quality::OrganizationKind::parse(&text(row, "kind")?)
+            .ok_or_else(|| corrupt("kind"))?,
         disabled: boolean(row, "disabled")?,
         created_at: time(int(row, "created_at")?),
     })
@@ -92,7 +94,7 @@ pub(crate) fn delegate(row: &AnyRow) -> StoreResult<Delegate> {
 pub(crate) const SERVICE_COLUMNS: &str = "id, organization_fiscal_code, organization_name, \
     department_name, name, description, require_secure_channels, authorized_recipients, \
     authorized_cidrs, max_allowed_payment_amount, metadata, lifecycle, lifecycle_reason, \
-    publication, version, created_at, updated_at";
+    publication, ever_approved, auto_publish, version, created_at, updated_at";
 
 pub(crate) fn service(row: &AnyRow) -> StoreResult<Service> {
     let recipients: Vec<String> = json(row, "authorized_recipients")?;
@@ -127,6 +129,8 @@ pub(crate) fn service(row: &AnyRow) -> StoreResult<Service> {
         lifecycle_reason: opt_text(row, "lifecycle_reason")?,
         publication: PublicationStatus::parse(&text(row, "publication")?)
             .ok_or_else(|| corrupt("publication"))?,
+        ever_approved: boolean(row, "ever_approved")?,
+        auto_publish: boolean(row, "auto_publish")?,
         version: int(row, "version")?,
         created_at: time(int(row, "created_at")?),
         updated_at: time(int(row, "updated_at")?),
@@ -197,5 +201,33 @@ pub(crate) fn job(row: &AnyRow) -> StoreResult<Job> {
         last_error: opt_text(row, "last_error")?,
         run_at: time(int(row, "run_at")?),
         created_at: time(int(row, "created_at")?),
+    })
+}
+
+pub(crate) fn history(row: &AnyRow) -> StoreResult<messaging::model::HistoryEntry> {
+    let kind = match text(row, "kind")?.as_str() {
+        "lifecycle" => "lifecycle",
+        "publication" => "publication",
+        _ => return Err(corrupt("kind")),
+    };
+    Ok(messaging::model::HistoryEntry {
+        id: int(row, "id")?,
+        service_id: parsed(row, "service_id", ServiceId::parse)?,
+        kind,
+        status: text(row, "status")?,
+        reason: opt_text(row, "reason")?,
+        actor: text(row, "actor")?,
+        at: time(int(row, "at")?),
+    })
+}
+
+pub(crate) fn audit(row: &AnyRow) -> StoreResult<messaging::model::AuditEntry> {
+    Ok(messaging::model::AuditEntry {
+        id: int(row, "id")?,
+        at: time(int(row, "at")?),
+        actor: text(row, "actor")?,
+        action: text(row, "action")?,
+        subject: text(row, "subject")?,
+        detail: json(row, "detail")?,
     })
 }

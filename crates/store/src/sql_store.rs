@@ -7,13 +7,14 @@ use std::sync::Once;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use messaging::model::{
-    AcceptOutcome, CitizenProfile, Delegate, InboxEntry, Job, JobCounts, JobStatus, MessageRecord,
-    MessageStatus, NewMessageRecord, Organization, ProcessingOutcome, RejectionReason, Service,
-    ServicePreference,
+    AcceptOutcome, AuditEntry, CitizenProfile, Delegate, HistoryEntry, InboxEntry, Job, JobCounts,
+    JobStatus, MessageRecord, MessageStatus, NewMessageRecord, Organization, ProcessingOutcome,
+    RejectionReason, Service, ServicePreference,
 };
 use messaging::model::{KeyType, SealedContent};
 use messaging::ports::{
-    CompletedJob, DelegateAuth, ServiceAuth, Store, StoreError, StoreResult, StoredKey,
+    CompletedJob, DelegateAuth, NewAuditEntry, NewHistoryEntry, ServiceAuth, Store, StoreError,
+    StoreResult, StoredKey,
 };
 use messaging::values::{FiscalCode, MessageId, OrganizationFiscalCode, ServiceId};
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -231,6 +232,8 @@ fn service_binds<'q>(
         .bind(s.lifecycle.as_str())
         .bind(s.lifecycle_reason.clone())
         .bind(s.publication.as_str())
+        .bind(flag(s.ever_approved))
+        .bind(flag(s.auto_publish))
         .bind(s.version)
         .bind(ms(&s.created_at))
         .bind(ms(&s.updated_at))
@@ -246,6 +249,48 @@ fn preference(r: &AnyRow) -> StoreResult<ServicePreference> {
         is_webhook_enabled: int(r, "is_webhook_enabled")? != 0,
         can_access_message_read_status: int(r, "can_access_message_read_status")? != 0,
     })
+}
+
+/// Writes `s` if the stored version is `s.version - 1`; `Conflict` otherwise.
+async fn write_service(tx: &mut sqlx::Transaction<'_, sqlx::Any>, s: &Service) -> StoreResult<()> {
+    let q = sqlx::query(
+        "UPDATE services SET organization_fiscal_code = $1, organization_name = $2, \
+         department_name = $3, name = $4, description = $5, require_secure_channels = $6, \
+         authorized_recipients = $7, authorized_cidrs = $8, max_allowed_payment_amount = $9, \
+         metadata = $10, lifecycle = $11, lifecycle_reason = $12, publication = $13, \
+         ever_approved = $14, auto_publish = $15, version = $16, created_at = $17, \
+         updated_at = $18 WHERE id = $19 AND version = $20",
+    );
+    let r = service_binds(q, s)
+        .bind(s.id.to_string())
+        .bind(s.version - 1)
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::Conflict(
+            "the service was changed by someone else; read it again and retry".into(),
+        ));
+    }
+    Ok(())
+}
+
+async fn insert_audit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    e: &NewAuditEntry,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(Utc::now().timestamp_millis())
+    .bind(e.actor.clone())
+    .bind(e.action.clone())
+    .bind(e.subject.clone())
+    .bind(to_json(&e.detail))
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?;
+    Ok(())
 }
 
 fn stored_key(row: &AnyRow) -> StoreResult<StoredKey> {
@@ -272,11 +317,12 @@ impl Store for SqlStore {
 
     async fn create_organization(&self, org: &Organization) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO organizations (fiscal_code, name, disabled, created_at) \
-             VALUES ($1, $2, $3, $4)",
+            "INSERT INTO organizations (fiscal_code, name, kind, disabled, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(org.fiscal_code.as_str().to_owned())
         .bind(org.name.clone())
+        .bind(org.kind.as_str())
         .bind(flag(org.disabled))
         .bind(ms(&org.created_at))
         .execute(&self.write)
@@ -296,7 +342,8 @@ impl Store for SqlStore {
         fiscal_code: &OrganizationFiscalCode,
     ) -> StoreResult<Option<Organization>> {
         self.one(
-            "SELECT * FROM organizations WHERE fiscal_code = $1",
+            "SELECT fiscal_code, name, kind, disabled, created_at FROM organizations \
+                 WHERE fiscal_code = $1",
             fiscal_code.as_str().to_owned(),
             rows::organization,
         )
@@ -304,13 +351,16 @@ impl Store for SqlStore {
     }
 
     async fn list_organizations(&self) -> StoreResult<Vec<Organization>> {
-        sqlx::query("SELECT * FROM organizations ORDER BY fiscal_code")
-            .fetch_all(&self.read)
-            .await
-            .map_err(backend)?
-            .iter()
-            .map(rows::organization)
-            .collect()
+        sqlx::query(
+            "SELECT fiscal_code, name, kind, disabled, created_at FROM organizations \
+             ORDER BY fiscal_code",
+        )
+        .fetch_all(&self.read)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(rows::organization)
+        .collect()
     }
 
     async fn set_organization_disabled(
@@ -416,7 +466,7 @@ impl Store for SqlStore {
         let mut tx = self.write.begin().await.map_err(backend)?;
         let sql = format!(
             "INSERT INTO services ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-             $12, $13, $14, $15, $16, $17)",
+             $12, $13, $14, $15, $16, $17, $18, $19)",
             rows::SERVICE_COLUMNS
         );
         service_binds(sqlx::query(&sql).bind(s.id.to_string()), s)
@@ -487,25 +537,146 @@ impl Store for SqlStore {
     }
 
     async fn update_service(&self, s: &Service) -> StoreResult<()> {
-        let q = sqlx::query(
-            "UPDATE services SET organization_fiscal_code = $1, organization_name = $2, \
-             department_name = $3, name = $4, description = $5, require_secure_channels = $6, \
-             authorized_recipients = $7, authorized_cidrs = $8, max_allowed_payment_amount = $9, \
-             metadata = $10, lifecycle = $11, lifecycle_reason = $12, publication = $13, \
-             version = $14, created_at = $15, updated_at = $16 WHERE id = $17 AND version = $18",
-        );
-        let r = service_binds(q, s)
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        write_service(&mut tx, s).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn transition_service(
+        &self,
+        s: &Service,
+        history: &[NewHistoryEntry],
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        write_service(&mut tx, s).await?;
+        for h in history {
+            sqlx::query(
+                "INSERT INTO service_history (service_id, kind, status, reason, actor, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
             .bind(s.id.to_string())
-            .bind(s.version - 1)
+            .bind(h.kind)
+            .bind(h.status.clone())
+            .bind(h.reason.clone())
+            .bind(h.actor.clone())
+            .bind(ms(&s.updated_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn service_history(
+        &self,
+        id: &ServiceId,
+        ascending: bool,
+        after_id: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<HistoryEntry>> {
+        let sql = if ascending {
+            "SELECT * FROM service_history WHERE service_id = $1 AND id > $2 \
+             ORDER BY id ASC LIMIT $3"
+        } else {
+            "SELECT * FROM service_history WHERE service_id = $1 AND id < $2 \
+             ORDER BY id DESC LIMIT $3"
+        };
+        let cursor = after_id.unwrap_or(if ascending { 0 } else { i64::MAX });
+        sqlx::query(sql)
+            .bind(id.to_string())
+            .bind(cursor)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(rows::history)
+            .collect()
+    }
+
+    async fn pending_reviews(&self) -> StoreResult<Vec<Service>> {
+        let sql = format!(
+            "SELECT {} FROM services WHERE lifecycle = 'submitted' ORDER BY updated_at, id",
+            rows::SERVICE_COLUMNS
+        );
+        sqlx::query(&sql)
+            .fetch_all(&self.read)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(rows::service)
+            .collect()
+    }
+
+    async fn sibling_service_names(
+        &self,
+        organization: &OrganizationFiscalCode,
+        except: &ServiceId,
+    ) -> StoreResult<Vec<String>> {
+        sqlx::query(
+            "SELECT name FROM services WHERE organization_fiscal_code = $1 AND id <> $2 \
+             AND lifecycle <> 'deleted'",
+        )
+        .bind(organization.as_str().to_owned())
+        .bind(except.to_string())
+        .fetch_all(&self.read)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(|r| text(r, "name"))
+        .collect()
+    }
+
+    async fn append_audit(&self, entry: &NewAuditEntry) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        insert_audit(&mut tx, entry).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn audit_log(&self, before_id: Option<i64>, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        sqlx::query("SELECT * FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2")
+            .bind(before_id.unwrap_or(i64::MAX))
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(rows::audit)
+            .collect()
+    }
+
+    async fn set_organization_logo(
+        &self,
+        fiscal_code: &OrganizationFiscalCode,
+        png: &[u8],
+    ) -> StoreResult<()> {
+        let r = sqlx::query("UPDATE organizations SET logo = $1 WHERE fiscal_code = $2")
+            .bind(png.to_vec())
+            .bind(fiscal_code.as_str().to_owned())
             .execute(&self.write)
             .await
             .map_err(backend)?;
         if r.rows_affected() == 0 {
-            return Err(StoreError::Conflict(
-                "the service was changed by someone else; read it again and retry".into(),
-            ));
+            return Err(StoreError::NotFound("organization".into()));
         }
         Ok(())
+    }
+
+    async fn organization_logo(
+        &self,
+        fiscal_code: &OrganizationFiscalCode,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT logo FROM organizations WHERE fiscal_code = $1")
+            .bind(fiscal_code.as_str().to_owned())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(backend)?;
+        match row {
+            Some(r) => r.try_get::<Option<Vec<u8>>, _>("logo").map_err(backend),
+            None => Ok(None),
+        }
     }
 
     async fn service_by_key_hash(&self, hash: &str) -> StoreResult<Option<ServiceAuth>> {

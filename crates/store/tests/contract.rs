@@ -50,7 +50,7 @@ impl Db {
             }
         };
         let store = SqlStore::connect(&url, 4).await.unwrap();
-        assert_eq!(store.migrate().await.unwrap(), vec![1]);
+        assert_eq!(store.migrate().await.unwrap(), vec![1, 2]);
         assert!(
             store.migrate().await.unwrap().is_empty(),
             "migrations are idempotent"
@@ -79,6 +79,7 @@ fn org() -> Organization {
     Organization {
         fiscal_code: OrganizationFiscalCode::parse("00441340122").unwrap(),
         name: "Comune di Varese".into(),
+        kind: messaging::quality::OrganizationKind::Comune,
         disabled: false,
         created_at: Utc::now(),
     }
@@ -101,6 +102,8 @@ fn service() -> Service {
         lifecycle: LifecycleStatus::Draft,
         lifecycle_reason: None,
         publication: PublicationStatus::Unpublished,
+        ever_approved: false,
+        auto_publish: false,
         version: 0,
         created_at: now,
         updated_at: now,

@@ -59,8 +59,10 @@ pub async fn create_organization(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<OrganizationView>)> {
-    let (req, _, _) = fields(&headers, &body, &["fiscal_code", "name"], &[])?;
-    let org = admin_ops::create_organization(state.store.as_ref(), &req[0], &req[1]).await?;
+    let (req, opt, _) = fields(&headers, &body, &["fiscal_code", "name"], &["kind"])?;
+    let org =
+        admin_ops::create_organization(state.store.as_ref(), &req[0], &req[1], opt[0].as_deref())
+            .await?;
     Ok((StatusCode::CREATED, Json(OrganizationView::from(&org))))
 }
 
@@ -202,4 +204,66 @@ pub async fn retry_job(
     state.store.retry_job(id, Utc::now()).await?;
     state.jobs_ready.notify_waiters();
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A service waiting for review, with what the operator needs to decide.
+#[derive(Debug, serde::Serialize)]
+pub struct PendingReview {
+    pub service: crate::wire::CmsServiceLifecycle,
+    pub auto_publish: bool,
+    pub submitted_at: String,
+}
+
+pub async fn list_reviews(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+) -> ApiResult<Json<Vec<PendingReview>>> {
+    let pending = state.store.pending_reviews().await?;
+    Ok(Json(
+        pending
+            .iter()
+            .map(|s| PendingReview {
+                service: crate::wire::CmsServiceLifecycle::from(s),
+                auto_publish: s.auto_publish,
+                submitted_at: messaging::content::format_timestamp(&s.updated_at),
+            })
+            .collect(),
+    ))
+}
+
+pub async fn approve_review(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<crate::wire::CmsServiceLifecycle>> {
+    let s = crate::lifecycle_ops::approve(state.store.as_ref(), &id, "operator").await?;
+    state.service_keys.clear();
+    Ok(Json(crate::wire::CmsServiceLifecycle::from(&s)))
+}
+
+pub async fn reject_review(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<Json<crate::wire::CmsServiceLifecycle>> {
+    let (req, _, _) = fields(&headers, &body, &["reason"], &[])?;
+    let s = crate::lifecycle_ops::reject(state.store.as_ref(), &id, &req[0], "operator").await?;
+    Ok(Json(crate::wire::CmsServiceLifecycle::from(&s)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+pub async fn audit_log(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<Vec<messaging::model::AuditEntry>>> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    Ok(Json(state.store.audit_log(q.before, limit).await?))
 }

@@ -66,7 +66,7 @@ fn key_context(service: &ServiceId, key_type: KeyType) -> String {
 }
 
 /// Loads a service the caller's organization owns; deleted services do not exist.
-async fn owned(state: &AppState, caller: &ManageCaller, id: &str) -> ApiResult<Service> {
+pub(crate) async fn owned(state: &AppState, caller: &ManageCaller, id: &str) -> ApiResult<Service> {
     let not_found = || ApiError::not_found("Not found", "No service with this ID.");
     let id = ServiceId::parse(id).map_err(|_| not_found())?;
     let service = state
@@ -120,6 +120,8 @@ pub async fn create_service_from_draft(
         lifecycle: LifecycleStatus::Draft,
         lifecycle_reason: None,
         publication: PublicationStatus::Unpublished,
+        ever_approved: false,
+        auto_publish: false,
         version: 0,
         created_at: now,
         updated_at: now,
@@ -201,16 +203,6 @@ pub async fn get_service(
     Ok(Json(CmsServiceLifecycle::from(&service)))
 }
 
-fn refuse_while_submitted(service: &Service, action: &str) -> ApiResult<()> {
-    if service.lifecycle == LifecycleStatus::Submitted {
-        return Err(ApiError::Conflict(format!(
-            "The service is in state `submitted` (under review) and cannot be {action}; \
-             wait for the review outcome."
-        )));
-    }
-    Ok(())
-}
-
 pub async fn update_service(
     State(state): State<AppState>,
     caller: ManageCaller,
@@ -220,13 +212,14 @@ pub async fn update_service(
 ) -> ApiResult<Json<CmsServiceLifecycle>> {
     let mut service = owned(&state, &caller, &id).await?;
     let d = draft(&headers, &body, &caller)?;
-    refuse_while_submitted(&service, "edited")?;
     apply(&mut service, d);
-    service.lifecycle = LifecycleStatus::Draft;
-    service.lifecycle_reason = None;
-    service.version += 1;
-    service.updated_at = Utc::now();
-    state.store.update_service(&service).await?;
+    let service = crate::lifecycle_ops::edit_or_delete(
+        state.store.as_ref(),
+        service,
+        messaging::lifecycle::LifecycleAction::Edit,
+        &format!("delegate:{}", caller.delegate.id),
+    )
+    .await?;
     state.service_keys.clear();
     Ok(Json(CmsServiceLifecycle::from(&service)))
 }
@@ -236,13 +229,14 @@ pub async fn delete_service(
     caller: ManageCaller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let mut service = owned(&state, &caller, &id).await?;
-    refuse_while_submitted(&service, "deleted")?;
-    service.lifecycle = LifecycleStatus::Deleted;
-    service.publication = PublicationStatus::Unpublished;
-    service.version += 1;
-    service.updated_at = Utc::now();
-    state.store.update_service(&service).await?;
+    let service = owned(&state, &caller, &id).await?;
+    crate::lifecycle_ops::edit_or_delete(
+        state.store.as_ref(),
+        service,
+        messaging::lifecycle::LifecycleAction::Delete,
+        &format!("delegate:{}", caller.delegate.id),
+    )
+    .await?;
     state.service_keys.clear();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,277 @@
+//! The publication workflow of a service, shared by the manage API (delegates), the admin API
+//! and the CLI (operators): submit for review with the automatic quality checks, approve,
+//! reject, publish, unpublish. Every change is written with its history entries and an audit
+//! entry in one transaction; illegal transitions become 409 with the current state.
+
+use chrono::Utc;
+use messaging::lifecycle::{self, IllegalTransition, LifecycleAction, PublicationAction};
+use messaging::model::{LifecycleStatus, PublicationStatus, Service};
+use messaging::ports::{NewAuditEntry, NewHistoryEntry, Store};
+use messaging::quality::{self, LogoFacts, QualityIssue};
+use messaging::values::ServiceId;
+use serde_json::json;
+
+use crate::problem::{ApiError, ApiResult};
+
+/// Who acts: `delegate:<id>` or `operator`.
+pub type Actor<'a> = &'a str;
+
+fn conflict(e: IllegalTransition) -> ApiError {
+    ApiError::Conflict(format!("{e} (current state: {})", e.current_state()))
+}
+
+fn lifecycle_entry(service: &Service, actor: Actor<'_>) -> NewHistoryEntry {
+    NewHistoryEntry {
+        kind: "lifecycle",
+        status: service.lifecycle.as_str().to_owned(),
+        reason: service.lifecycle_reason.clone(),
+        actor: actor.to_owned(),
+    }
+}
+
+fn publication_entry(service: &Service, actor: Actor<'_>) -> NewHistoryEntry {
+    NewHistoryEntry {
+        kind: "publication",
+        status: service.publication.as_str().to_owned(),
+        reason: None,
+        actor: actor.to_owned(),
+    }
+}
+
+fn audit(
+    actor: Actor<'_>,
+    action: &str,
+    service: &Service,
+    detail: serde_json::Value,
+) -> NewAuditEntry {
+    NewAuditEntry {
+        actor: actor.to_owned(),
+        action: action.to_owned(),
+        subject: format!("service:{}", service.id),
+        detail,
+    }
+}
+
+fn bump(service: &mut Service) {
+    service.version += 1;
+    service.updated_at = Utc::now();
+}
+
+/// Facts about a PNG logo, decoded for real: a file that does not decode is "not PNG".
+pub fn logo_facts(bytes: &[u8]) -> LogoFacts {
+    let not_png = LogoFacts {
+        width: 0,
+        height: 0,
+        is_png: false,
+        has_opaque_non_white_background: None,
+    };
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let Ok(mut reader) = decoder.read_info() else {
+        return not_png;
+    };
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let Ok(frame) = reader.next_frame(&mut buf) else {
+        return not_png;
+    };
+    let data = &buf[..frame.buffer_size()];
+    // The corner pixel stands for the background: opaque and not white means a coloured box.
+    let corner = match (frame.color_type, frame.bit_depth) {
+        (png::ColorType::Rgba, png::BitDepth::Eight) => data
+            .get(..4)
+            .map(|p| p[3] == 255 && p[..3] != [255, 255, 255]),
+        (png::ColorType::Rgb, png::BitDepth::Eight) => data.get(..3).map(|p| p != [255, 255, 255]),
+        (png::ColorType::GrayscaleAlpha, png::BitDepth::Eight) => {
+            data.get(..2).map(|p| p[1] == 255 && p[0] != 255)
+        }
+        (png::ColorType::Grayscale, png::BitDepth::Eight) => data.first().map(|p| *p != 255),
+        _ => None,
+    };
+    LogoFacts {
+        width: frame.width,
+        height: frame.height,
+        is_png: true,
+        has_opaque_non_white_background: corner,
+    }
+}
+
+/// The quality issues of `service` as it stands.
+pub async fn quality_issues(store: &dyn Store, service: &Service) -> ApiResult<Vec<QualityIssue>> {
+    let org = store
+        .get_organization(&service.organization_fiscal_code)
+        .await?
+        .ok_or_else(|| ApiError::internal("service without organization"))?;
+    let logo = store
+        .organization_logo(&service.organization_fiscal_code)
+        .await?
+        .map(|bytes| logo_facts(&bytes));
+    let siblings = store
+        .sibling_service_names(&service.organization_fiscal_code, &service.id)
+        .await?;
+    let names: Vec<&str> = siblings.iter().map(String::as_str).collect();
+    Ok(quality::check(service, org.kind, logo.as_ref(), &names))
+}
+
+/// `PUT /manage/services/{id}/review`: runs the quality checks; a card that fails them is
+/// rejected at once with every reason, one that passes waits for an operator.
+pub async fn submit(
+    store: &dyn Store,
+    mut service: Service,
+    auto_publish: bool,
+    actor: Actor<'_>,
+) -> ApiResult<Service> {
+    service.lifecycle =
+        lifecycle::apply(service.lifecycle, &LifecycleAction::Submit { auto_publish })
+            .map_err(conflict)?;
+    service.lifecycle_reason = None;
+    service.auto_publish = auto_publish;
+    let mut history = vec![lifecycle_entry(&service, actor)];
+    let issues = quality_issues(store, &service).await?;
+    let detail = json!({"auto_publish": auto_publish, "issues": issues});
+    if !issues.is_empty() {
+        let reason = issues
+            .iter()
+            .map(|i| format!("{}: {} / {}", i.field, i.it, i.en))
+            .collect::<Vec<_>>()
+            .join("\n");
+        service.lifecycle = lifecycle::apply(
+            service.lifecycle,
+            &LifecycleAction::Reject {
+                reason: reason.clone(),
+            },
+        )
+        .map_err(conflict)?;
+        service.lifecycle_reason = Some(reason);
+        history.push(lifecycle_entry(&service, "quality-checks"));
+    }
+    bump(&mut service);
+    store
+        .transition_service(
+            &service,
+            &history,
+            &audit(actor, "service.submit", &service, detail),
+        )
+        .await?;
+    Ok(service)
+}
+
+/// Loads a service under review or refuses.
+async fn under_review(store: &dyn Store, id: &str) -> ApiResult<Service> {
+    let id = ServiceId::parse(id)
+        .map_err(|_| ApiError::not_found("Not found", "No service with this ID."))?;
+    store
+        .get_service(&id)
+        .await?
+        .filter(Service::is_active)
+        .ok_or_else(|| ApiError::not_found("Not found", "No service with this ID."))
+}
+
+/// An operator approves a submitted service (and publishes it if that was asked).
+pub async fn approve(store: &dyn Store, id: &str, actor: Actor<'_>) -> ApiResult<Service> {
+    let mut service = under_review(store, id).await?;
+    service.lifecycle =
+        lifecycle::apply(service.lifecycle, &LifecycleAction::Approve).map_err(conflict)?;
+    service.lifecycle_reason = None;
+    service.ever_approved = true;
+    let mut history = vec![lifecycle_entry(&service, actor)];
+    if service.auto_publish && service.publication == PublicationStatus::Unpublished {
+        service.publication = PublicationStatus::Published;
+        history.push(publication_entry(&service, actor));
+    }
+    bump(&mut service);
+    store
+        .transition_service(
+            &service,
+            &history,
+            &audit(actor, "service.approve", &service, json!({})),
+        )
+        .await?;
+    Ok(service)
+}
+
+/// An operator rejects a submitted service with a reason.
+pub async fn reject(
+    store: &dyn Store,
+    id: &str,
+    reason: &str,
+    actor: Actor<'_>,
+) -> ApiResult<Service> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(ApiError::bad_request(
+            "Invalid payload",
+            "A rejection needs a reason telling the delegate what to fix.",
+        ));
+    }
+    let mut service = under_review(store, id).await?;
+    service.lifecycle = lifecycle::apply(
+        service.lifecycle,
+        &LifecycleAction::Reject {
+            reason: reason.to_owned(),
+        },
+    )
+    .map_err(conflict)?;
+    service.lifecycle_reason = Some(reason.to_owned());
+    let history = vec![lifecycle_entry(&service, actor)];
+    bump(&mut service);
+    store
+        .transition_service(
+            &service,
+            &history,
+            &audit(actor, "service.reject", &service, json!({"reason": reason})),
+        )
+        .await?;
+    Ok(service)
+}
+
+/// Publishes (`POST …/release`) or unpublishes (`DELETE …/release`) a service.
+pub async fn publication(
+    store: &dyn Store,
+    mut service: Service,
+    action: PublicationAction,
+    actor: Actor<'_>,
+) -> ApiResult<Service> {
+    if service.lifecycle == LifecycleStatus::Deleted {
+        return Err(ApiError::not_found("Not found", "No service with this ID."));
+    }
+    service.publication =
+        lifecycle::apply_publication(service.publication, action, service.ever_approved)
+            .map_err(conflict)?;
+    let history = vec![publication_entry(&service, actor)];
+    bump(&mut service);
+    let verb = match action {
+        PublicationAction::Release => "service.publish",
+        PublicationAction::Unpublish => "service.unpublish",
+    };
+    store
+        .transition_service(&service, &history, &audit(actor, verb, &service, json!({})))
+        .await?;
+    Ok(service)
+}
+
+/// An edit or a deletion by a delegate: the lifecycle rule decides, the history records it.
+pub async fn edit_or_delete(
+    store: &dyn Store,
+    mut service: Service,
+    action: LifecycleAction,
+    actor: Actor<'_>,
+) -> ApiResult<Service> {
+    service.lifecycle = lifecycle::apply(service.lifecycle, &action).map_err(conflict)?;
+    service.lifecycle_reason = None;
+    let mut history = vec![lifecycle_entry(&service, actor)];
+    if service.lifecycle == LifecycleStatus::Deleted
+        && service.publication == PublicationStatus::Published
+    {
+        service.publication = PublicationStatus::Unpublished;
+        history.push(publication_entry(&service, actor));
+    }
+    bump(&mut service);
+    let verb = if service.lifecycle == LifecycleStatus::Deleted {
+        "service.delete"
+    } else {
+        "service.edit"
+    };
+    store
+        .transition_service(&service, &history, &audit(actor, verb, &service, json!({})))
+        .await?;
+    Ok(service)
+}

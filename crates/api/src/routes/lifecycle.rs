@@ -1,0 +1,238 @@
+//! `/manage/services/{id}/review`, `/release` and `/history`: the publication workflow as a
+//! delegate drives it, and `PUT /organizations/{fiscal_code}/logo`.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use base64::Engine as _;
+use messaging::FieldErrors;
+use messaging::content::format_timestamp;
+use messaging::fields::ObjectReader;
+use messaging::lifecycle::PublicationAction;
+use messaging::model::PublicationStatus;
+use messaging::values::OrganizationFiscalCode;
+use serde::Deserialize;
+
+use crate::auth::{ManageCaller, ServiceCaller};
+use crate::lifecycle_ops;
+use crate::problem::{ApiError, ApiResult};
+use crate::routes::manage::owned;
+use crate::routes::{Body, json_body};
+use crate::state::AppState;
+use crate::wire::{
+    CmsServiceHistory, CmsServiceHistoryItem, CmsServiceHistoryItemStatus, CmsServiceLifecycle,
+    CmsServicePublication,
+};
+
+/// Largest logo accepted, decoded from base64.
+const MAX_LOGO_BYTES: usize = 512 * 1024;
+
+fn actor(caller: &ManageCaller) -> String {
+    format!("delegate:{}", caller.delegate.id)
+}
+
+pub async fn review(
+    State(state): State<AppState>,
+    caller: ManageCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<StatusCode> {
+    let value = json_body(&headers, &body)?;
+    let mut errors = FieldErrors::default();
+    let auto_publish = ObjectReader::new(&value, "", &mut errors).and_then(|o| {
+        if o.optional("auto_publish").is_none() {
+            errors.push("auto_publish", "is required");
+        }
+        o.boolean("auto_publish", &mut errors)
+    });
+    let Some(auto_publish) = auto_publish else {
+        return Err(ApiError::Validation {
+            title: "Invalid payload",
+            errors,
+        });
+    };
+    let service = owned(&state, &caller, &id).await?;
+    lifecycle_ops::submit(state.store.as_ref(), service, auto_publish, &actor(&caller)).await?;
+    state.service_keys.clear();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn release(
+    State(state): State<AppState>,
+    caller: ManageCaller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let service = owned(&state, &caller, &id).await?;
+    lifecycle_ops::publication(
+        state.store.as_ref(),
+        service,
+        PublicationAction::Release,
+        &actor(&caller),
+    )
+    .await?;
+    state.service_keys.clear();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn unpublish(
+    State(state): State<AppState>,
+    caller: ManageCaller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let service = owned(&state, &caller, &id).await?;
+    lifecycle_ops::publication(
+        state.store.as_ref(),
+        service,
+        PublicationAction::Unpublish,
+        &actor(&caller),
+    )
+    .await?;
+    state.service_keys.clear();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn published(
+    State(state): State<AppState>,
+    caller: ManageCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CmsServicePublication>> {
+    let service = owned(&state, &caller, &id).await?;
+    if service.publication != PublicationStatus::Published {
+        return Err(ApiError::not_found(
+            "Not found",
+            "The service is not published.",
+        ));
+    }
+    Ok(Json(CmsServicePublication {
+        service: CmsServiceLifecycle::from(&service),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HistoryQuery {
+    order: Option<String>,
+    limit: Option<String>,
+    #[serde(rename = "continuationToken")]
+    continuation_token: Option<String>,
+}
+
+pub async fn history(
+    State(state): State<AppState>,
+    caller: ManageCaller,
+    Path(id): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> ApiResult<Json<CmsServiceHistory>> {
+    let service = owned(&state, &caller, &id).await?;
+    let ascending = match q.order.as_deref() {
+        None | Some("DESC") => false,
+        Some("ASC") => true,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "Invalid request",
+                "order must be ASC or DESC.",
+            ));
+        }
+    };
+    let limit = match q.limit.as_deref() {
+        None => 10,
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request("Invalid request", "limit must be an integer from 1 to 100.")
+            })?,
+    };
+    let after = match q.continuation_token.as_deref() {
+        None => None,
+        Some(t) => Some(t.parse::<i64>().map_err(|_| {
+            ApiError::bad_request("Invalid request", "continuationToken is not one we issued.")
+        })?),
+    };
+    let entries = state
+        .store
+        .service_history(&service.id, ascending, after, limit + 1)
+        .await?;
+    let more = entries.len() as i64 > limit;
+    let items: Vec<CmsServiceHistoryItem> = entries
+        .iter()
+        .take(limit as usize)
+        .map(|e| CmsServiceHistoryItem {
+            id: e.id.to_string(),
+            status: CmsServiceHistoryItemStatus {
+                kind: e.kind,
+                value: e.status.clone(),
+                reason: e.reason.clone(),
+            },
+            last_update: format_timestamp(&e.at),
+            actor: e.actor.clone(),
+        })
+        .collect();
+    let continuation_token = if more {
+        items.last().map(|i| i.id.clone())
+    } else {
+        None
+    };
+    Ok(Json(CmsServiceHistory {
+        items,
+        continuation_token,
+    }))
+}
+
+/// `PUT /organizations/{organization_fiscal_code}/logo` `{logo: base64 PNG}` with a key of one
+/// of the organization's services (as IO's `uploadOrganizationLogo`).
+pub async fn organization_logo(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    Path(fiscal_code): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<StatusCode> {
+    let code = OrganizationFiscalCode::parse(&fiscal_code).map_err(|e| {
+        ApiError::bad_request("Invalid request", format!("organization_fiscal_code: {e}"))
+    })?;
+    if code != caller.service.organization_fiscal_code {
+        return Err(ApiError::forbidden(
+            "Forbidden",
+            "This key's service belongs to another organization.",
+        ));
+    }
+    let value = json_body(&headers, &body)?;
+    let mut errors = FieldErrors::default();
+    let logo = ObjectReader::new(&value, "", &mut errors)
+        .and_then(|o| o.string("logo", true, 1..=usize::MAX, &mut errors));
+    let Some(logo) = logo else {
+        return Err(ApiError::Validation {
+            title: "Invalid payload",
+            errors,
+        });
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(logo.trim())
+        .map_err(|_| ApiError::bad_request("Invalid payload", "logo is not valid base64."))?;
+    if bytes.len() > MAX_LOGO_BYTES {
+        return Err(ApiError::bad_request(
+            "Invalid payload",
+            format!("The logo is larger than {MAX_LOGO_BYTES} bytes."),
+        ));
+    }
+    let facts = lifecycle_ops::logo_facts(&bytes);
+    if !facts.is_png {
+        return Err(ApiError::bad_request(
+            "Invalid payload",
+            "The logo is not a PNG image that decodes.",
+        ));
+    }
+    state.store.set_organization_logo(&code, &bytes).await?;
+    state
+        .store
+        .append_audit(&messaging::ports::NewAuditEntry {
+            actor: format!("service:{}", caller.service.id),
+            action: "organization.logo".into(),
+            subject: format!("organization:{code}"),
+            detail: serde_json::json!({"width": facts.width, "height": facts.height}),
+        })
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
