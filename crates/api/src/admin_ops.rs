@@ -3,10 +3,14 @@
 
 use chrono::Utc;
 use messaging::FieldErrors;
-use messaging::model::{CitizenProfile, Delegate, Organization, PreferenceMode};
-use messaging::ports::Store;
+use messaging::model::{
+    CitizenProfile, Delegate, DelegateRole, Mandate, Organization, PreferenceMode,
+};
+use messaging::ports::{NewAuditEntry, Store};
 use messaging::quality::OrganizationKind;
+use messaging::values::ServiceId;
 use messaging::values::{Email, FiscalCode, OrganizationFiscalCode};
+use serde_json::json;
 
 use crate::problem::{ApiError, ApiResult};
 use crate::wire::CreatedDelegate;
@@ -33,6 +37,17 @@ pub async fn create_organization(
     name: &str,
     kind: Option<&str>,
 ) -> ApiResult<Organization> {
+    create_organization_with_ipa(store, fiscal_code, name, kind, None).await
+}
+
+/// [`create_organization`] with the body's IPA code.
+pub async fn create_organization_with_ipa(
+    store: &dyn Store,
+    fiscal_code: &str,
+    name: &str,
+    kind: Option<&str>,
+    ipa_code: Option<&str>,
+) -> ApiResult<Organization> {
     let mut errors = FieldErrors::default();
     let kind = match kind {
         None => Some(OrganizationKind::Other),
@@ -58,6 +73,18 @@ pub async fn create_organization(
             "must be the full name of the body, 3 to 200 characters (e.g. \"Comune di Varese\")",
         );
     }
+    let ipa_code = ipa_code.map(str::trim).filter(|c| !c.is_empty());
+    if let Some(code) = ipa_code
+        && (code.len() > 16
+            || !code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+    {
+        errors.push(
+            "ipa_code",
+            "must be 1 to 16 letters, digits, '_' or '-' (e.g. c_l682)",
+        );
+    }
     let (Some(fiscal_code), Some(kind), true) = (code, kind, errors.is_empty()) else {
         return Err(invalid(errors));
     };
@@ -65,10 +92,19 @@ pub async fn create_organization(
         fiscal_code,
         name: name.to_owned(),
         kind,
+        ipa_code: ipa_code.map(str::to_owned),
         disabled: false,
         created_at: Utc::now(),
     };
     store.create_organization(&org).await?;
+    store
+        .append_audit(&NewAuditEntry {
+            actor: "operator".into(),
+            action: "organization.create".into(),
+            subject: format!("organization:{}", org.fiscal_code),
+            detail: json!({"name": org.name, "kind": org.kind.as_str(), "ipa_code": org.ipa_code}),
+        })
+        .await?;
     Ok(org)
 }
 
@@ -79,23 +115,105 @@ pub async fn set_organization_disabled(
 ) -> ApiResult<()> {
     let code = org_code(fiscal_code, "fiscal_code")?;
     store.set_organization_disabled(&code, disabled).await?;
+    store
+        .append_audit(&NewAuditEntry {
+            actor: "operator".into(),
+            action: if disabled {
+                "organization.disable"
+            } else {
+                "organization.enable"
+            }
+            .into(),
+            subject: format!("organization:{code}"),
+            detail: json!({}),
+        })
+        .await?;
     Ok(())
 }
 
-/// Creates a delegate of an organization and returns its manage key (shown only now).
+/// A delegate to add in a variation.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct DelegateInput {
+    pub email: String,
+    pub name: Option<String>,
+    pub fiscal_code: Option<String>,
+    /// `administrative` or `technical` (default).
+    pub role: Option<String>,
+}
+
+/// Creates a delegate of an organization and returns its manage key (shown only now): a
+/// variation that adds one person.
 pub async fn create_delegate(
     store: &dyn Store,
     organization: &str,
     email: &str,
 ) -> ApiResult<CreatedDelegate> {
+    let input = DelegateInput {
+        email: email.to_owned(),
+        ..Default::default()
+    };
+    let mut created = variation(store, organization, &[input], &[], "operator").await?;
+    created
+        .pop()
+        .ok_or_else(|| ApiError::internal("variation created nothing"))
+}
+
+/// A delegate variation: the persons the organization adds and the delegates it removes, in
+/// one audited change. Returns the added delegates with their manage keys (shown only now).
+pub async fn variation(
+    store: &dyn Store,
+    organization: &str,
+    add: &[DelegateInput],
+    remove: &[String],
+    actor: &str,
+) -> ApiResult<Vec<CreatedDelegate>> {
     let mut errors = FieldErrors::default();
     let org = OrganizationFiscalCode::parse(organization)
         .map_err(|e| errors.push("organization", e.reason))
         .ok();
-    let email = Email::parse(email)
-        .map_err(|e| errors.push("email", e.reason))
-        .ok();
-    let (Some(org), Some(email)) = (org, email) else {
+    let mut delegates = Vec::new();
+    for (i, d) in add.iter().enumerate() {
+        let at = |f: &str| format!("add[{i}].{f}");
+        let email = Email::parse(&d.email)
+            .map_err(|e| errors.push(at("email"), e.reason))
+            .ok();
+        let fiscal_code = match &d.fiscal_code {
+            Some(f) => FiscalCode::parse(f)
+                .map_err(|e| errors.push(at("fiscal_code"), e.reason))
+                .ok(),
+            None => None,
+        };
+        let role = match d.role.as_deref() {
+            None => Some(DelegateRole::Technical),
+            Some(r) => {
+                let parsed = DelegateRole::parse(r);
+                if parsed.is_none() {
+                    errors.push(at("role"), "must be administrative or technical");
+                }
+                parsed
+            }
+        };
+        let name = d.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        if name.is_some_and(|n| n.chars().count() > 200) {
+            errors.push(at("name"), "must be at most 200 characters");
+        }
+        if let (Some(org), Some(email), Some(role)) = (&org, email, role) {
+            delegates.push(Delegate {
+                id: ulid::Ulid::new().to_string(),
+                organization_fiscal_code: org.clone(),
+                email,
+                name: name.map(str::to_owned),
+                fiscal_code,
+                role,
+                disabled: false,
+                created_at: Utc::now(),
+            });
+        }
+    }
+    if add.is_empty() && remove.is_empty() {
+        errors.push("add", "a variation adds or removes at least one delegate");
+    }
+    let (Some(org), true) = (org, errors.is_empty()) else {
         return Err(invalid(errors));
     };
     if store.get_organization(&org).await?.is_none() {
@@ -104,23 +222,115 @@ pub async fn create_delegate(
             "No organization has this fiscal code; create it first.",
         ));
     }
+    let current = store.list_delegates(Some(&org)).await?;
+    for id in remove {
+        if !current.iter().any(|d| &d.id == id) {
+            return Err(ApiError::not_found(
+                "Delegate not found",
+                format!("The organization has no delegate {id}."),
+            ));
+        }
+    }
+    let keys: Vec<String> = delegates.iter().map(|_| seal::new_api_key()).collect();
+    let rows: Vec<(Delegate, String)> = delegates
+        .iter()
+        .cloned()
+        .zip(keys.iter().map(|k| seal::key_hash(k)))
+        .collect();
+    let audit = NewAuditEntry {
+        actor: actor.to_owned(),
+        action: "delegate.variation".into(),
+        subject: format!("organization:{org}"),
+        detail: json!({
+            "added": delegates.iter().map(|d| json!({"id": d.id, "role": d.role.as_str()})).collect::<Vec<_>>(),
+            "removed": remove,
+        }),
+    };
+    store.apply_variation(&rows, remove, &audit).await?;
+    Ok(delegates
+        .into_iter()
+        .zip(keys)
+        .map(|(d, manage_key)| CreatedDelegate {
+            id: d.id,
+            organization_fiscal_code: d.organization_fiscal_code.to_string(),
+            email: d.email.to_string(),
+            manage_key,
+        })
+        .collect())
+}
+
+/// Gives a delegate a new manage key; the old one stops working at once.
+pub async fn rotate_manage_key(store: &dyn Store, id: &str, actor: &str) -> ApiResult<String> {
     let key = seal::new_api_key();
-    let delegate = Delegate {
-        id: ulid::Ulid::new().to_string(),
-        organization_fiscal_code: org,
-        email,
-        disabled: false,
+    store
+        .rotate_delegate_key(
+            id,
+            &seal::key_hash(&key),
+            &NewAuditEntry {
+                actor: actor.to_owned(),
+                action: "delegate.rotate_key".into(),
+                subject: format!("delegate:{id}"),
+                detail: json!({}),
+            },
+        )
+        .await?;
+    Ok(key)
+}
+
+/// Gives `aggregator` a mandate over `organization`'s services (all, or one).
+pub async fn add_mandate(
+    store: &dyn Store,
+    aggregator: &str,
+    organization: &str,
+    service_id: Option<&str>,
+    actor: &str,
+) -> ApiResult<Mandate> {
+    let mut errors = FieldErrors::default();
+    let agg = OrganizationFiscalCode::parse(aggregator)
+        .map_err(|e| errors.push("aggregator", e.reason))
+        .ok();
+    let org = OrganizationFiscalCode::parse(organization)
+        .map_err(|e| errors.push("organization", e.reason))
+        .ok();
+    let service = match service_id {
+        Some(s) => ServiceId::parse(s)
+            .map_err(|e| errors.push("service_id", e.reason))
+            .ok(),
+        None => None,
+    };
+    let (Some(aggregator), Some(organization), true) = (agg, org, errors.is_empty()) else {
+        return Err(invalid(errors));
+    };
+    if aggregator == organization {
+        return Err(ApiError::bad_request(
+            "Invalid payload",
+            "An organization needs no mandate over itself.",
+        ));
+    }
+    if let Some(id) = &service {
+        let found = store.get_service(id).await?;
+        if found.is_none_or(|s| s.organization_fiscal_code != organization) {
+            return Err(ApiError::not_found(
+                "Not found",
+                "The aggregated organization has no service with this ID.",
+            ));
+        }
+    }
+    let mandate = Mandate {
+        aggregator,
+        organization,
+        service_id: service,
         created_at: Utc::now(),
     };
-    store
-        .create_delegate(&delegate, &seal::key_hash(&key))
-        .await?;
-    Ok(CreatedDelegate {
-        id: delegate.id,
-        organization_fiscal_code: delegate.organization_fiscal_code.to_string(),
-        email: delegate.email.to_string(),
-        manage_key: key,
-    })
+    let audit = NewAuditEntry {
+        actor: actor.to_owned(),
+        action: "mandate.add".into(),
+        subject: format!("organization:{}", mandate.aggregator),
+        detail: json!({"organization": mandate.organization.as_str(),
+            "service_id": mandate.service_id.map(|s| s.to_string())}),
+    };
+    store.add_mandate(&mandate, &audit).await?;
+    Ok(mandate)
 }
 
 /// Creates a citizen profile (normally the citizen's own doing; here for operators and tests).

@@ -142,6 +142,19 @@ pub async fn submit(
         .map_err(conflict)?;
         service.lifecycle_reason = Some(reason);
         history.push(lifecycle_entry(&service, "quality-checks"));
+    } else if service.publication == PublicationStatus::Published {
+        // Re-submission of a published service: only sensitive changes need an operator.
+        let previous = store
+            .published_card(&service.id)
+            .await?
+            .and_then(|json| serde_json::from_str::<lifecycle::ServiceCard>(&json).ok());
+        let card = lifecycle::ServiceCard::from(&service);
+        if !lifecycle::needs_manual_review(previous.as_ref(), &card) {
+            service.lifecycle =
+                lifecycle::apply(service.lifecycle, &LifecycleAction::Approve).map_err(conflict)?;
+            service.ever_approved = true;
+            history.push(lifecycle_entry(&service, "auto-approval"));
+        }
     }
     bump(&mut service);
     store
@@ -151,7 +164,18 @@ pub async fn submit(
             &audit(actor, "service.submit", &service, detail),
         )
         .await?;
+    if service.lifecycle == LifecycleStatus::Approved {
+        save_card(store, &service).await?;
+    }
     Ok(service)
+}
+
+/// Keeps the card as approved, to judge later re-submissions.
+async fn save_card(store: &dyn Store, service: &Service) -> ApiResult<()> {
+    let card = serde_json::to_string(&lifecycle::ServiceCard::from(service))
+        .map_err(ApiError::internal)?;
+    store.save_published_card(&service.id, &card).await?;
+    Ok(())
 }
 
 /// Loads a service under review or refuses.
@@ -185,6 +209,7 @@ pub async fn approve(store: &dyn Store, id: &str, actor: Actor<'_>) -> ApiResult
             &audit(actor, "service.approve", &service, json!({})),
         )
         .await?;
+    save_card(store, &service).await?;
     Ok(service)
 }
 
@@ -274,4 +299,26 @@ pub async fn edit_or_delete(
         .transition_service(&service, &history, &audit(actor, verb, &service, json!({})))
         .await?;
     Ok(service)
+}
+
+/// The service as citizens see it: the card as last approved (later drafts are not public
+/// until approved), with the service's current identity and states.
+pub async fn published_view(store: &dyn Store, service: &Service) -> ApiResult<Service> {
+    let mut view = service.clone();
+    if let Some(card) = store
+        .published_card(&service.id)
+        .await?
+        .and_then(|json| serde_json::from_str::<lifecycle::ServiceCard>(&json).ok())
+    {
+        view.name = card.name;
+        view.description = card.description;
+        view.organization_name = card.organization_name;
+        view.department_name = card.department_name;
+        view.require_secure_channels = card.require_secure_channels;
+        view.authorized_recipients = card.authorized_recipients;
+        view.authorized_cidrs = card.authorized_cidrs;
+        view.max_allowed_payment_amount = card.max_allowed_payment_amount;
+        view.metadata = card.metadata;
+    }
+    Ok(view)
 }

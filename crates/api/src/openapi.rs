@@ -50,6 +50,12 @@ pub fn document() -> serde_json::Value {
         operations::cms_delete_service,
         operations::cms_get_service_keys,
         operations::cms_regenerate_service_key,
+        operations::cms_review_service,
+        operations::cms_release_service,
+        operations::cms_get_published_service,
+        operations::cms_unpublish_service,
+        operations::cms_get_service_history,
+        operations::upload_organization_logo,
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -57,6 +63,9 @@ pub fn document() -> serde_json::Value {
         (name = "profiles", description = "What a service may know of a citizen"),
         (name = "manage", description = "Services of the caller's organization"),
         (name = "manage-authorization", description = "API keys of a service"),
+        (name = "manage-review", description = "Review of a service card"),
+        (name = "manage-release", description = "Publication of a service"),
+        (name = "organizations", description = "The caller's organization"),
         (name = "service-topics", description = "Topics a service card is filed under"),
     ),
 )]
@@ -265,6 +274,14 @@ pub mod schemas {
         Never,
     }
 
+    /// Service publication status: `published` (visible to citizens) or `unpublished`.
+    #[derive(ToSchema)]
+    #[schema(rename_all = "lowercase")]
+    pub enum CmsServicePublicationStatusType {
+        Published,
+        Unpublished,
+    }
+
     /// Service lifecycle status: `draft`, `submitted` (under review, immutable), `approved`,
     /// `rejected` (back to draft until modified), `deleted`.
     #[derive(ToSchema)]
@@ -275,6 +292,37 @@ pub mod schemas {
         Approved,
         Rejected,
         Deleted,
+    }
+
+    /// Status kind of a history item: `publication` for a publication event, `lifecycle`
+    /// for a lifecycle event.
+    #[derive(ToSchema)]
+    #[schema(rename_all = "lowercase")]
+    pub enum CmsServiceHistoryStatusKind {
+        Publication,
+        Lifecycle,
+    }
+
+    /// The state a history item reached: a lifecycle status (`kind` `lifecycle`) or a
+    /// publication status (`kind` `publication`).
+    #[derive(ToSchema)]
+    #[schema(rename_all = "lowercase")]
+    pub enum CmsServiceHistoryStatusType {
+        Draft,
+        Submitted,
+        Approved,
+        Rejected,
+        Deleted,
+        Published,
+        Unpublished,
+    }
+
+    /// Order of the history items, by time.
+    #[derive(ToSchema)]
+    #[schema(rename_all = "UPPERCASE", default = "DESC")]
+    pub enum HistoryOrder {
+        Asc,
+        Desc,
     }
 
     /// Which of the two keys of a service.
@@ -537,6 +585,23 @@ pub mod schemas {
         #[serde(flatten)]
         pub data: CmsServiceData,
     }
+
+    /// A request to review a service.
+    #[derive(ToSchema)]
+    pub struct CmsReviewRequest {
+        /// Flag to request an automatic service publication on service approval.
+        #[schema(example = true)]
+        pub auto_publish: bool,
+    }
+
+    /// A logo. Sportello accepts only a PNG image that decodes, at most 512 KiB once decoded;
+    /// the whole request body is also limited to 256 KiB (413 beyond).
+    #[derive(ToSchema)]
+    pub struct Logo {
+        /// The PNG image, base64-encoded (standard alphabet, with padding).
+        #[schema(format = Byte, content_encoding = "base64", min_length = 1)]
+        pub logo: String,
+    }
 }
 
 /// Doc-only parameters shared by several operations.
@@ -580,6 +645,22 @@ pub mod parameters {
         #[param(minimum = 0, default = 0)]
         pub offset: Option<i64>,
     }
+
+    /// Paging of `cmsGetServiceHistory`.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct HistoryPaging {
+        /// Order direction (by time).
+        #[param(inline)]
+        pub order: Option<super::schemas::HistoryOrder>,
+        /// The number of history items to return.
+        #[param(minimum = 1, maximum = 100, default = 10)]
+        pub limit: Option<i64>,
+        /// Token to retrieve the next page of results: the `continuationToken` of the previous
+        /// page (with the same `order`).
+        #[param(rename = "continuationToken")]
+        pub continuation_token: Option<String>,
+    }
 }
 
 /// The operations of `/api/v1`, declared on stubs: see the handlers in `crate::routes`.
@@ -589,13 +670,15 @@ mod operations {
         reason = "doc-only stubs: only their generated path items are used"
     )]
 
-    use super::parameters::{FiscalCodePath, IdempotencyKey, Paging};
+    use super::parameters::{FiscalCodePath, HistoryPaging, IdempotencyKey, Paging};
     use super::schemas::{
-        CmsServicePayload, CmsSubscriptionKeyType, FiscalCodePayload, NewMessage,
+        CmsReviewRequest, CmsServicePayload, CmsSubscriptionKeyType, FiscalCodePayload, Logo,
+        NewMessage, OrganizationFiscalCode,
     };
     use crate::wire::{
-        CmsServiceLifecycle, CmsServicePagination, CmsServiceTopicList, CmsSubscriptionKeys,
-        CreatedMessage, ExternalMessageResponseWithContent, LimitedProfile, ProblemJson,
+        CmsServiceHistory, CmsServiceLifecycle, CmsServicePagination, CmsServicePublication,
+        CmsServiceTopicList, CmsSubscriptionKeys, CreatedMessage,
+        ExternalMessageResponseWithContent, LimitedProfile, ProblemJson,
     };
 
     /// Submit a Message passing the user fiscal_code in the request body
@@ -872,4 +955,140 @@ mod operations {
         security(("ManageSubscriptionKey" = [])),
     )]
     fn cms_regenerate_service_key() {}
+
+    /// Send service to review
+    ///
+    /// Submits the card for review. The automatic quality checks run at once: a card that
+    /// fails them is `rejected` straight away with every reason in `status.reason` (see
+    /// cmsGetService); one that passes is `submitted` and waits for an operator. With
+    /// `auto_publish`, the service is published as soon as it is approved.
+    #[utoipa::path(
+        put,
+        path = "/manage/services/{serviceId}/review",
+        operation_id = "cmsReviewService",
+        tag = "manage-review",
+        params(("serviceId" = String, Path, description = "ID of the service")),
+        request_body = CmsReviewRequest,
+        responses(
+            (status = 204, description = "Service review taken in charge"),
+            (status = 400, description = "Sportello only: invalid payload (`auto_publish` missing or not a boolean).", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 401, description = "Unauthorized: no manage key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the delegate or its organization is disabled, or the service belongs to another organization.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 404, description = "Not found", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 409, description = "Service status is incompatible with review action request: only a `draft` can be submitted (a `rejected` or `approved` card must be edited first). The detail names the current state.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 500, description = "Internal server error", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("ManageSubscriptionKey" = [])),
+    )]
+    fn cms_review_service() {}
+
+    /// Publish service on IO
+    ///
+    /// Publishes the service: it becomes visible to, and able to message, every citizen.
+    #[utoipa::path(
+        post,
+        path = "/manage/services/{serviceId}/release",
+        operation_id = "cmsReleaseService",
+        tag = "manage-release",
+        params(("serviceId" = String, Path, description = "ID of the service")),
+        responses(
+            (status = 204, description = "Service published successfully"),
+            (status = 401, description = "Unauthorized: no manage key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the delegate or its organization is disabled, or the service belongs to another organization.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 404, description = "Not found", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 409, description = "Service status is incompatible with publish action request: the service is already published, or has never been approved. The detail names the current state.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 500, description = "Internal server error", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("ManageSubscriptionKey" = [])),
+    )]
+    fn cms_release_service() {}
+
+    /// Retrieve last published version of service
+    ///
+    /// The service, if it is published. Sportello keeps no copy of the version published: the
+    /// card returned is the current one.
+    #[utoipa::path(
+        get,
+        path = "/manage/services/{serviceId}/release",
+        operation_id = "cmsGetPublishedService",
+        tag = "manage-release",
+        params(("serviceId" = String, Path, description = "ID of the service")),
+        responses(
+            (status = 200, description = "Fetched published service", body = CmsServicePublication),
+            (status = 401, description = "Unauthorized: no manage key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the delegate or its organization is disabled, or the service belongs to another organization.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 404, description = "Not found, or not published.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 500, description = "Internal server error", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("ManageSubscriptionKey" = [])),
+    )]
+    fn cms_get_published_service() {}
+
+    /// Unpublish service from IO
+    ///
+    /// Withdraws the service from the catalogue; it can be published again later.
+    #[utoipa::path(
+        delete,
+        path = "/manage/services/{serviceId}/release",
+        operation_id = "cmsUnpublishService",
+        tag = "manage-release",
+        params(("serviceId" = String, Path, description = "ID of the service")),
+        responses(
+            (status = 204, description = "Service unpublished successfully"),
+            (status = 401, description = "Unauthorized: no manage key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the delegate or its organization is disabled, or the service belongs to another organization.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 404, description = "Not found", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 409, description = "Sportello only: the service is not published.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 500, description = "Internal server error", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("ManageSubscriptionKey" = [])),
+    )]
+    fn cms_unpublish_service() {}
+
+    /// Retrieve service history
+    ///
+    /// The changes of the service's lifecycle and publication states, one page at a time.
+    /// Sportello's items carry the state reached and who reached it (`actor`), not a snapshot
+    /// of the card. Unlike IO's reference, which declares no security here, a manage key is
+    /// required.
+    #[utoipa::path(
+        get,
+        path = "/manage/services/{serviceId}/history",
+        operation_id = "cmsGetServiceHistory",
+        tag = "manage",
+        params(("serviceId" = String, Path, description = "ID of the service"), HistoryPaging),
+        responses(
+            (status = 200, description = "Service history retrieved successfully", body = CmsServiceHistory),
+            (status = 400, description = "Sportello only: `order` or `limit` out of range, or a `continuationToken` Sportello did not issue.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 401, description = "Unauthorized: no manage key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the delegate or its organization is disabled, or the service belongs to another organization.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 404, description = "Not found", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 500, description = "Internal server error", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("ManageSubscriptionKey" = [])),
+    )]
+    fn cms_get_service_history() {}
+
+    /// Upload organization logo.
+    ///
+    /// Upsert a logo for an Organization: the organization of the calling service. The quality
+    /// checks of cmsReviewService look at it.
+    #[utoipa::path(
+        put,
+        path = "/organizations/{organization_fiscal_code}/logo",
+        operation_id = "uploadOrganizationLogo",
+        tag = "organizations",
+        params(("organization_fiscal_code" = inline(OrganizationFiscalCode), Path, description = "Organization fiscal code.")),
+        request_body(content = Logo, description = "A base64 string representation of the organization logo PNG image."),
+        responses(
+            (status = 202, description = "Logo uploaded."),
+            (status = 400, description = "Invalid payload: an invalid organization fiscal code, no `logo`, not base64, not a PNG that decodes, or larger than 512 KiB decoded.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 401, description = "Unauthorized: no subscription key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the key's service is deleted or its organization disabled, the client address is outside `authorized_cidrs`, or the organization is not the key's service's.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 413, description = "Sportello only: the request body is larger than 256 KiB.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 500, description = "The organization logo cannot be uploaded.", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("SubscriptionKey" = [])),
+    )]
+    fn upload_organization_logo() {}
 }

@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::routing::{get, post, put};
 
-use crate::routes::{admin, lifecycle, manage, messages, ops, profiles};
+use crate::routes::{admin, catalogue, lifecycle, manage, messages, ops, profiles};
 use crate::state::AppState;
 
 /// Largest request body accepted (a message is at most ~10 KB of markdown).
@@ -69,6 +69,19 @@ pub fn router(state: AppState) -> Router {
             "/organizations/{fiscal_code}/delegates",
             post(admin::create_delegate),
         )
+        .route(
+            "/organizations/{fiscal_code}/variations",
+            post(admin::variation),
+        )
+        .route(
+            "/organizations/{fiscal_code}/mandates",
+            post(admin::add_mandate).get(admin::list_mandates),
+        )
+        .route(
+            "/delegates/{id}/rotate-key",
+            post(admin::rotate_delegate_key),
+        )
+        .route("/services/{service_id}/featured", put(admin::set_featured))
         .route("/delegates", get(admin::list_delegates))
         .route("/delegates/{id}/disable", post(admin::disable_delegate))
         .route("/delegates/{id}/enable", post(admin::enable_delegate))
@@ -80,8 +93,22 @@ pub fn router(state: AppState) -> Router {
         .route("/jobs", get(admin::list_jobs))
         .route("/jobs/{id}/retry", post(admin::retry_job));
 
+    let citizen = Router::new()
+        .route("/organizations", get(catalogue::organizations))
+        .route(
+            "/organizations/{fiscal_code}/services",
+            get(catalogue::organization_services),
+        )
+        .route(
+            "/organizations/{fiscal_code}/logo",
+            get(catalogue::organization_logo),
+        )
+        .route("/services/featured", get(catalogue::featured))
+        .route("/services/{service_id}", get(catalogue::service));
+
     Router::new()
         .nest("/api/v1", v1)
+        .nest("/api/citizen/v1", citizen)
         .nest("/api/admin/v1", admin)
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -324,35 +324,90 @@ impl From<&messaging::model::CitizenProfile> for CitizenView {
 }
 
 /// One history item (IO `CmsServiceHistoryItem`-like).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(
+    description = "One change of the service's lifecycle or publication state. Unlike \
+                   IO, the item carries no snapshot of the service card (IO's `metadata` \
+                   and service data); `actor` is Sportello's addition."
+)]
 pub struct CmsServiceHistoryItem {
     pub id: String,
     pub status: CmsServiceHistoryItemStatus,
+    #[schema(value_type = schemas::Timestamp)]
     pub last_update: String,
     /// Who made the change (`delegate:<id>`, `operator`, `quality-checks`).
     pub actor: String,
 }
 
 /// A history status: which state machine, the state reached and why.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CmsServiceHistoryItemStatus {
+    #[schema(value_type = schemas::CmsServiceHistoryStatusKind, required = false)]
     pub kind: &'static str,
+    #[schema(value_type = schemas::CmsServiceHistoryStatusType)]
     pub value: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub reason: Option<String>,
 }
 
 /// A page of history with the token of the next one.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CmsServiceHistory {
+    #[schema(required = false)]
     pub items: Vec<CmsServiceHistoryItem>,
     #[serde(rename = "continuationToken", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub continuation_token: Option<String>,
 }
 
 /// The published view of a service (IO `CmsServicePublication`).
-#[derive(Debug, Serialize)]
+/// The published version of a service (IO `CmsServicePublication`): the card as last
+/// approved, with the publication status.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CmsServicePublication {
-    #[serde(flatten)]
-    pub service: CmsServiceLifecycle,
+    pub id: String,
+    #[schema(value_type = schemas::CmsServicePublicationStatusType)]
+    pub status: &'static str,
+    #[schema(value_type = schemas::Timestamp)]
+    pub last_update: String,
+    #[schema(required = false)]
+    pub metadata: CmsServiceMetadata,
+    #[schema(min_length = 1)]
+    pub name: String,
+    #[schema(min_length = 1)]
+    pub description: String,
+    pub organization: CmsOrganization,
+    #[schema(required = false)]
+    pub require_secure_channel: bool,
+    #[schema(value_type = Vec<schemas::FiscalCode>, required = false)]
+    pub authorized_recipients: Vec<String>,
+    #[schema(value_type = Vec<schemas::CIDR>, required = false)]
+    pub authorized_cidrs: Vec<String>,
+    #[schema(
+        minimum = 0,
+        maximum = 9_999_999_999_u64,
+        default = 0,
+        required = false
+    )]
+    pub max_allowed_payment_amount: u64,
+}
+
+impl From<&Service> for CmsServicePublication {
+    fn from(s: &Service) -> Self {
+        let l = CmsServiceLifecycle::from(s);
+        Self {
+            id: l.id,
+            status: s.publication.as_str(),
+            last_update: l.last_update,
+            metadata: l.metadata,
+            name: l.name,
+            description: l.description,
+            organization: l.organization,
+            require_secure_channel: l.require_secure_channel,
+            authorized_recipients: l.authorized_recipients,
+            authorized_cidrs: l.authorized_cidrs,
+            max_allowed_payment_amount: l.max_allowed_payment_amount,
+        }
+    }
 }

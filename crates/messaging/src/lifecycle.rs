@@ -192,7 +192,7 @@ pub fn apply_publication(
 }
 
 /// The content of a service card, without its identity, states or timestamps.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ServiceCard {
     pub name: String,
     pub description: String,

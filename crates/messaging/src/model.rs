@@ -14,6 +14,8 @@ pub struct Organization {
     pub name: String,
     /// What kind of body it is (decides the expected full name and the service scope).
     pub kind: crate::quality::OrganizationKind,
+    /// Code in the national index of public administrations (IPA), when known.
+    pub ipa_code: Option<String>,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -24,7 +26,46 @@ pub struct Delegate {
     pub id: String,
     pub organization_fiscal_code: OrganizationFiscalCode,
     pub email: Email,
+    /// Full name of the person.
+    pub name: Option<String>,
+    pub fiscal_code: Option<FiscalCode>,
+    pub role: DelegateRole,
     pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a delegate does for the organization (seed 002 §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DelegateRole {
+    Administrative,
+    Technical,
+}
+
+impl DelegateRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Administrative => "administrative",
+            Self::Technical => "technical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "administrative" => Some(Self::Administrative),
+            "technical" => Some(Self::Technical),
+            _ => None,
+        }
+    }
+}
+
+/// An aggregator's mandate over an aggregated organization: every service (`service_id`
+/// `None`) or one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mandate {
+    pub aggregator: OrganizationFiscalCode,
+    pub organization: OrganizationFiscalCode,
+    pub service_id: Option<ServiceId>,
     pub created_at: DateTime<Utc>,
 }
 

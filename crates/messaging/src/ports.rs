@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{
     AcceptOutcome, AuditEntry, CitizenProfile, Delegate, HistoryEntry, Job, JobCounts, KeyType,
-    MessageRecord, NewMessageRecord, Organization, ProcessingOutcome, Service, ServicePreference,
+    Mandate, MessageRecord, NewMessageRecord, Organization, ProcessingOutcome, Service,
+    ServicePreference,
 };
 use crate::values::{FiscalCode, MessageId, OrganizationFiscalCode, ServiceId};
 
@@ -106,6 +107,44 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<Delegate>>;
     async fn set_delegate_disabled(&self, id: &str, disabled: bool) -> StoreResult<()>;
     async fn delegate_by_key_hash(&self, hash: &str) -> StoreResult<Option<DelegateAuth>>;
+    /// Applies a delegate variation of one organization in one transaction: adds `add` (each
+    /// with its manage-key hash), disables `remove`, and appends `audit`.
+    async fn apply_variation(
+        &self,
+        add: &[(Delegate, String)],
+        remove: &[String],
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()>;
+    /// Replaces a delegate's manage key.
+    async fn rotate_delegate_key(
+        &self,
+        id: &str,
+        hash: &str,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()>;
+
+    // Aggregators.
+    async fn add_mandate(&self, mandate: &Mandate, audit: &NewAuditEntry) -> StoreResult<()>;
+    async fn mandates_of(&self, aggregator: &OrganizationFiscalCode) -> StoreResult<Vec<Mandate>>;
+
+    // Catalogue.
+    /// The card as last approved (JSON), kept to decide auto-approval of later edits.
+    async fn save_published_card(&self, id: &ServiceId, card_json: &str) -> StoreResult<()>;
+    async fn published_card(&self, id: &ServiceId) -> StoreResult<Option<String>>;
+    async fn set_featured(&self, id: &ServiceId, featured: bool) -> StoreResult<()>;
+    /// Organizations with at least one published service, by name, filtered by a
+    /// case-insensitive substring of the name; and the total count.
+    async fn catalogue_organizations(
+        &self,
+        search: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<Organization>, i64)>;
+    /// Published services, of one organization or (with `None`) featured ones.
+    async fn published_services(
+        &self,
+        organization: Option<&OrganizationFiscalCode>,
+    ) -> StoreResult<Vec<Service>>;
 
     // Services and their keys.
     async fn create_service(&self, service: &Service, keys: &[StoredKey]) -> StoreResult<()>;

@@ -66,6 +66,11 @@ enum Admin {
         #[command(subcommand)]
         command: CitizenCmd,
     },
+    /// Aggregators' mandates over other organizations' services.
+    Mandate {
+        #[command(subcommand)]
+        command: MandateCmd,
+    },
     /// Services waiting for review: list, approve, reject.
     Review {
         #[command(subcommand)]
@@ -88,6 +93,9 @@ enum OrganizationCmd {
         /// comune, provincia, citta_metropolitana, regione, unione_di_comuni or other.
         #[arg(long)]
         kind: Option<String>,
+        /// Code in the national index of public administrations (IPA).
+        #[arg(long)]
+        ipa_code: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -107,12 +115,28 @@ enum OrganizationCmd {
 
 #[derive(Debug, Subcommand)]
 enum DelegateCmd {
-    /// Create a delegate; prints the manage key (shown only now).
+    /// Create a delegate (an audited variation); prints the manage key (shown only now).
     Create {
         #[arg(long)]
         organization: String,
         #[arg(long)]
         email: String,
+        /// Full name of the person.
+        #[arg(long)]
+        name: Option<String>,
+        /// The person's codice fiscale.
+        #[arg(long)]
+        fiscal_code: Option<String>,
+        /// administrative or technical (default).
+        #[arg(long)]
+        role: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give a delegate a new manage key; the old one stops working.
+    RotateKey {
+        #[arg(long)]
+        id: String,
         #[arg(long)]
         json: bool,
     },
@@ -172,6 +196,25 @@ enum CitizenCmd {
         /// Create the profile with the inbox switched off.
         #[arg(long)]
         inbox_disabled: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MandateCmd {
+    /// Let an aggregator manage an organization's services (all, or one with --service).
+    Add {
+        #[arg(long)]
+        aggregator: String,
+        #[arg(long)]
+        organization: String,
+        #[arg(long)]
+        service: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        aggregator: String,
         #[arg(long)]
         json: bool,
     },
@@ -419,11 +462,18 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                 fiscal_code,
                 name,
                 kind,
+                ipa_code,
                 json,
             } => {
-                let org = admin_ops::create_organization(s, &fiscal_code, &name, kind.as_deref())
-                    .await
-                    .map_err(api_err)?;
+                let org = admin_ops::create_organization_with_ipa(
+                    s,
+                    &fiscal_code,
+                    &name,
+                    kind.as_deref(),
+                    ipa_code.as_deref(),
+                )
+                .await
+                .map_err(api_err)?;
                 print(json, &OrganizationView::from(&org), || {
                     format!("organization {} created: {}", org.fiscal_code, org.name)
                 })
@@ -468,11 +518,22 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
             DelegateCmd::Create {
                 organization,
                 email,
+                name,
+                fiscal_code,
+                role,
                 json,
             } => {
-                let created = admin_ops::create_delegate(s, &organization, &email)
+                let input = admin_ops::DelegateInput {
+                    email,
+                    name,
+                    fiscal_code,
+                    role,
+                };
+                let created = admin_ops::variation(s, &organization, &[input], &[], "cli")
                     .await
-                    .map_err(api_err)?;
+                    .map_err(api_err)?
+                    .pop()
+                    .ok_or_else(|| anyhow::anyhow!("the variation created no delegate"))?;
                 print(json, &created, || {
                     format!(
                         "delegate {} ({}) created\nmanage key: {}",
@@ -508,11 +569,32 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                 })
             }
             DelegateCmd::Disable { id } => {
-                s.set_delegate_disabled(&id, true)
-                    .await
-                    .map_err(|e| api_err(e.into()))?;
+                let delegates = s.list_delegates(None).await?;
+                let d = delegates
+                    .iter()
+                    .find(|d| d.id == id)
+                    .ok_or_else(|| anyhow::anyhow!("no delegate with this id"))?;
+                admin_ops::variation(
+                    s,
+                    d.organization_fiscal_code.as_str(),
+                    &[],
+                    std::slice::from_ref(&id),
+                    "cli",
+                )
+                .await
+                .map_err(api_err)?;
                 println!("delegate {id} disabled");
                 Ok(())
+            }
+            DelegateCmd::RotateKey { id, json } => {
+                let key = admin_ops::rotate_manage_key(s, &id, "cli")
+                    .await
+                    .map_err(api_err)?;
+                print(
+                    json,
+                    &serde_json::json!({"id": id, "manage_key": key}),
+                    || format!("new manage key: {key}"),
+                )
             }
             DelegateCmd::Enable { id } => {
                 s.set_delegate_disabled(&id, false)
@@ -594,6 +676,37 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                 .map_err(api_err)?;
                 print(json, &CitizenView::from(&p), || {
                     format!("citizen profile created ({})", p.preference_mode.as_str())
+                })
+            }
+        },
+        Admin::Mandate { command } => match command {
+            MandateCmd::Add {
+                aggregator,
+                organization,
+                service,
+            } => {
+                admin_ops::add_mandate(s, &aggregator, &organization, service.as_deref(), "cli")
+                    .await
+                    .map_err(api_err)?;
+                println!("mandate added");
+                Ok(())
+            }
+            MandateCmd::List { aggregator, json } => {
+                let code = OrganizationFiscalCode::parse(&aggregator)
+                    .map_err(|e| anyhow::anyhow!("--aggregator: {e}"))?;
+                let list = s.mandates_of(&code).await?;
+                print(json, &list, || {
+                    list.iter()
+                        .map(|m| {
+                            format!(
+                                "{}\t{}",
+                                m.organization,
+                                m.service_id
+                                    .map_or_else(|| "*".to_owned(), |s| s.to_string())
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
                 })
             }
         },

@@ -11,7 +11,252 @@ use serde_json::{Value, json};
 both_backends!(
     a_service_goes_from_rejected_to_published_and_back_with_history_and_audit,
     an_operator_can_reject_with_a_reason_and_illegal_transitions_are_conflicts,
+    a_published_service_is_auto_approved_for_contact_changes_only,
+    the_citizen_catalogue_lists_only_published_services,
 );
+
+/// Creates, submits, approves (auto-publish) a good service; returns (id, key).
+async fn published_service(app: &TestApp, manage: &str) -> (String, String) {
+    let r = app
+        .with_key(manage, "POST", "/manage/services", Some(&good_card()))
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let keys = app
+        .with_key(manage, "GET", &format!("/manage/services/{id}/keys"), None)
+        .await;
+    let key = keys.body["primary_key"].as_str().unwrap().to_owned();
+    app.with_key(
+        &key,
+        "PUT",
+        &format!("/organizations/{ORG}/logo"),
+        Some(&json!({"logo": png(300, [0, 0, 0, 0])})),
+    )
+    .await;
+    let r = app
+        .with_key(
+            manage,
+            "PUT",
+            &format!("/manage/services/{id}/review"),
+            Some(&json!({"auto_publish": true})),
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    let r = app
+        .admin("POST", &format!("/reviews/{id}/approve"), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    (id, key)
+}
+
+async fn a_published_service_is_auto_approved_for_contact_changes_only(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let manage = comune(&app).await;
+    let (id, _) = published_service(&app, &manage).await;
+    let service = format!("/manage/services/{id}");
+    // A new phone number: approved without an operator, still published.
+    let mut card = good_card();
+    card["metadata"]["phone"] = json!("+39 0332 255222");
+    assert_eq!(
+        app.with_key(&manage, "PUT", &service, Some(&card))
+            .await
+            .status,
+        200
+    );
+    app.with_key(
+        &manage,
+        "PUT",
+        &format!("{service}/review"),
+        Some(&json!({"auto_publish": false})),
+    )
+    .await;
+    let got = app.with_key(&manage, "GET", &service, None).await;
+    assert_eq!(got.body["status"]["value"], "approved", "{}", got.body);
+    assert_eq!(
+        app.with_key(&manage, "GET", &format!("{service}/release"), None)
+            .await
+            .status,
+        200
+    );
+    // A new name: an operator must look at it.
+    card["name"] = json!("Tributi e tasse comunali");
+    app.with_key(&manage, "PUT", &service, Some(&card)).await;
+    app.with_key(
+        &manage,
+        "PUT",
+        &format!("{service}/review"),
+        Some(&json!({"auto_publish": false})),
+    )
+    .await;
+    let got = app.with_key(&manage, "GET", &service, None).await;
+    assert_eq!(got.body["status"]["value"], "submitted");
+    let history = app
+        .with_key(
+            &manage,
+            "GET",
+            &format!("{service}/history?limit=100"),
+            None,
+        )
+        .await;
+    let actors: Vec<&str> = history.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["actor"].as_str().unwrap())
+        .collect();
+    assert!(actors.contains(&"auto-approval"), "{actors:?}");
+    app.finish().await;
+}
+
+async fn the_citizen_catalogue_lists_only_published_services(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let manage = comune(&app).await;
+    let empty = app
+        .request("GET", "/api/citizen/v1/organizations", &[], None)
+        .await;
+    assert_eq!(empty.status, 200);
+    assert_eq!(empty.body["count"], 0, "no published service yet");
+    let (id, _) = published_service(&app, &manage).await;
+    // A draft of the same organization stays out of the catalogue.
+    let mut draft = good_card();
+    draft["name"] = json!("Servizi scolastici");
+    let d = app
+        .with_key(&manage, "POST", "/manage/services", Some(&draft))
+        .await;
+    let draft_id = d.body["id"].as_str().unwrap().to_owned();
+
+    let orgs = app
+        .request(
+            "GET",
+            "/api/citizen/v1/organizations?search=varese",
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(orgs.body["count"], 1, "{}", orgs.body);
+    assert_eq!(orgs.body["items"][0]["name"], "Comune di Varese");
+    let none = app
+        .request(
+            "GET",
+            "/api/citizen/v1/organizations?search=milano",
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(none.body["count"], 0);
+    let wild = app
+        .request("GET", "/api/citizen/v1/organizations?search=%25", &[], None)
+        .await;
+    assert_eq!(wild.body["count"], 0, "% is a literal, not a wildcard");
+    let services = app
+        .request(
+            "GET",
+            &format!("/api/citizen/v1/organizations/{ORG}/services"),
+            &[],
+            None,
+        )
+        .await;
+    let ids: Vec<&str> = services.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [id.as_str()]);
+    let details = app
+        .request("GET", &format!("/api/citizen/v1/services/{id}"), &[], None)
+        .await;
+    assert_eq!(details.status, 200, "{}", details.body);
+    assert_eq!(
+        details.body["contacts"]["email"],
+        "tributi@comune.varese.it"
+    );
+    assert_eq!(details.body["topic"], "Tributi e pagamenti");
+    let logo = app
+        .request("GET", details.body["logo_url"].as_str().unwrap(), &[], None)
+        .await;
+    assert_eq!(logo.status, 200);
+    assert_eq!(logo.headers["content-type"], "image/png");
+    assert_eq!(
+        app.request(
+            "GET",
+            &format!("/api/citizen/v1/services/{draft_id}"),
+            &[],
+            None
+        )
+        .await
+        .status,
+        404
+    );
+
+    let featured = app
+        .request("GET", "/api/citizen/v1/services/featured", &[], None)
+        .await;
+    assert!(featured.body["items"].as_array().unwrap().is_empty());
+    let r = app
+        .admin(
+            "PUT",
+            &format!("/services/{id}/featured"),
+            Some(&json!({"featured": true})),
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    let featured = app
+        .request("GET", "/api/citizen/v1/services/featured", &[], None)
+        .await;
+    assert_eq!(featured.body["items"][0]["id"], id.as_str());
+
+    // An edit waiting for review is not shown to citizens: they see the approved card.
+    let mut edited = good_card();
+    edited["description"] =
+        json!("Testo nuovo non ancora approvato dal gestore della piattaforma.");
+    assert_eq!(
+        app.with_key(
+            &manage,
+            "PUT",
+            &format!("/manage/services/{id}"),
+            Some(&edited)
+        )
+        .await
+        .status,
+        200
+    );
+    let details = app
+        .request("GET", &format!("/api/citizen/v1/services/{id}"), &[], None)
+        .await;
+    assert_eq!(details.body["description"], good_card()["description"]);
+    let published = app
+        .with_key(
+            &manage,
+            "GET",
+            &format!("/manage/services/{id}/release"),
+            None,
+        )
+        .await;
+    assert_eq!(published.body["status"], "published");
+    assert_eq!(published.body["description"], good_card()["description"]);
+
+    // Unpublished: gone from the catalogue.
+    app.with_key(
+        &manage,
+        "DELETE",
+        &format!("/manage/services/{id}/release"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        app.request("GET", &format!("/api/citizen/v1/services/{id}"), &[], None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.request("GET", "/api/citizen/v1/organizations", &[], None)
+            .await
+            .body["count"],
+        0
+    );
+    app.finish().await;
+}
 
 fn png(size: u32, rgba: [u8; 4]) -> String {
     let mut out = Vec::new();

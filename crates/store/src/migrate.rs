@@ -18,6 +18,11 @@ pub const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         "lifecycle",
         include_str!("../migrations/sqlite/0002_lifecycle.sql"),
     ),
+    (
+        3,
+        "organizations",
+        include_str!("../migrations/sqlite/0003_organizations.sql"),
+    ),
 ];
 
 /// `(version, name, sql)` for PostgreSQL.
@@ -31,6 +36,11 @@ pub const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         2,
         "lifecycle",
         include_str!("../migrations/postgres/0002_lifecycle.sql"),
+    ),
+    (
+        3,
+        "organizations",
+        include_str!("../migrations/postgres/0003_organizations.sql"),
     ),
 ];
 

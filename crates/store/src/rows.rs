@@ -72,6 +72,7 @@ pub(crate) fn organization(row: &AnyRow) -> StoreResult<Organization> {
         name: text(row, "name")?,
         kind: messaging::quality::OrganizationKind::parse(&text(row, "kind")?)
             .ok_or_else(|| corrupt("kind"))?,
+        ipa_code: opt_text(row, "ipa_code")?,
         disabled: boolean(row, "disabled")?,
         created_at: time(int(row, "created_at")?),
     })
@@ -86,6 +87,12 @@ pub(crate) fn delegate(row: &AnyRow) -> StoreResult<Delegate> {
             OrganizationFiscalCode::parse,
         )?,
         email: parsed(row, "email", Email::parse)?,
+        name: opt_text(row, "name")?,
+        fiscal_code: opt_text(row, "fiscal_code")?
+            .map(|f| FiscalCode::parse(&f).map_err(|_| corrupt("fiscal_code")))
+            .transpose()?,
+        role: messaging::model::DelegateRole::parse(&text(row, "role")?)
+            .ok_or_else(|| corrupt("role"))?,
         disabled: boolean(row, "disabled")?,
         created_at: time(int(row, "created_at")?),
     })
@@ -200,6 +207,23 @@ pub(crate) fn job(row: &AnyRow) -> StoreResult<Job> {
         attempts: int(row, "attempts")?,
         last_error: opt_text(row, "last_error")?,
         run_at: time(int(row, "run_at")?),
+        created_at: time(int(row, "created_at")?),
+    })
+}
+
+pub(crate) const ORGANIZATION_COLUMNS: &str =
+    "fiscal_code, name, kind, ipa_code, disabled, created_at";
+
+pub(crate) fn mandate(row: &AnyRow) -> StoreResult<messaging::model::Mandate> {
+    let service = text(row, "service_id")?;
+    Ok(messaging::model::Mandate {
+        aggregator: parsed(row, "aggregator", OrganizationFiscalCode::parse)?,
+        organization: parsed(row, "organization", OrganizationFiscalCode::parse)?,
+        service_id: if service == "*" {
+            None
+        } else {
+            Some(ServiceId::parse(&service).map_err(|_| corrupt("service_id"))?)
+        },
         created_at: time(int(row, "created_at")?),
     })
 }

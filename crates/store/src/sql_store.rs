@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use messaging::model::{
     AcceptOutcome, AuditEntry, CitizenProfile, Delegate, HistoryEntry, InboxEntry, Job, JobCounts,
-    JobStatus, MessageRecord, MessageStatus, NewMessageRecord, Organization, ProcessingOutcome,
-    RejectionReason, Service, ServicePreference,
+    JobStatus, Mandate, MessageRecord, MessageStatus, NewMessageRecord, Organization,
+    ProcessingOutcome, RejectionReason, Service, ServicePreference,
 };
 use messaging::model::{KeyType, SealedContent};
 use messaging::ports::{
@@ -275,6 +275,39 @@ async fn write_service(tx: &mut sqlx::Transaction<'_, sqlx::Any>, s: &Service) -
     Ok(())
 }
 
+async fn insert_delegate(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    d: &Delegate,
+    key_hash: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO delegates (id, organization_fiscal_code, email, manage_key_hash, \
+         disabled, created_at, name, fiscal_code, role) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(d.id.clone())
+    .bind(d.organization_fiscal_code.as_str().to_owned())
+    .bind(d.email.as_str().to_owned())
+    .bind(key_hash.to_owned())
+    .bind(flag(d.disabled))
+    .bind(ms(&d.created_at))
+    .bind(d.name.clone())
+    .bind(d.fiscal_code.as_ref().map(|f| f.as_str().to_owned()))
+    .bind(d.role.as_str())
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict("this organization already has a delegate with this e-mail".into())
+        } else if is_fk_violation(&e) {
+            StoreError::NotFound("organization".into())
+        } else {
+            backend(e)
+        }
+    })?;
+    Ok(())
+}
+
 async fn insert_audit(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     e: &NewAuditEntry,
@@ -317,12 +350,13 @@ impl Store for SqlStore {
 
     async fn create_organization(&self, org: &Organization) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO organizations (fiscal_code, name, kind, disabled, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO organizations (fiscal_code, name, kind, ipa_code, disabled, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(org.fiscal_code.as_str().to_owned())
         .bind(org.name.clone())
         .bind(org.kind.as_str())
+        .bind(org.ipa_code.clone())
         .bind(flag(org.disabled))
         .bind(ms(&org.created_at))
         .execute(&self.write)
@@ -342,7 +376,7 @@ impl Store for SqlStore {
         fiscal_code: &OrganizationFiscalCode,
     ) -> StoreResult<Option<Organization>> {
         self.one(
-            "SELECT fiscal_code, name, kind, disabled, created_at FROM organizations \
+            "SELECT fiscal_code, name, kind, ipa_code, disabled, created_at FROM organizations \
                  WHERE fiscal_code = $1",
             fiscal_code.as_str().to_owned(),
             rows::organization,
@@ -352,7 +386,7 @@ impl Store for SqlStore {
 
     async fn list_organizations(&self) -> StoreResult<Vec<Organization>> {
         sqlx::query(
-            "SELECT fiscal_code, name, kind, disabled, created_at FROM organizations \
+            "SELECT fiscal_code, name, kind, ipa_code, disabled, created_at FROM organizations \
              ORDER BY fiscal_code",
         )
         .fetch_all(&self.read)
@@ -381,30 +415,197 @@ impl Store for SqlStore {
     }
 
     async fn create_delegate(&self, d: &Delegate, key_hash: &str) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        insert_delegate(&mut tx, d, key_hash).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn apply_variation(
+        &self,
+        add: &[(Delegate, String)],
+        remove: &[String],
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        for (d, hash) in add {
+            insert_delegate(&mut tx, d, hash).await?;
+        }
+        for id in remove {
+            let r = sqlx::query("UPDATE delegates SET disabled = 1 WHERE id = $1")
+                .bind(id.clone())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            if r.rows_affected() == 0 {
+                return Err(StoreError::NotFound(format!("delegate {id}")));
+            }
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn rotate_delegate_key(
+        &self,
+        id: &str,
+        hash: &str,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        let r = sqlx::query("UPDATE delegates SET manage_key_hash = $1 WHERE id = $2")
+            .bind(hash.to_owned())
+            .bind(id.to_owned())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound("delegate".into()));
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn add_mandate(&self, m: &Mandate, audit: &NewAuditEntry) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(backend)?;
         sqlx::query(
-            "INSERT INTO delegates (id, organization_fiscal_code, email, manage_key_hash, \
-             disabled, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO mandates (aggregator, organization, service_id, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         )
-        .bind(d.id.clone())
-        .bind(d.organization_fiscal_code.as_str().to_owned())
-        .bind(d.email.as_str().to_owned())
-        .bind(key_hash.to_owned())
-        .bind(flag(d.disabled))
-        .bind(ms(&d.created_at))
-        .execute(&self.write)
+        .bind(m.aggregator.as_str().to_owned())
+        .bind(m.organization.as_str().to_owned())
+        .bind(
+            m.service_id
+                .map_or_else(|| "*".to_owned(), |s| s.to_string()),
+        )
+        .bind(ms(&m.created_at))
+        .execute(&mut *tx)
         .await
         .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict(
-                    "this organization already has a delegate with this e-mail".into(),
-                )
-            } else if is_fk_violation(&e) {
+            if is_fk_violation(&e) {
                 StoreError::NotFound("organization".into())
             } else {
                 backend(e)
             }
         })?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn mandates_of(&self, aggregator: &OrganizationFiscalCode) -> StoreResult<Vec<Mandate>> {
+        sqlx::query(
+            "SELECT * FROM mandates WHERE aggregator = $1 ORDER BY organization, service_id",
+        )
+        .bind(aggregator.as_str().to_owned())
+        .fetch_all(&self.read)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(rows::mandate)
+        .collect()
+    }
+
+    async fn save_published_card(&self, id: &ServiceId, card_json: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE services SET published_card = $1 WHERE id = $2")
+            .bind(card_json.to_owned())
+            .bind(id.to_string())
+            .execute(&self.write)
+            .await
+            .map_err(backend)?;
         Ok(())
+    }
+
+    async fn published_card(&self, id: &ServiceId) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT published_card FROM services WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(backend)?;
+        Ok(match row {
+            Some(r) => rows::opt_text(&r, "published_card")?,
+            None => None,
+        })
+    }
+
+    async fn set_featured(&self, id: &ServiceId, featured: bool) -> StoreResult<()> {
+        let r = sqlx::query("UPDATE services SET featured = $1 WHERE id = $2")
+            .bind(flag(featured))
+            .bind(id.to_string())
+            .execute(&self.write)
+            .await
+            .map_err(backend)?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound("service".into()));
+        }
+        Ok(())
+    }
+
+    async fn catalogue_organizations(
+        &self,
+        search: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<Organization>, i64)> {
+        let pattern = format!(
+            "%{}%",
+            search
+                .unwrap_or("")
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let filter = "disabled = 0 AND LOWER(name) LIKE $1 ESCAPE '\\' AND fiscal_code IN \
+             (SELECT organization_fiscal_code FROM services WHERE publication = 'published' \
+             AND lifecycle <> 'deleted')";
+        let sql = format!(
+            "SELECT {} FROM organizations WHERE {filter} ORDER BY name, fiscal_code \
+             LIMIT $2 OFFSET $3",
+            rows::ORGANIZATION_COLUMNS
+        );
+        let items = sqlx::query(&sql)
+            .bind(pattern.clone())
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.read)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(rows::organization)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let count: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM organizations WHERE {filter}"
+        ))
+        .bind(pattern)
+        .fetch_one(&self.read)
+        .await
+        .map_err(backend)?;
+        Ok((items, count))
+    }
+
+    async fn published_services(
+        &self,
+        organization: Option<&OrganizationFiscalCode>,
+    ) -> StoreResult<Vec<Service>> {
+        let base = format!(
+            "SELECT {} FROM services WHERE publication = 'published' AND lifecycle <> 'deleted'",
+            rows::SERVICE_COLUMNS
+        );
+        let rows = match organization {
+            Some(org) => {
+                sqlx::query(&format!(
+                    "{base} AND organization_fiscal_code = $1 ORDER BY name, id"
+                ))
+                .bind(org.as_str().to_owned())
+                .fetch_all(&self.read)
+                .await
+            }
+            None => {
+                sqlx::query(&format!("{base} AND featured = 1 ORDER BY name, id"))
+                    .fetch_all(&self.read)
+                    .await
+            }
+        }
+        .map_err(backend)?;
+        rows.iter().map(rows::service).collect()
     }
 
     async fn list_delegates(

@@ -50,7 +50,7 @@ impl Db {
             }
         };
         let store = SqlStore::connect(&url, 4).await.unwrap();
-        assert_eq!(store.migrate().await.unwrap(), vec![1, 2]);
+        assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3]);
         assert!(
             store.migrate().await.unwrap().is_empty(),
             "migrations are idempotent"
@@ -80,6 +80,7 @@ fn org() -> Organization {
         fiscal_code: OrganizationFiscalCode::parse("00441340122").unwrap(),
         name: "Comune di Varese".into(),
         kind: messaging::quality::OrganizationKind::Comune,
+        ipa_code: Some("c_l682".into()),
         disabled: false,
         created_at: Utc::now(),
     }

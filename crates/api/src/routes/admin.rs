@@ -59,10 +59,20 @@ pub async fn create_organization(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<OrganizationView>)> {
-    let (req, opt, _) = fields(&headers, &body, &["fiscal_code", "name"], &["kind"])?;
-    let org =
-        admin_ops::create_organization(state.store.as_ref(), &req[0], &req[1], opt[0].as_deref())
-            .await?;
+    let (req, opt, _) = fields(
+        &headers,
+        &body,
+        &["fiscal_code", "name"],
+        &["kind", "ipa_code"],
+    )?;
+    let org = admin_ops::create_organization_with_ipa(
+        state.store.as_ref(),
+        &req[0],
+        &req[1],
+        opt[0].as_deref(),
+        opt[1].as_deref(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(OrganizationView::from(&org))))
 }
 
@@ -101,8 +111,23 @@ pub async fn create_delegate(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<CreatedDelegate>)> {
-    let (req, _, _) = fields(&headers, &body, &["email"], &[])?;
-    let created = admin_ops::create_delegate(state.store.as_ref(), &fc, &req[0]).await?;
+    let (req, opt, _) = fields(
+        &headers,
+        &body,
+        &["email"],
+        &["name", "fiscal_code", "role"],
+    )?;
+    let input = admin_ops::DelegateInput {
+        email: req[0].clone(),
+        name: opt[0].clone(),
+        fiscal_code: opt[1].clone(),
+        role: opt[2].clone(),
+    };
+    let mut created =
+        admin_ops::variation(state.store.as_ref(), &fc, &[input], &[], "operator").await?;
+    let created = created
+        .pop()
+        .ok_or_else(|| ApiError::internal("variation created nothing"))?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -131,7 +156,19 @@ pub async fn disable_delegate(
     _admin: AdminCaller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state.store.set_delegate_disabled(&id, true).await?;
+    let delegates = state.store.list_delegates(None).await?;
+    let d = delegates
+        .iter()
+        .find(|d| d.id == id)
+        .ok_or_else(|| ApiError::not_found("Delegate not found", "No delegate with this ID."))?;
+    admin_ops::variation(
+        state.store.as_ref(),
+        d.organization_fiscal_code.as_str(),
+        &[],
+        std::slice::from_ref(&id),
+        "operator",
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -266,4 +303,96 @@ pub async fn audit_log(
 ) -> ApiResult<Json<Vec<messaging::model::AuditEntry>>> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     Ok(Json(state.store.audit_log(q.before, limit).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VariationBody {
+    #[serde(default)]
+    add: Vec<admin_ops::DelegateInput>,
+    #[serde(default)]
+    remove: Vec<String>,
+}
+
+/// `POST /organizations/{fc}/variations {add: [...], remove: [ids]}`: the audited change of
+/// an organization's delegates. 201 with the added delegates and their manage keys.
+pub async fn variation(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(fc): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<(StatusCode, Json<Vec<CreatedDelegate>>)> {
+    let value = json_body(&headers, &body)?;
+    let v: VariationBody = serde_json::from_value(value).map_err(|e| {
+        ApiError::bad_request(
+            "Invalid payload",
+            format!("The variation does not parse: {e}."),
+        )
+    })?;
+    let created =
+        admin_ops::variation(state.store.as_ref(), &fc, &v.add, &v.remove, "operator").await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct RotatedKey {
+    pub manage_key: String,
+}
+
+pub async fn rotate_delegate_key(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RotatedKey>> {
+    let manage_key = admin_ops::rotate_manage_key(state.store.as_ref(), &id, "operator").await?;
+    Ok(Json(RotatedKey { manage_key }))
+}
+
+pub async fn add_mandate(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(fc): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<(StatusCode, Json<messaging::model::Mandate>)> {
+    let (req, opt, _) = fields(&headers, &body, &["organization"], &["service_id"])?;
+    let m = admin_ops::add_mandate(
+        state.store.as_ref(),
+        &fc,
+        &req[0],
+        opt[0].as_deref(),
+        "operator",
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(m)))
+}
+
+pub async fn list_mandates(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(fc): Path<String>,
+) -> ApiResult<Json<Vec<messaging::model::Mandate>>> {
+    let code = OrganizationFiscalCode::parse(&fc)
+        .map_err(|e| ApiError::bad_request("Invalid request", format!("fiscal_code: {e}")))?;
+    Ok(Json(state.store.mandates_of(&code).await?))
+}
+
+pub async fn set_featured(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<StatusCode> {
+    let value = json_body(&headers, &body)?;
+    let featured = value
+        .get("featured")
+        .and_then(Value::as_bool)
+        .ok_or_else(|| {
+            ApiError::bad_request("Invalid payload", "featured (boolean) is required.")
+        })?;
+    let id = messaging::values::ServiceId::parse(&id)
+        .map_err(|_| ApiError::not_found("Not found", "No service with this ID."))?;
+    state.store.set_featured(&id, featured).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -20,8 +20,7 @@ use crate::routes::manage::owned;
 use crate::routes::{Body, json_body};
 use crate::state::AppState;
 use crate::wire::{
-    CmsServiceHistory, CmsServiceHistoryItem, CmsServiceHistoryItemStatus, CmsServiceLifecycle,
-    CmsServicePublication,
+    CmsServiceHistory, CmsServiceHistoryItem, CmsServiceHistoryItemStatus, CmsServicePublication,
 };
 
 /// Largest logo accepted, decoded from base64.
@@ -104,9 +103,8 @@ pub async fn published(
             "The service is not published.",
         ));
     }
-    Ok(Json(CmsServicePublication {
-        service: CmsServiceLifecycle::from(&service),
-    }))
+    let view = lifecycle_ops::published_view(state.store.as_ref(), &service).await?;
+    Ok(Json(CmsServicePublication::from(&view)))
 }
 
 #[derive(Debug, Deserialize)]

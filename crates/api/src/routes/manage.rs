@@ -23,19 +23,46 @@ use crate::wire::{
     CmsServiceTopicList, CmsSubscriptionKeys,
 };
 
-fn draft(headers: &HeaderMap, body: &[u8], caller: &ManageCaller) -> ApiResult<ServiceDraft> {
+async fn draft(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    caller: &ManageCaller,
+) -> ApiResult<ServiceDraft> {
     let value = json_body(headers, body)?;
     let draft = parse_service_payload(&value).map_err(|errors| ApiError::Validation {
         title: "Invalid payload",
         errors,
     })?;
-    if draft.organization.fiscal_code != caller.delegate.organization_fiscal_code {
+    let org = &draft.organization.fiscal_code;
+    if *org != caller.delegate.organization_fiscal_code
+        && !mandated(state, caller, org, None).await?
+    {
         return Err(ApiError::forbidden(
             "Forbidden",
-            "organization.fiscal_code is not the organization of this manage key.",
+            "organization.fiscal_code is neither the organization of this manage key nor one \
+             it holds a mandate for (all services) as an aggregator.",
         ));
     }
     Ok(draft)
+}
+
+/// Whether the caller's organization, as an aggregator, holds a mandate over `organization`:
+/// for every service, or (with `service`) for that one.
+async fn mandated(
+    state: &AppState,
+    caller: &ManageCaller,
+    organization: &messaging::values::OrganizationFiscalCode,
+    service: Option<&ServiceId>,
+) -> ApiResult<bool> {
+    let mandates = state
+        .store
+        .mandates_of(&caller.delegate.organization_fiscal_code)
+        .await?;
+    Ok(mandates.iter().any(|m| {
+        m.organization == *organization
+            && (m.service_id.is_none() || (service.is_some() && m.service_id.as_ref() == service))
+    }))
 }
 
 fn apply(service: &mut Service, d: ServiceDraft) {
@@ -75,10 +102,19 @@ pub(crate) async fn owned(state: &AppState, caller: &ManageCaller, id: &str) -> 
         .await?
         .filter(Service::is_active)
         .ok_or_else(not_found)?;
-    if service.organization_fiscal_code != caller.delegate.organization_fiscal_code {
+    if service.organization_fiscal_code != caller.delegate.organization_fiscal_code
+        && !mandated(
+            state,
+            caller,
+            &service.organization_fiscal_code,
+            Some(&service.id),
+        )
+        .await?
+    {
         return Err(ApiError::forbidden(
             "Forbidden",
-            "This service belongs to another organization.",
+            "This service belongs to another organization, and this manage key's organization \
+             holds no mandate for it.",
         ));
     }
     Ok(service)
@@ -90,7 +126,7 @@ pub async fn create_service(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<CmsServiceLifecycle>)> {
-    let d = draft(&headers, &body, &caller)?;
+    let d = draft(&state, &headers, &body, &caller).await?;
     let (service, _) = create_service_from_draft(&state.store, &state.keyring, d).await?;
     Ok((
         StatusCode::CREATED,
@@ -146,6 +182,8 @@ pub async fn create_service_from_draft(
 pub struct Paging {
     limit: Option<String>,
     offset: Option<String>,
+    /// An aggregated organization (the caller's own by default).
+    organization: Option<String>,
 }
 
 fn query_int(
@@ -180,10 +218,20 @@ pub async fn list_services(
 ) -> ApiResult<Json<CmsServicePagination>> {
     let limit = query_int(paging.limit.as_deref(), "limit", 20, 1..=100)?;
     let offset = query_int(paging.offset.as_deref(), "offset", 0, 0..=i64::MAX)?;
-    let (items, count) = state
-        .store
-        .list_services(&caller.delegate.organization_fiscal_code, limit, offset)
-        .await?;
+    let own = &caller.delegate.organization_fiscal_code;
+    let org = match paging.organization.as_deref() {
+        None => own.clone(),
+        Some(raw) => messaging::values::OrganizationFiscalCode::parse(raw)
+            .map_err(|e| ApiError::bad_request("Invalid request", format!("organization: {e}")))?,
+    };
+    if org != *own && !mandated(&state, &caller, &org, None).await? {
+        return Err(ApiError::forbidden(
+            "Forbidden",
+            "This manage key's organization holds no mandate for all the services of that \
+             organization.",
+        ));
+    }
+    let (items, count) = state.store.list_services(&org, limit, offset).await?;
     Ok(Json(CmsServicePagination {
         value: items.iter().map(CmsServiceLifecycle::from).collect(),
         pagination: CmsPaginationResultSet {
@@ -211,7 +259,7 @@ pub async fn update_service(
     Body(body): Body,
 ) -> ApiResult<Json<CmsServiceLifecycle>> {
     let mut service = owned(&state, &caller, &id).await?;
-    let d = draft(&headers, &body, &caller)?;
+    let d = draft(&state, &headers, &body, &caller).await?;
     apply(&mut service, d);
     let service = crate::lifecycle_ops::edit_or_delete(
         state.store.as_ref(),
@@ -295,6 +343,15 @@ pub async fn regenerate_key(
         .replace_service_key(&service.id, &stored)
         .await?;
     state.service_keys.clear();
+    state
+        .store
+        .append_audit(&messaging::ports::NewAuditEntry {
+            actor: format!("delegate:{}", caller.delegate.id),
+            action: "service.regenerate_key".into(),
+            subject: format!("service:{}", service.id),
+            detail: serde_json::json!({"key_type": key_type.as_str()}),
+        })
+        .await?;
     tracing::info!(service.id = %service.id, key.r#type = key_type.as_str(), "service key regenerated");
     Ok(Json(keys_of(&state, &service.id).await?))
 }
