@@ -130,7 +130,7 @@ pub async fn submit(
     if !issues.is_empty() {
         let reason = issues
             .iter()
-            .map(|i| format!("{}: {} / {}", i.field, i.it, i.en))
+            .map(|i| format!("{} [{}]: {} / {}", i.field, i.code, i.it, i.en))
             .collect::<Vec<_>>()
             .join("\n");
         service.lifecycle = lifecycle::apply(

@@ -56,6 +56,7 @@ pub fn document() -> serde_json::Value {
         operations::cms_unpublish_service,
         operations::cms_get_service_history,
         operations::upload_organization_logo,
+        operations::cms_update_service_logo,
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -1091,4 +1092,24 @@ mod operations {
         security(("SubscriptionKey" = [])),
     )]
     fn upload_organization_logo() {}
+
+    #[utoipa::path(
+        put,
+        path = "/manage/services/{serviceId}/logo",
+        operation_id = "cmsUpdateServiceLogo",
+        tag = "manage",
+        params(("serviceId" = String, Path, description = "ID of the service")),
+        request_body(content = Logo, description = "A base64 string representation of the service logo: a PNG of 300x300 pixels."),
+        responses(
+            (status = 204, description = "Service logo updated successfully"),
+            (status = 400, description = "Invalid payload: no `logo`, not base64, not a PNG that decodes, or not 300x300 pixels.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 401, description = "Unauthorized: no manage key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the service belongs to an organization this manage key may not act for.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 404, description = "Not found", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 413, description = "Sportello only: the request body is larger than 256 KiB.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 500, description = "Internal server error", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("ManageSubscriptionKey" = [])),
+    )]
+    fn cms_update_service_logo() {}
 }

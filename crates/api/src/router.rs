@@ -33,6 +33,10 @@ pub fn router(state: AppState) -> Router {
             put(lifecycle::review),
         )
         .route(
+            "/manage/services/{service_id}/logo",
+            put(lifecycle::service_logo),
+        )
+        .route(
             "/manage/services/{service_id}/release",
             post(lifecycle::release)
                 .get(lifecycle::published)
@@ -104,7 +108,8 @@ pub fn router(state: AppState) -> Router {
             get(catalogue::organization_logo),
         )
         .route("/services/featured", get(catalogue::featured))
-        .route("/services/{service_id}", get(catalogue::service));
+        .route("/services/{service_id}", get(catalogue::service))
+        .route("/services/{service_id}/logo", get(catalogue::service_logo));
 
     Router::new()
         .nest("/api/v1", v1)

@@ -37,6 +37,7 @@ const IMPLEMENTED: &[&str] = &[
     "cmsUnpublishService",
     "cmsGetServiceHistory",
     "uploadOrganizationLogo",
+    "cmsUpdateServiceLogo",
 ];
 
 /// Parameters Sportello adds to IO's operations: `(operation id, name, in)`.

@@ -132,6 +132,8 @@ pub trait Store: Send + Sync + 'static {
     async fn save_published_card(&self, id: &ServiceId, card_json: &str) -> StoreResult<()>;
     async fn published_card(&self, id: &ServiceId) -> StoreResult<Option<String>>;
     async fn set_featured(&self, id: &ServiceId, featured: bool) -> StoreResult<()>;
+    async fn set_service_logo(&self, id: &ServiceId, png: &[u8]) -> StoreResult<()>;
+    async fn service_logo(&self, id: &ServiceId) -> StoreResult<Option<Vec<u8>>>;
     /// Organizations with at least one published service, by name, filtered by a
     /// case-insensitive substring of the name; and the total count.
     async fn catalogue_organizations(

@@ -18,7 +18,166 @@ both_backends!(
     the_admin_api_needs_the_admin_token,
     the_logs_never_contain_fiscal_codes_or_message_content,
     serve_refuses_an_unmigrated_postgres_database_and_migrates_sqlite_itself,
+    operators_review_services_from_the_command_line,
 );
+
+async fn operators_review_services_from_the_command_line(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    assert_eq!(cli(&db, &["migrate"]).0, 0);
+    json_out(&cli(
+        &db,
+        &[
+            "admin",
+            "organization",
+            "create",
+            "--fiscal-code",
+            ORG,
+            "--name",
+            "Comune di Varese",
+            "--kind",
+            "comune",
+            "--json",
+        ],
+    ));
+    let delegate = json_out(&cli(
+        &db,
+        &[
+            "admin",
+            "delegate",
+            "create",
+            "--organization",
+            ORG,
+            "--email",
+            "it@comune.varese.it",
+            "--name",
+            "Anna Bianchi",
+            "--role",
+            "administrative",
+            "--json",
+        ],
+    ));
+    let manage = delegate["manage_key"].as_str().unwrap().to_owned();
+    let port = free_port();
+    let server = serve(&db, port, "1").await;
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let call = |method: &'static str, path: String, key: String, body: Option<Value>| async move {
+        common::send(
+            addr,
+            method,
+            &path,
+            &[("ocp-apim-subscription-key", &key)],
+            body.map(|b| b.to_string()),
+        )
+        .await
+    };
+    let card = json!({
+        "name": "Tributi comunali", "description": "Avvisi e pagamenti dei tributi comunali.",
+        "organization": {"name": "Comune di Varese", "fiscal_code": ORG},
+        "authorized_cidrs": ["127.0.0.1"],
+        "metadata": {"scope": "LOCAL", "topic_id": 11, "privacy_url": "https://www.comune.varese.it/privacy",
+            "email": "tributi@comune.varese.it"}
+    });
+    let r = call(
+        "POST",
+        "/api/v1/manage/services".into(),
+        manage.clone(),
+        Some(card.clone()),
+    )
+    .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let keys = call(
+        "GET",
+        format!("/api/v1/manage/services/{id}/keys"),
+        manage.clone(),
+        None,
+    )
+    .await;
+    let key = keys.body["primary_key"].as_str().unwrap().to_owned();
+    let r = call(
+        "PUT",
+        format!("/api/v1/organizations/{ORG}/logo"),
+        key,
+        Some(json!({"logo": common::png(300, [0, 0, 0, 0])})),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let review = json!({"auto_publish": true});
+    assert_eq!(
+        call(
+            "PUT",
+            format!("/api/v1/manage/services/{id}/review"),
+            manage.clone(),
+            Some(review.clone())
+        )
+        .await
+        .status,
+        204
+    );
+
+    let pending = json_out(&cli(&db, &["admin", "review", "list", "--json"]));
+    assert_eq!(pending[0]["id"], id.as_str(), "{pending}");
+    assert_eq!(pending[0]["auto_publish"], true);
+    let rejected = cli(
+        &db,
+        &[
+            "admin",
+            "review",
+            "reject",
+            &id,
+            "--reason",
+            "Descrizione troppo breve",
+        ],
+    );
+    assert_eq!(rejected.0, 0, "{}", rejected.2);
+    let got = call(
+        "GET",
+        format!("/api/v1/manage/services/{id}"),
+        manage.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(got.body["status"]["value"], "rejected");
+    assert_eq!(got.body["status"]["reason"], "Descrizione troppo breve");
+    assert_eq!(
+        cli(&db, &["admin", "review", "approve", &id]).0,
+        2,
+        "not under review any more"
+    );
+
+    call(
+        "PUT",
+        format!("/api/v1/manage/services/{id}"),
+        manage.clone(),
+        Some(card),
+    )
+    .await;
+    call(
+        "PUT",
+        format!("/api/v1/manage/services/{id}/review"),
+        manage.clone(),
+        Some(review),
+    )
+    .await;
+    let approved = cli(&db, &["admin", "review", "approve", &id]);
+    assert_eq!(approved.0, 0, "{}", approved.2);
+    assert!(approved.1.contains("published"), "{}", approved.1);
+    let got = call(
+        "GET",
+        format!("/api/v1/manage/services/{id}/release"),
+        manage,
+        None,
+    )
+    .await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert!(
+        json_out(&cli(&db, &["admin", "review", "list", "--json"]))
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    kill(server);
+    db.drop_schema().await;
+}
 
 async fn serve_refuses_an_unmigrated_postgres_database_and_migrates_sqlite_itself(
     backend: Backend,

@@ -4,14 +4,14 @@
 
 mod common;
 
-use base64::Engine as _;
-use common::{Backend, CITIZEN, ORG, TestApp, markdown};
+use common::{Backend, CITIZEN, ORG, TestApp, markdown, png};
 use serde_json::{Value, json};
 
 both_backends!(
     a_service_goes_from_rejected_to_published_and_back_with_history_and_audit,
     an_operator_can_reject_with_a_reason_and_illegal_transitions_are_conflicts,
     a_published_service_is_auto_approved_for_contact_changes_only,
+    each_quality_rule_rejects_a_submission_with_its_reason,
     the_citizen_catalogue_lists_only_published_services,
 );
 
@@ -258,19 +258,6 @@ async fn the_citizen_catalogue_lists_only_published_services(backend: Backend) {
     app.finish().await;
 }
 
-fn png(size: u32, rgba: [u8; 4]) -> String {
-    let mut out = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut out, size, size);
-        enc.set_color(png::ColorType::Rgba);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut w = enc.write_header().unwrap();
-        let data: Vec<u8> = (0..size * size).flat_map(|_| rgba).collect();
-        w.write_image_data(&data).unwrap();
-    }
-    base64::engine::general_purpose::STANDARD.encode(out)
-}
-
 async fn comune(app: &TestApp) -> String {
     let r = app
         .admin(
@@ -342,15 +329,15 @@ async fn a_service_goes_from_rejected_to_published_and_back_with_history_and_aud
     let got = app.with_key(&manage, "GET", &service, None).await;
     assert_eq!(got.body["status"]["value"], "rejected");
     let why = reason(&got.body);
-    for field in [
-        "name:",
-        "metadata.scope:",
-        "metadata.privacy_url:",
-        "metadata:",
-        "authorized_cidrs:",
-        "organization.logo:",
+    for expected in [
+        "name [all_caps]",
+        "metadata.scope [scope_not_local]",
+        "metadata.privacy_url [missing]",
+        "metadata [contact_missing]",
+        "authorized_cidrs [missing]",
+        "organization.logo [logo_missing]",
     ] {
-        assert!(why.contains(field), "{field} in {why}");
+        assert!(why.contains(expected), "{expected} in {why}");
     }
     // Italian and English both.
     assert!(why.contains(" / "), "{why}");
@@ -392,7 +379,7 @@ async fn a_service_goes_from_rejected_to_published_and_back_with_history_and_aud
     let got = app.with_key(&manage, "GET", &service, None).await;
     assert_eq!(got.body["status"]["value"], "rejected");
     let why = reason(&got.body);
-    assert!(why.contains("300"), "{why}");
+    assert!(why.contains("organization.logo [logo_wrong_size]"), "{why}");
     assert!(
         !why.contains("metadata.privacy_url"),
         "fixed fields no longer reported: {why}"
@@ -658,5 +645,135 @@ async fn an_operator_can_reject_with_a_reason_and_illegal_transitions_are_confli
             .status,
         403
     );
+    app.finish().await;
+}
+
+async fn each_quality_rule_rejects_a_submission_with_its_reason(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let manage = comune(&app).await;
+    // A published sibling to collide with, and the organization logo in place.
+    let (_, key) = published_service(&app, &manage).await;
+    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+        (
+            "name [all_caps]",
+            Box::new(|c| c["name"] = json!("PAGAMENTI ONLINE")),
+        ),
+        (
+            "description [all_caps]",
+            Box::new(|c| c["description"] = json!("AVVISI E PAGAMENTI DEI TRIBUTI COMUNALI")),
+        ),
+        (
+            "metadata.privacy_url [missing]",
+            Box::new(|c| {
+                c["metadata"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("privacy_url")
+                    .map(|_| ())
+                    .unwrap_or(())
+            }),
+        ),
+        (
+            "metadata.privacy_url [invalid_url]",
+            Box::new(|c| c["metadata"]["privacy_url"] = json!("www.comune.varese.it/privacy")),
+        ),
+        (
+            "metadata.email [invalid_email]",
+            Box::new(|c| c["metadata"]["email"] = json!("tributi(at)comune.varese.it")),
+        ),
+        (
+            "metadata.phone [invalid_phone]",
+            Box::new(|c| c["metadata"]["phone"] = json!("chiamaci")),
+        ),
+        (
+            "metadata [contact_missing]",
+            Box::new(|c| {
+                let m = c["metadata"].as_object_mut().unwrap();
+                m.remove("email");
+                m.remove("phone");
+            }),
+        ),
+        (
+            "metadata.scope [scope_not_local]",
+            Box::new(|c| c["metadata"]["scope"] = json!("NATIONAL")),
+        ),
+        (
+            "authorized_cidrs [missing]",
+            Box::new(|c| c["authorized_cidrs"] = json!([])),
+        ),
+        (
+            "organization.name [organization_name_incomplete]",
+            Box::new(|c| c["organization"]["name"] = json!("Varese")),
+        ),
+        (
+            "name [duplicate_name]",
+            Box::new(|c| c["name"] = json!("tributi  COMUNALI")),
+        ),
+    ];
+    for (expected, mutate) in cases {
+        let mut card = good_card();
+        if expected != "name [duplicate_name]" {
+            card["name"] = json!("Pagamenti online");
+        }
+        mutate(&mut card);
+        let r = app
+            .with_key(&manage, "POST", "/manage/services", Some(&card))
+            .await;
+        assert_eq!(r.status, 201, "{expected}: {}", r.body);
+        let id = r.body["id"].as_str().unwrap().to_owned();
+        let r = app
+            .with_key(
+                &manage,
+                "PUT",
+                &format!("/manage/services/{id}/review"),
+                Some(&json!({"auto_publish": false})),
+            )
+            .await;
+        assert_eq!(r.status, 204);
+        let got = app
+            .with_key(&manage, "GET", &format!("/manage/services/{id}"), None)
+            .await;
+        assert_eq!(got.body["status"]["value"], "rejected", "{expected}");
+        let why = reason(&got.body);
+        assert!(why.contains(expected), "{expected} in {why}");
+        assert_eq!(
+            why.lines().count(),
+            1,
+            "only the broken rule is reported: {why}"
+        );
+        app.with_key(&manage, "DELETE", &format!("/manage/services/{id}"), None)
+            .await;
+    }
+    // A service logo must be a 300x300 PNG too.
+    let r = app.with_key(&manage, "GET", "/manage/services", None).await;
+    let id = r.body["value"][0]["id"].as_str().unwrap().to_owned();
+    let small = app
+        .with_key(
+            &manage,
+            "PUT",
+            &format!("/manage/services/{id}/logo"),
+            Some(&json!({"logo": png(64, [0, 0, 0, 0])})),
+        )
+        .await;
+    assert_eq!(small.status, 400);
+    let ok = app
+        .with_key(
+            &manage,
+            "PUT",
+            &format!("/manage/services/{id}/logo"),
+            Some(&json!({"logo": png(300, [255, 255, 255, 0])})),
+        )
+        .await;
+    assert_eq!(ok.status, 204, "{}", ok.body);
+    let logo = app
+        .request(
+            "GET",
+            &format!("/api/citizen/v1/services/{id}/logo"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(logo.status, 200);
+    let _ = key;
     app.finish().await;
 }

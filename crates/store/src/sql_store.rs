@@ -538,6 +538,31 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn set_service_logo(&self, id: &ServiceId, png: &[u8]) -> StoreResult<()> {
+        let r = sqlx::query("UPDATE services SET logo = $1 WHERE id = $2")
+            .bind(png.to_vec())
+            .bind(id.to_string())
+            .execute(&self.write)
+            .await
+            .map_err(backend)?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound("service".into()));
+        }
+        Ok(())
+    }
+
+    async fn service_logo(&self, id: &ServiceId) -> StoreResult<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT logo FROM services WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(backend)?;
+        match row {
+            Some(r) => r.try_get::<Option<Vec<u8>>, _>("logo").map_err(backend),
+            None => Ok(None),
+        }
+    }
+
     async fn catalogue_organizations(
         &self,
         search: Option<&str>,

@@ -240,6 +240,32 @@ pub async fn service(
         web_url: m.web_url.clone(),
         app_ios: m.app_ios.clone(),
         app_android: m.app_android.clone(),
-        logo_url: logo_url(s.organization_fiscal_code.as_str()),
+        logo_url: format!("/api/citizen/v1/services/{}/logo", s.id),
     }))
+}
+
+/// The service's logo, or its organization's when it has none.
+pub async fn service_logo(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let not_found = || ApiError::not_found("Not found", "No logo for this service.");
+    let id = ServiceId::parse(&id).map_err(|_| not_found())?;
+    let s = state
+        .store
+        .get_service(&id)
+        .await?
+        .filter(|s| {
+            s.is_active() && s.publication == messaging::model::PublicationStatus::Published
+        })
+        .ok_or_else(not_found)?;
+    let logo = match state.store.service_logo(&id).await? {
+        Some(l) => l,
+        None => state
+            .store
+            .organization_logo(&s.organization_fiscal_code)
+            .await?
+            .ok_or_else(not_found)?,
+    };
+    Ok(([(header::CONTENT_TYPE, "image/png")], logo).into_response())
 }

@@ -196,7 +196,26 @@ pub async fn organization_logo(
             "This key's service belongs to another organization.",
         ));
     }
-    let value = json_body(&headers, &body)?;
+    let (bytes, facts) = png_body(&headers, &body)?;
+    state.store.set_organization_logo(&code, &bytes).await?;
+    state
+        .store
+        .append_audit(&messaging::ports::NewAuditEntry {
+            actor: format!("service:{}", caller.service.id),
+            action: "organization.logo".into(),
+            subject: format!("organization:{code}"),
+            detail: serde_json::json!({"width": facts.width, "height": facts.height}),
+        })
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Reads a `{logo: base64 PNG}` body: the bytes and what decoding them showed.
+fn png_body(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ApiResult<(Vec<u8>, messaging::quality::LogoFacts)> {
+    let value = json_body(headers, body)?;
     let mut errors = FieldErrors::default();
     let logo = ObjectReader::new(&value, "", &mut errors)
         .and_then(|o| o.string("logo", true, 1..=usize::MAX, &mut errors));
@@ -222,15 +241,42 @@ pub async fn organization_logo(
             "The logo is not a PNG image that decodes.",
         ));
     }
-    state.store.set_organization_logo(&code, &bytes).await?;
+    Ok((bytes, facts))
+}
+
+/// `PUT /manage/services/{id}/logo` `{logo: base64 PNG}`: the service's own logo (the
+/// organization's logo is shown when a service has none).
+pub async fn service_logo(
+    State(state): State<AppState>,
+    caller: ManageCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<StatusCode> {
+    let service = owned(&state, &caller, &id).await?;
+    let (bytes, facts) = png_body(&headers, &body)?;
+    if facts.width != messaging::quality::LOGO_SIZE_PX
+        || facts.height != messaging::quality::LOGO_SIZE_PX
+    {
+        return Err(ApiError::bad_request(
+            "Invalid payload",
+            format!(
+                "The logo is {}x{} pixels; it must be {size}x{size}.",
+                facts.width,
+                facts.height,
+                size = messaging::quality::LOGO_SIZE_PX
+            ),
+        ));
+    }
+    state.store.set_service_logo(&service.id, &bytes).await?;
     state
         .store
         .append_audit(&messaging::ports::NewAuditEntry {
-            actor: format!("service:{}", caller.service.id),
-            action: "organization.logo".into(),
-            subject: format!("organization:{code}"),
+            actor: actor(&caller),
+            action: "service.logo".into(),
+            subject: format!("service:{}", service.id),
             detail: serde_json::json!({"width": facts.width, "height": facts.height}),
         })
         .await?;
-    Ok(StatusCode::ACCEPTED)
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -366,3 +366,18 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// A square PNG of `size` pixels filled with `rgba`, base64-encoded (as the logo APIs take it).
+pub fn png(size: u32, rgba: [u8; 4]) -> String {
+    use base64::Engine as _;
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, size, size);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().unwrap();
+        let data: Vec<u8> = (0..size * size).flat_map(|_| rgba).collect();
+        w.write_image_data(&data).unwrap();
+    }
+    base64::engine::general_purpose::STANDARD.encode(out)
+}

@@ -6,6 +6,7 @@ ALTER TABLE delegates ADD COLUMN fiscal_code TEXT;
 ALTER TABLE delegates ADD COLUMN role TEXT NOT NULL DEFAULT 'technical';
 ALTER TABLE services ADD COLUMN published_card TEXT;
 ALTER TABLE services ADD COLUMN featured BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE services ADD COLUMN logo BLOB;
 
 -- An aggregator may manage an aggregated organization's services: all of them when
 -- service_id is '*', otherwise the listed ones.
