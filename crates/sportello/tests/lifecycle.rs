@@ -648,12 +648,15 @@ async fn an_operator_can_reject_with_a_reason_and_illegal_transitions_are_confli
     app.finish().await;
 }
 
+/// A change that breaks one rule of a good card.
+type Mutation = Box<dyn Fn(&mut Value)>;
+
 async fn each_quality_rule_rejects_a_submission_with_its_reason(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let manage = comune(&app).await;
     // A published sibling to collide with, and the organization logo in place.
     let (_, key) = published_service(&app, &manage).await;
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let cases: Vec<(&str, Mutation)> = vec![
         (
             "name [all_caps]",
             Box::new(|c| c["name"] = json!("PAGAMENTI ONLINE")),
