@@ -259,6 +259,20 @@ pub async fn variation(
         .collect())
 }
 
+/// Re-enables a removed delegate: a variation too, so it is audited.
+pub async fn enable_delegate(store: &dyn Store, id: &str, actor: &str) -> ApiResult<()> {
+    store.set_delegate_disabled(id, false).await?;
+    store
+        .append_audit(&NewAuditEntry {
+            actor: actor.to_owned(),
+            action: "delegate.variation".into(),
+            subject: format!("delegate:{id}"),
+            detail: json!({"enabled": id}),
+        })
+        .await?;
+    Ok(())
+}
+
 /// Gives a delegate a new manage key; the old one stops working at once.
 pub async fn rotate_manage_key(store: &dyn Store, id: &str, actor: &str) -> ApiResult<String> {
     let key = seal::new_api_key();

@@ -597,9 +597,9 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                 )
             }
             DelegateCmd::Enable { id } => {
-                s.set_delegate_disabled(&id, false)
+                admin_ops::enable_delegate(s, &id, "cli")
                     .await
-                    .map_err(|e| api_err(e.into()))?;
+                    .map_err(api_err)?;
                 println!("delegate {id} enabled");
                 Ok(())
             }

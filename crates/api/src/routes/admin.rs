@@ -177,7 +177,7 @@ pub async fn enable_delegate(
     _admin: AdminCaller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state.store.set_delegate_disabled(&id, false).await?;
+    admin_ops::enable_delegate(state.store.as_ref(), &id, "operator").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
