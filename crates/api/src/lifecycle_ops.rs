@@ -279,6 +279,7 @@ pub async fn edit_or_delete(
     mut service: Service,
     action: LifecycleAction,
     actor: Actor<'_>,
+    detail: serde_json::Value,
 ) -> ApiResult<Service> {
     service.lifecycle = lifecycle::apply(service.lifecycle, &action).map_err(conflict)?;
     service.lifecycle_reason = None;
@@ -296,7 +297,7 @@ pub async fn edit_or_delete(
         "service.edit"
     };
     store
-        .transition_service(&service, &history, &audit(actor, verb, &service, json!({})))
+        .transition_service(&service, &history, &audit(actor, verb, &service, detail))
         .await?;
     Ok(service)
 }
@@ -310,15 +311,45 @@ pub async fn published_view(store: &dyn Store, service: &Service) -> ApiResult<S
         .await?
         .and_then(|json| serde_json::from_str::<lifecycle::ServiceCard>(&json).ok())
     {
-        view.name = card.name;
-        view.description = card.description;
-        view.organization_name = card.organization_name;
-        view.department_name = card.department_name;
-        view.require_secure_channels = card.require_secure_channels;
-        view.authorized_recipients = card.authorized_recipients;
-        view.authorized_cidrs = card.authorized_cidrs;
-        view.max_allowed_payment_amount = card.max_allowed_payment_amount;
-        view.metadata = card.metadata;
+        apply_card(&mut view, card);
     }
     Ok(view)
+}
+
+/// Puts a card's content into a service (identity and states unchanged).
+pub fn apply_card(service: &mut Service, card: lifecycle::ServiceCard) {
+    service.name = card.name;
+    service.description = card.description;
+    service.organization_fiscal_code = card.organization_fiscal_code;
+    service.organization_name = card.organization_name;
+    service.department_name = card.department_name;
+    service.require_secure_channels = card.require_secure_channels;
+    service.authorized_recipients = card.authorized_recipients;
+    service.authorized_cidrs = card.authorized_cidrs;
+    service.max_allowed_payment_amount = card.max_allowed_payment_amount;
+    service.metadata = card.metadata;
+}
+
+/// The card fields that differ between two versions of a service (for the audit log).
+pub fn changed_fields(before: &Service, after: &Service) -> Vec<String> {
+    let a = serde_json::to_value(lifecycle::ServiceCard::from(before)).unwrap_or_default();
+    let b = serde_json::to_value(lifecycle::ServiceCard::from(after)).unwrap_or_default();
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return Vec::new();
+    };
+    let mut changed: Vec<String> = Vec::new();
+    for (k, v) in b {
+        match (k.as_str(), a.get(k), v.as_object()) {
+            ("metadata", Some(old), Some(new)) => {
+                for (mk, mv) in new {
+                    if old.get(mk) != Some(mv) {
+                        changed.push(format!("metadata.{mk}"));
+                    }
+                }
+            }
+            (_, old, _) if old != Some(v) => changed.push(k.clone()),
+            _ => {}
+        }
+    }
+    changed
 }

@@ -326,17 +326,35 @@ impl From<&messaging::model::CitizenProfile> for CitizenView {
 /// One history item (IO `CmsServiceHistoryItem`-like).
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(
-    description = "One change of the service's lifecycle or publication state. Unlike \
-                   IO, the item carries no snapshot of the service card (IO's `metadata` \
-                   and service data); `actor` is Sportello's addition."
+    description = "One change of the service's lifecycle or publication state, with the \
+                   service card at that moment; `actor` is Sportello's addition."
 )]
 pub struct CmsServiceHistoryItem {
     pub id: String,
     pub status: CmsServiceHistoryItemStatus,
     #[schema(value_type = schemas::Timestamp)]
     pub last_update: String,
-    /// Who made the change (`delegate:<id>`, `operator`, `quality-checks`).
+    /// Who made the change (`delegate:<id>`, `operator`, `quality-checks`, `auto-approval`).
     pub actor: String,
+    pub metadata: CmsServiceMetadata,
+    #[schema(min_length = 1)]
+    pub name: String,
+    #[schema(min_length = 1)]
+    pub description: String,
+    pub organization: CmsOrganization,
+    #[schema(required = false)]
+    pub require_secure_channel: bool,
+    #[schema(value_type = Vec<schemas::FiscalCode>, required = false)]
+    pub authorized_recipients: Vec<String>,
+    #[schema(value_type = Vec<schemas::CIDR>, required = false)]
+    pub authorized_cidrs: Vec<String>,
+    #[schema(
+        minimum = 0,
+        maximum = 9_999_999_999_u64,
+        default = 0,
+        required = false
+    )]
+    pub max_allowed_payment_amount: u64,
 }
 
 /// A history status: which state machine, the state reached and why.

@@ -58,12 +58,6 @@ const SPORTELLO_PROPERTIES: &[(&str, &str, &str)] = &[(
      doubles as the audit trail a delegate can read",
 )];
 
-/// Why the history items lack the card: see the `cmsGetServiceHistory` entries of `KNOWN_GAPS`.
-const HISTORY_WITHOUT_SNAPSHOT: &str = "Sportello's history records each change of state \
-     (`status`, `last_update`, `actor`), not a snapshot of the service card at that time, \
-     which IO's CmsServiceHistoryItem requires (its `metadata` and CmsServiceData); the current \
-     card is served by cmsGetService";
-
 /// Properties of the reference that Sportello does not serve: `(operation id, where, why)`.
 /// A required property listed here is also left out of the comparison of `required` lists
 /// (as are Sportello's additions).
@@ -85,46 +79,6 @@ const KNOWN_GAPS: &[(&str, &str, &str)] = &[
         "response.message.content.third_party_data",
         "refused at submission (403) until remote-content configurations exist, so never \
          stored nor returned",
-    ),
-    (
-        "cmsGetServiceHistory",
-        "response.items[].metadata",
-        HISTORY_WITHOUT_SNAPSHOT,
-    ),
-    (
-        "cmsGetServiceHistory",
-        "response.items[].name",
-        HISTORY_WITHOUT_SNAPSHOT,
-    ),
-    (
-        "cmsGetServiceHistory",
-        "response.items[].description",
-        HISTORY_WITHOUT_SNAPSHOT,
-    ),
-    (
-        "cmsGetServiceHistory",
-        "response.items[].organization",
-        HISTORY_WITHOUT_SNAPSHOT,
-    ),
-    (
-        "cmsGetServiceHistory",
-        "response.items[].require_secure_channel",
-        HISTORY_WITHOUT_SNAPSHOT,
-    ),
-    (
-        "cmsGetServiceHistory",
-        "response.items[].authorized_recipients",
-        HISTORY_WITHOUT_SNAPSHOT,
-    ),
-    (
-        "cmsGetServiceHistory",
-        "response.items[].authorized_cidrs",
-        HISTORY_WITHOUT_SNAPSHOT,
-    ),
-    (
-        "cmsGetServiceHistory",
-        "response.items[].max_allowed_payment_amount",
-        HISTORY_WITHOUT_SNAPSHOT,
     ),
 ];
 

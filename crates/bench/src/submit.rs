@@ -178,10 +178,14 @@ async fn set_up(running: &Running) -> anyhow::Result<String> {
     });
     let draft = messaging::service_payload::parse_service_payload(&payload)
         .map_err(|e| anyhow!("service payload: {}", e.summary()))?;
-    let (_, keys) =
-        api::routes::manage::create_service_from_draft(&store, &running.state.keyring, draft)
-            .await
-            .map_err(|e| anyhow!("create service: {e:?}"))?;
+    let (_, keys) = api::routes::manage::create_service_from_draft(
+        &store,
+        &running.state.keyring,
+        draft,
+        "bench",
+    )
+    .await
+    .map_err(|e| anyhow!("create service: {e:?}"))?;
     Ok(keys.primary_key)
 }
 

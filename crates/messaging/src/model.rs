@@ -482,6 +482,8 @@ pub struct HistoryEntry {
     pub reason: Option<String>,
     pub actor: String,
     pub at: DateTime<Utc>,
+    /// The service card at that moment, as JSON of [`crate::lifecycle::ServiceCard`].
+    pub card: String,
 }
 
 /// One entry of the append-only audit log: who did what to which subject, and the details.

@@ -640,7 +640,7 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                 )?;
                 let keyring = config.keyring()?;
                 let (service, keys) =
-                    api::routes::manage::create_service_from_draft(&store, &keyring, draft)
+                    api::routes::manage::create_service_from_draft(&store, &keyring, draft, "cli")
                         .await
                         .map_err(api_err)?;
                 let out = serde_json::json!({

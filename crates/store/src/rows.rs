@@ -242,6 +242,7 @@ pub(crate) fn history(row: &AnyRow) -> StoreResult<messaging::model::HistoryEntr
         reason: opt_text(row, "reason")?,
         actor: text(row, "actor")?,
         at: time(int(row, "at")?),
+        card: text(row, "card")?,
     })
 }
 

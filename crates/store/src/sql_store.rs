@@ -774,12 +774,13 @@ impl Store for SqlStore {
         history: &[NewHistoryEntry],
         audit: &NewAuditEntry,
     ) -> StoreResult<()> {
+        let card = to_json(&messaging::lifecycle::ServiceCard::from(s));
         let mut tx = self.write.begin().await.map_err(backend)?;
         write_service(&mut tx, s).await?;
         for h in history {
             sqlx::query(
-                "INSERT INTO service_history (service_id, kind, status, reason, actor, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO service_history (service_id, kind, status, reason, actor, at, card) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(s.id.to_string())
             .bind(h.kind)
@@ -787,6 +788,7 @@ impl Store for SqlStore {
             .bind(h.reason.clone())
             .bind(h.actor.clone())
             .bind(ms(&s.updated_at))
+            .bind(card.clone())
             .execute(&mut *tx)
             .await
             .map_err(backend)?;

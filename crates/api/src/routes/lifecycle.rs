@@ -20,7 +20,8 @@ use crate::routes::manage::owned;
 use crate::routes::{Body, json_body};
 use crate::state::AppState;
 use crate::wire::{
-    CmsServiceHistory, CmsServiceHistoryItem, CmsServiceHistoryItemStatus, CmsServicePublication,
+    CmsServiceHistory, CmsServiceHistoryItem, CmsServiceHistoryItemStatus, CmsServiceLifecycle,
+    CmsServicePublication,
 };
 
 /// Largest logo accepted, decoded from base64.
@@ -153,10 +154,14 @@ pub async fn history(
         .service_history(&service.id, ascending, after, limit + 1)
         .await?;
     let more = entries.len() as i64 > limit;
-    let items: Vec<CmsServiceHistoryItem> = entries
-        .iter()
-        .take(limit as usize)
-        .map(|e| CmsServiceHistoryItem {
+    let mut items: Vec<CmsServiceHistoryItem> = Vec::with_capacity(entries.len());
+    for e in entries.iter().take(limit as usize) {
+        let card: messaging::lifecycle::ServiceCard = serde_json::from_str(&e.card)
+            .map_err(|err| ApiError::internal(format!("stored history card: {err}")))?;
+        let mut at_that_time = service.clone();
+        lifecycle_ops::apply_card(&mut at_that_time, card);
+        let view = CmsServiceLifecycle::from(&at_that_time);
+        items.push(CmsServiceHistoryItem {
             id: e.id.to_string(),
             status: CmsServiceHistoryItemStatus {
                 kind: e.kind,
@@ -165,8 +170,16 @@ pub async fn history(
             },
             last_update: format_timestamp(&e.at),
             actor: e.actor.clone(),
-        })
-        .collect();
+            metadata: view.metadata,
+            name: view.name,
+            description: view.description,
+            organization: view.organization,
+            require_secure_channel: view.require_secure_channel,
+            authorized_recipients: view.authorized_recipients,
+            authorized_cidrs: view.authorized_cidrs,
+            max_allowed_payment_amount: view.max_allowed_payment_amount,
+        });
+    }
     let continuation_token = if more {
         items.last().map(|i| i.id.clone())
     } else {

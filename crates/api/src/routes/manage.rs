@@ -127,7 +127,8 @@ pub async fn create_service(
     Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<CmsServiceLifecycle>)> {
     let d = draft(&state, &headers, &body, &caller).await?;
-    let (service, _) = create_service_from_draft(&state.store, &state.keyring, d).await?;
+    let actor = format!("delegate:{}", caller.delegate.id);
+    let (service, _) = create_service_from_draft(&state.store, &state.keyring, d, &actor).await?;
     Ok((
         StatusCode::CREATED,
         Json(CmsServiceLifecycle::from(&service)),
@@ -139,6 +140,7 @@ pub async fn create_service_from_draft(
     store: &std::sync::Arc<dyn messaging::ports::Store>,
     keyring: &seal::Keyring,
     d: ServiceDraft,
+    actor: &str,
 ) -> ApiResult<(Service, CmsSubscriptionKeys)> {
     let now = Utc::now();
     let mut service = Service {
@@ -167,6 +169,14 @@ pub async fn create_service_from_draft(
     let (secondary_key, secondary) = new_key(keyring, &service.id, KeyType::Secondary);
     store
         .create_service(&service, &[primary, secondary])
+        .await?;
+    store
+        .append_audit(&messaging::ports::NewAuditEntry {
+            actor: actor.to_owned(),
+            action: "service.create".into(),
+            subject: format!("service:{}", service.id),
+            detail: serde_json::json!({"name": service.name}),
+        })
         .await?;
     tracing::info!(service.id = %service.id, "service created");
     Ok((
@@ -258,14 +268,17 @@ pub async fn update_service(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<Json<CmsServiceLifecycle>> {
-    let mut service = owned(&state, &caller, &id).await?;
+    let before = owned(&state, &caller, &id).await?;
     let d = draft(&state, &headers, &body, &caller).await?;
+    let mut service = before.clone();
     apply(&mut service, d);
+    let changed = crate::lifecycle_ops::changed_fields(&before, &service);
     let service = crate::lifecycle_ops::edit_or_delete(
         state.store.as_ref(),
         service,
         messaging::lifecycle::LifecycleAction::Edit,
         &format!("delegate:{}", caller.delegate.id),
+        serde_json::json!({ "changed": changed }),
     )
     .await?;
     state.service_keys.clear();
@@ -283,6 +296,7 @@ pub async fn delete_service(
         service,
         messaging::lifecycle::LifecycleAction::Delete,
         &format!("delegate:{}", caller.delegate.id),
+        serde_json::json!({}),
     )
     .await?;
     state.service_keys.clear();

@@ -12,7 +12,9 @@ CREATE TABLE service_history (
     status TEXT NOT NULL,
     reason TEXT,
     actor TEXT NOT NULL,
-    at BIGINT NOT NULL
+    at BIGINT NOT NULL,
+    -- The service card at that moment (JSON), as IO's history items carry it.
+    card TEXT NOT NULL
 );
 CREATE INDEX service_history_by_service ON service_history (service_id, id);
 
