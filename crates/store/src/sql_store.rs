@@ -51,6 +51,17 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     }
 }
 
+/// Maps a unique-constraint violation to `Conflict(message)`, anything else to `Backend`.
+fn conflict_if_unique(message: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| {
+        if is_unique_violation(&e) {
+            StoreError::Conflict(message.into())
+        } else {
+            backend(e)
+        }
+    }
+}
+
 fn is_fk_violation(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(d) => {
@@ -361,13 +372,9 @@ impl Store for SqlStore {
         .bind(ms(&org.created_at))
         .execute(&self.write)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict("an organization with this fiscal code exists".into())
-            } else {
-                backend(e)
-            }
-        })?;
+        .map_err(conflict_if_unique(
+            "an organization with this fiscal code exists",
+        ))?;
         Ok(())
     }
 
@@ -988,13 +995,7 @@ impl Store for SqlStore {
             .bind(ms(&p.updated_at))
             .execute(&self.write)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict("a profile for this citizen exists".into())
-                } else {
-                    backend(e)
-                }
-            })?;
+            .map_err(conflict_if_unique("a profile for this citizen exists"))?;
         Ok(())
     }
 

@@ -63,16 +63,7 @@ pub async fn release(
     caller: ManageCaller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let service = owned(&state, &caller, &id).await?;
-    lifecycle_ops::publication(
-        state.store.as_ref(),
-        service,
-        PublicationAction::Release,
-        &actor(&caller),
-    )
-    .await?;
-    state.service_keys.clear();
-    Ok(StatusCode::NO_CONTENT)
+    set_publication(&state, &caller, &id, PublicationAction::Release).await
 }
 
 pub async fn unpublish(
@@ -80,14 +71,17 @@ pub async fn unpublish(
     caller: ManageCaller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let service = owned(&state, &caller, &id).await?;
-    lifecycle_ops::publication(
-        state.store.as_ref(),
-        service,
-        PublicationAction::Unpublish,
-        &actor(&caller),
-    )
-    .await?;
+    set_publication(&state, &caller, &id, PublicationAction::Unpublish).await
+}
+
+async fn set_publication(
+    state: &AppState,
+    caller: &ManageCaller,
+    id: &str,
+    action: PublicationAction,
+) -> ApiResult<StatusCode> {
+    let service = owned(state, caller, id).await?;
+    lifecycle_ops::publication(state.store.as_ref(), service, action, &actor(caller)).await?;
     state.service_keys.clear();
     Ok(StatusCode::NO_CONTENT)
 }
