@@ -97,6 +97,8 @@ fn check_cidrs(cidrs: &[Cidr], ip: IpAddr) -> Result<(), ApiError> {
 pub struct ServiceCaller {
     pub service: Service,
     pub ip: IpAddr,
+    /// The limits in force for this service (defaults with its overrides).
+    pub limits: messaging::quota::Limits,
 }
 
 impl<S> FromRequestParts<S> for ServiceCaller
@@ -132,9 +134,22 @@ where
             ));
         }
         check_cidrs(&found.service.authorized_cidrs, ip)?;
+        let limits = state.settings.default_limits.with(&found.limits);
+        if let Err(t) = state.rate_limiter.take(found.service.id, &limits) {
+            state.metrics.rate_limited();
+            return Err(ApiError::TooManyRequests {
+                detail: format!(
+                    "The service may make {} requests per second (burst {}); retry in {} s.",
+                    limits.rate_per_second, limits.burst, t.retry_after_secs
+                ),
+                retry_after_secs: t.retry_after_secs,
+                limit: Some(u64::from(t.limit)),
+            });
+        }
         Ok(Self {
             service: found.service,
             ip,
+            limits,
         })
     }
 }
@@ -302,6 +317,7 @@ mod tests {
                 updated_at: now,
             },
             organization_disabled: false,
+            limits: Default::default(),
         }
     }
 

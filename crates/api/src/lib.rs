@@ -9,6 +9,7 @@ pub mod lifecycle_ops;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod ratelimit;
 pub mod router;
 pub mod routes;
 pub mod state;

@@ -38,6 +38,8 @@ pub struct Metrics {
     jobs_rejected: AtomicU64,
     jobs_retried: AtomicU64,
     jobs_dead: AtomicU64,
+    rate_limited: AtomicU64,
+    quota_exceeded: AtomicU64,
 }
 
 impl Metrics {
@@ -64,6 +66,14 @@ impl Metrics {
         self.intake_groups.fetch_add(1, Ordering::Relaxed);
         self.intake_grouped_messages
             .fetch_add(size, Ordering::Relaxed);
+    }
+
+    pub fn rate_limited(&self) {
+        self.rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn quota_exceeded(&self) {
+        self.quota_exceeded.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn job_processed(&self, rejected: bool) {
@@ -155,6 +165,16 @@ impl Metrics {
                 "sportello_jobs_retried_total",
                 "Job attempts that failed and were rescheduled.",
                 &self.jobs_retried,
+            ),
+            (
+                "sportello_rate_limited_total",
+                "Requests refused by a service's rate limit.",
+                &self.rate_limited,
+            ),
+            (
+                "sportello_quota_exceeded_total",
+                "Messages refused by a service's daily or monthly quota.",
+                &self.quota_exceeded,
             ),
             (
                 "sportello_jobs_failed_total",

@@ -39,6 +39,12 @@ pub enum ApiError {
     },
     /// 405: the route exists, not with this method.
     MethodNotAllowed,
+    /// 429: a rate limit or a quota; `retry_after_secs` goes to `Retry-After`.
+    TooManyRequests {
+        detail: String,
+        retry_after_secs: u64,
+        limit: Option<u64>,
+    },
     /// 413: the body is larger than the API accepts.
     PayloadTooLarge,
     /// 503: the service cannot take the request now (shutting down).
@@ -82,6 +88,7 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -104,6 +111,14 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let throttle = match &self {
+            Self::TooManyRequests {
+                retry_after_secs,
+                limit,
+                ..
+            } => Some((*retry_after_secs, *limit)),
+            _ => None,
+        };
         let (title, detail, invalid_params) = match self {
             Self::Validation { title, errors } => {
                 let detail = errors.summary();
@@ -123,6 +138,7 @@ impl IntoResponse for ApiError {
             | Self::Unprocessable { title, detail } => (title.to_owned(), detail, None),
             Self::Unauthorized(detail) => ("Unauthorized".to_owned(), detail.to_owned(), None),
             Self::Conflict(detail) => ("Conflict".to_owned(), detail, None),
+            Self::TooManyRequests { detail, .. } => ("Too many requests".to_owned(), detail, None),
             Self::MethodNotAllowed => (
                 "Method not allowed".to_owned(),
                 "This route does not accept this HTTP method.".to_owned(),
@@ -161,6 +177,15 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some((retry, limit)) = throttle {
+            let h = res.headers_mut();
+            h.insert(header::RETRY_AFTER, HeaderValue::from(retry));
+            h.insert("x-rate-limit-retry-after", HeaderValue::from(retry));
+            h.insert("x-rate-limit-remaining", HeaderValue::from(0u64));
+            if let Some(limit) = limit {
+                h.insert("x-rate-limit-limit", HeaderValue::from(limit));
+            }
+        }
         res
     }
 }

@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
                 .delete(manage::delete_service),
         )
         .route("/manage/services/{service_id}/keys", get(manage::get_keys))
+        .route("/manage/services/{service_id}/usage", get(manage::usage))
         .route(
             "/manage/services/{service_id}/review",
             put(lifecycle::review),
@@ -86,6 +87,10 @@ pub fn router(state: AppState) -> Router {
             post(admin::rotate_delegate_key),
         )
         .route("/services/{service_id}/featured", put(admin::set_featured))
+        .route(
+            "/services/{service_id}/limits",
+            get(admin::get_limits).put(admin::set_limits),
+        )
         .route("/delegates", get(admin::list_delegates))
         .route("/delegates/{id}/disable", post(admin::disable_delegate))
         .route("/delegates/{id}/enable", post(admin::enable_delegate))

@@ -11,7 +11,7 @@ use crate::intake::Intake;
 use crate::metrics::Metrics;
 
 /// Settings the HTTP adapter needs.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ApiSettings {
     /// Bearer token of the admin API; `None` disables the admin API.
     pub admin_token: Option<String>,
@@ -20,6 +20,8 @@ pub struct ApiSettings {
     /// How long a service key's look-up is reused (zero: never). Changes made through this
     /// process clear it at once; changes made elsewhere (another node, the CLI) show within it.
     pub auth_cache: std::time::Duration,
+    /// Platform-wide default limits; services may override them.
+    pub default_limits: messaging::quota::Limits,
 }
 
 impl std::fmt::Debug for ApiSettings {
@@ -31,6 +33,7 @@ impl std::fmt::Debug for ApiSettings {
             )
             .field("trusted_proxies", &self.trusted_proxies)
             .field("auth_cache", &self.auth_cache)
+            .field("default_limits", &self.default_limits)
             .finish()
     }
 }
@@ -47,6 +50,8 @@ pub struct AppState {
     pub jobs_ready: Arc<Notify>,
     /// Recent service-key look-ups.
     pub service_keys: Arc<crate::auth::KeyCache>,
+    /// Per-service request rate buckets.
+    pub rate_limiter: Arc<crate::ratelimit::RateLimiter>,
 }
 
 impl AppState {
@@ -69,6 +74,7 @@ impl AppState {
             store,
             keyring,
             service_keys: Arc::new(crate::auth::KeyCache::new(settings.auth_cache)),
+            rate_limiter: Arc::default(),
             settings: Arc::new(settings),
             intake,
             metrics,

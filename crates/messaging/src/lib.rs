@@ -8,6 +8,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod ports;
 pub mod quality;
+pub mod quota;
 pub mod service_payload;
 pub mod topics;
 pub mod values;

@@ -367,6 +367,8 @@ pub struct NewMessageRecord {
     pub feature_level: FeatureLevel,
     pub content: SealedContent,
     pub idempotency: Option<Idempotency>,
+    /// The quotas of the sending service, checked when the message is written.
+    pub quotas: crate::quota::Quotas,
 }
 
 /// The idempotency key a client sent and the hash of the request it came with.
@@ -385,6 +387,12 @@ pub enum AcceptOutcome {
     Replayed(MessageId),
     /// Same key, different request.
     KeyReused,
+    /// Accepting it would exceed the service's quota for the period.
+    QuotaExceeded {
+        period: crate::quota::QuotaPeriod,
+        limit: u64,
+        resets_at: DateTime<Utc>,
+    },
 }
 
 /// A stored message with its current state.

@@ -72,6 +72,8 @@ pub struct DelegateAuth {
 pub struct ServiceAuth {
     pub service: Service,
     pub organization_disabled: bool,
+    /// The service's own limits (defaults apply where unset).
+    pub limits: crate::quota::LimitOverrides,
 }
 
 #[async_trait::async_trait]
@@ -132,6 +134,17 @@ pub trait Store: Send + Sync + 'static {
     async fn save_published_card(&self, id: &ServiceId, card_json: &str) -> StoreResult<()>;
     async fn published_card(&self, id: &ServiceId) -> StoreResult<Option<String>>;
     async fn set_featured(&self, id: &ServiceId, featured: bool) -> StoreResult<()>;
+
+    // Limits and usage.
+    async fn service_limits(&self, id: &ServiceId) -> StoreResult<crate::quota::LimitOverrides>;
+    async fn set_service_limits(
+        &self,
+        id: &ServiceId,
+        limits: &crate::quota::LimitOverrides,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()>;
+    /// Messages accepted for the service in the day and the month containing `at`.
+    async fn service_usage(&self, id: &ServiceId, at: DateTime<Utc>) -> StoreResult<(u64, u64)>;
     async fn set_service_logo(&self, id: &ServiceId, png: &[u8]) -> StoreResult<()>;
     async fn service_logo(&self, id: &ServiceId) -> StoreResult<Option<Vec<u8>>>;
     /// Organizations with at least one published service, by name, filtered by a

@@ -91,6 +91,7 @@ pub async fn start(
         admin_token: config.admin_token.as_ref().map(|s| s.0.clone()),
         trusted_proxies: config.trusted_proxies.clone(),
         auth_cache: config.auth_cache,
+        default_limits: config.default_limits,
     };
     let state = AppState::new(store.clone(), keyring.clone(), settings, writers);
     let (shutdown, shutdown_rx) = watch::channel(false);

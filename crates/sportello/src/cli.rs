@@ -308,6 +308,7 @@ fn describe(e: &ApiError) -> String {
         ApiError::Internal(d) => format!("internal error: {d}"),
         ApiError::PayloadTooLarge => "payload too large".to_owned(),
         ApiError::MethodNotAllowed => "method not allowed".to_owned(),
+        ApiError::TooManyRequests { detail, .. } => detail.clone(),
     }
 }
 

@@ -76,6 +76,18 @@ pub struct ConfigArgs {
     /// How long a service-key look-up is reused, in milliseconds (0: never).
     #[arg(long, env = "SPORTELLO_AUTH_CACHE_MS", global = true)]
     pub auth_cache_ms: Option<u64>,
+    /// Default requests per second per service (0: unlimited).
+    #[arg(long, env = "SPORTELLO_RATE_LIMIT_PER_SECOND", global = true)]
+    pub rate_limit_per_second: Option<u32>,
+    /// Default burst above the sustained rate.
+    #[arg(long, env = "SPORTELLO_RATE_LIMIT_BURST", global = true)]
+    pub rate_limit_burst: Option<u32>,
+    /// Default messages per service per UTC day (unset: unlimited).
+    #[arg(long, env = "SPORTELLO_DAILY_QUOTA", global = true)]
+    pub daily_quota: Option<u64>,
+    /// Default messages per service per UTC month (unset: unlimited).
+    #[arg(long, env = "SPORTELLO_MONTHLY_QUOTA", global = true)]
+    pub monthly_quota: Option<u64>,
     /// Database connections per process.
     #[arg(long, env = "SPORTELLO_DB_MAX_CONNECTIONS", global = true)]
     pub db_max_connections: Option<u32>,
@@ -102,6 +114,10 @@ struct FileConfig {
     job_backoff_ms: Option<i64>,
     db_max_connections: Option<u32>,
     auth_cache_ms: Option<u64>,
+    rate_limit_per_second: Option<u32>,
+    rate_limit_burst: Option<u32>,
+    daily_quota: Option<u64>,
+    monthly_quota: Option<u64>,
     log_format: Option<String>,
 }
 
@@ -119,6 +135,7 @@ pub struct Config {
     pub job: jobs::WorkerConfig,
     pub db_max_connections: u32,
     pub auth_cache: std::time::Duration,
+    pub default_limits: messaging::quota::Limits,
     pub log_json: bool,
 }
 
@@ -235,6 +252,21 @@ impl Config {
             auth_cache: std::time::Duration::from_millis(
                 args.auth_cache_ms.or(file.auth_cache_ms).unwrap_or(1_000),
             ),
+            default_limits: {
+                let rate = args
+                    .rate_limit_per_second
+                    .or(file.rate_limit_per_second)
+                    .unwrap_or(0);
+                messaging::quota::Limits {
+                    rate_per_second: rate,
+                    burst: args
+                        .rate_limit_burst
+                        .or(file.rate_limit_burst)
+                        .unwrap_or(rate.saturating_mul(2)),
+                    daily_quota: args.daily_quota.or(file.daily_quota),
+                    monthly_quota: args.monthly_quota.or(file.monthly_quota),
+                }
+            },
             log_json: log_format == "json",
         })
     }

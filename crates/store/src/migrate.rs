@@ -23,6 +23,11 @@ pub const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         "organizations",
         include_str!("../migrations/sqlite/0003_organizations.sql"),
     ),
+    (
+        4,
+        "limits",
+        include_str!("../migrations/sqlite/0004_limits.sql"),
+    ),
 ];
 
 /// `(version, name, sql)` for PostgreSQL.
@@ -41,6 +46,11 @@ pub const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         3,
         "organizations",
         include_str!("../migrations/postgres/0003_organizations.sql"),
+    ),
+    (
+        4,
+        "limits",
+        include_str!("../migrations/postgres/0004_limits.sql"),
     ),
 ];
 

@@ -16,6 +16,7 @@ use messaging::ports::{
     CompletedJob, DelegateAuth, NewAuditEntry, NewHistoryEntry, ServiceAuth, Store, StoreError,
     StoreResult, StoredKey,
 };
+use messaging::quota::{LimitOverrides, QuotaPeriod};
 use messaging::values::{FiscalCode, MessageId, OrganizationFiscalCode, ServiceId};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
@@ -218,6 +219,91 @@ impl SqlStore {
             .transpose()
     }
 
+    /// Within the intake transaction: counts the messages just created against each service's
+    /// daily and monthly quotas, deletes (in arrival order) those that do not fit, marking them
+    /// `QuotaExceeded`, and adds the rest to the usage counters.
+    async fn enforce_quotas(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        batch: &[NewMessageRecord],
+        outcomes: &mut [Option<AcceptOutcome>],
+    ) -> StoreResult<()> {
+        use std::collections::HashMap;
+        // (service, period key) → (used before this group, accepted in this group)
+        let mut usage: HashMap<(String, String), (u64, u64)> = HashMap::new();
+        for (m, outcome) in batch.iter().zip(outcomes.iter_mut()) {
+            if !matches!(outcome, Some(AcceptOutcome::Created(_))) {
+                continue;
+            }
+            let service = m.service_id.to_string();
+            let periods = [
+                (QuotaPeriod::Daily, m.quotas.daily),
+                (QuotaPeriod::Monthly, m.quotas.monthly),
+            ];
+            let mut refused = None;
+            for (period, limit) in periods {
+                let key = (service.clone(), period.key(m.created_at));
+                if !usage.contains_key(&key) {
+                    let n: Option<i64> = sqlx::query_scalar(
+                        "SELECT messages FROM service_usage WHERE service_id = $1 AND period = $2",
+                    )
+                    .bind(key.0.clone())
+                    .bind(key.1.clone())
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(backend)?;
+                    usage.insert(key.clone(), (n.unwrap_or(0).max(0) as u64, 0));
+                }
+                let (before, now) = usage[&key];
+                if let Some(limit) = limit
+                    && refused.is_none()
+                    && before + now >= limit
+                {
+                    refused = Some(AcceptOutcome::QuotaExceeded {
+                        period,
+                        limit,
+                        resets_at: period.resets_at(m.created_at),
+                    });
+                }
+            }
+            match refused {
+                Some(r) => {
+                    sqlx::query("DELETE FROM messages WHERE id = $1")
+                        .bind(m.id.to_string())
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(backend)?;
+                    *outcome = Some(r);
+                }
+                None => {
+                    for period in [QuotaPeriod::Daily, QuotaPeriod::Monthly] {
+                        if let Some(u) = usage.get_mut(&(service.clone(), period.key(m.created_at)))
+                        {
+                            u.1 += 1;
+                        }
+                    }
+                }
+            }
+        }
+        for ((service, period), (_, added)) in usage {
+            if added == 0 {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO service_usage (service_id, period, messages) VALUES ($1, $2, $3) \
+                 ON CONFLICT (service_id, period) DO UPDATE SET \
+                 messages = service_usage.messages + excluded.messages",
+            )
+            .bind(service)
+            .bind(period)
+            .bind(added as i64)
+            .execute(&mut **tx)
+            .await
+            .map_err(backend)?;
+        }
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
@@ -335,6 +421,16 @@ async fn insert_audit(
     .await
     .map_err(backend)?;
     Ok(())
+}
+
+fn limits(r: &AnyRow) -> StoreResult<LimitOverrides> {
+    let get = |c: &str| r.try_get::<Option<i64>, _>(c).map_err(backend);
+    Ok(LimitOverrides {
+        rate_per_second: get("rate_per_second")?.and_then(|v| u32::try_from(v).ok()),
+        burst: get("burst")?.and_then(|v| u32::try_from(v).ok()),
+        daily_quota: get("daily_quota")?.and_then(|v| u64::try_from(v).ok()),
+        monthly_quota: get("monthly_quota")?.and_then(|v| u64::try_from(v).ok()),
+    })
 }
 
 fn stored_key(row: &AnyRow) -> StoreResult<StoredKey> {
@@ -543,6 +639,59 @@ impl Store for SqlStore {
             return Err(StoreError::NotFound("service".into()));
         }
         Ok(())
+    }
+
+    async fn service_limits(&self, id: &ServiceId) -> StoreResult<LimitOverrides> {
+        let row = sqlx::query("SELECT * FROM service_limits WHERE service_id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(backend)?;
+        row.map_or(Ok(LimitOverrides::default()), |r| limits(&r))
+    }
+
+    async fn set_service_limits(
+        &self,
+        id: &ServiceId,
+        l: &LimitOverrides,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO service_limits (service_id, rate_per_second, burst, daily_quota, \
+             monthly_quota) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (service_id) DO UPDATE SET \
+             rate_per_second = excluded.rate_per_second, burst = excluded.burst, \
+             daily_quota = excluded.daily_quota, monthly_quota = excluded.monthly_quota",
+        )
+        .bind(id.to_string())
+        .bind(l.rate_per_second.map(i64::from))
+        .bind(l.burst.map(i64::from))
+        .bind(l.daily_quota.map(|v| v as i64))
+        .bind(l.monthly_quota.map(|v| v as i64))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn service_usage(&self, id: &ServiceId, at: DateTime<Utc>) -> StoreResult<(u64, u64)> {
+        let mut used = [0u64; 2];
+        for (i, period) in [QuotaPeriod::Daily, QuotaPeriod::Monthly]
+            .iter()
+            .enumerate()
+        {
+            let n: Option<i64> = sqlx::query_scalar(
+                "SELECT messages FROM service_usage WHERE service_id = $1 AND period = $2",
+            )
+            .bind(id.to_string())
+            .bind(period.key(at))
+            .fetch_optional(&self.read)
+            .await
+            .map_err(backend)?;
+            used[i] = n.unwrap_or(0).max(0) as u64;
+        }
+        Ok((used[0], used[1]))
     }
 
     async fn set_service_logo(&self, id: &ServiceId, png: &[u8]) -> StoreResult<()> {
@@ -917,9 +1066,11 @@ impl Store for SqlStore {
     async fn service_by_key_hash(&self, hash: &str) -> StoreResult<Option<ServiceAuth>> {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             format!(
-                "SELECT {}, o.disabled AS organization_disabled FROM service_keys k \
+                "SELECT {}, o.disabled AS organization_disabled, l.rate_per_second, l.burst, \
+                 l.daily_quota, l.monthly_quota FROM service_keys k \
                  JOIN services s ON s.id = k.service_id \
                  JOIN organizations o ON o.fiscal_code = s.organization_fiscal_code \
+                 LEFT JOIN service_limits l ON l.service_id = s.id \
                  WHERE k.key_hash = $1",
                 rows::SERVICE_COLUMNS
                     .split(", ")
@@ -938,6 +1089,7 @@ impl Store for SqlStore {
             Ok(ServiceAuth {
                 service: rows::service(&r)?,
                 organization_disabled: int(&r, "organization_disabled")? != 0,
+                limits: limits(&r)?,
             })
         })
         .transpose()
@@ -1167,6 +1319,7 @@ impl Store for SqlStore {
                 );
             }
         }
+        self.enforce_quotas(&mut tx, batch, &mut outcomes).await?;
         let created: Vec<&NewMessageRecord> = batch
             .iter()
             .zip(&outcomes)

@@ -50,7 +50,7 @@ impl Db {
             }
         };
         let store = SqlStore::connect(&url, 4).await.unwrap();
-        assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3]);
+        assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4]);
         assert!(
             store.migrate().await.unwrap().is_empty(),
             "migrations are idempotent"
@@ -138,6 +138,7 @@ fn message(service: ServiceId, idem: Option<(&str, &str)>) -> NewMessageRecord {
             key: k.into(),
             request_hash: h.into(),
         }),
+        quotas: Default::default(),
     }
 }
 
@@ -170,7 +171,54 @@ both!(
     completing_a_job_twice_never_duplicates_the_inbox_entry,
     failed_jobs_are_retried_then_dead_and_can_be_requeued,
     batch_reads_return_exactly_the_records_that_exist,
+    quotas_are_enforced_in_the_intake_transaction_and_replays_do_not_count,
 );
+
+async fn quotas_are_enforced_in_the_intake_transaction_and_replays_do_not_count(b: Backend) {
+    let (db, s) = seeded(b).await;
+    let quotas = messaging::quota::Quotas {
+        daily: Some(2),
+        monthly: Some(10),
+    };
+    let with_quota = |idem| {
+        let mut m = message(s.id, idem);
+        m.quotas = quotas;
+        m
+    };
+    let first = with_quota(Some(("k-1", "h")));
+    let group = vec![first.clone(), with_quota(None), with_quota(None)];
+    let out = db.store.accept_messages(&group).await.unwrap();
+    assert_eq!(out[0], AcceptOutcome::Created(first.id));
+    assert!(matches!(out[1], AcceptOutcome::Created(_)));
+    match &out[2] {
+        AcceptOutcome::QuotaExceeded { period, limit, .. } => {
+            assert_eq!(period.as_str(), "daily");
+            assert_eq!(*limit, 2);
+        }
+        other => panic!("expected quota exceeded, got {other:?}"),
+    }
+    // A replay of an accepted message is still answered, and counts nothing.
+    let again = db
+        .store
+        .accept_messages(&[with_quota(Some(("k-1", "h"))), with_quota(None)])
+        .await
+        .unwrap();
+    assert_eq!(again[0], AcceptOutcome::Replayed(first.id));
+    assert!(matches!(again[1], AcceptOutcome::QuotaExceeded { .. }));
+    assert_eq!(
+        db.store.service_usage(&s.id, Utc::now()).await.unwrap(),
+        (2, 2)
+    );
+    assert_eq!(
+        store::raw::scalar_i64(&db.store, "SELECT COUNT(*) FROM messages")
+            .await
+            .unwrap(),
+        2,
+        "refused messages are not stored"
+    );
+    assert_eq!(db.store.job_counts().await.unwrap().queued, 2);
+    db.done().await;
+}
 
 async fn batch_reads_return_exactly_the_records_that_exist(b: Backend) {
     let (db, s) = seeded(b).await;

@@ -396,3 +396,74 @@ pub async fn set_featured(
     state.store.set_featured(&id, featured).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `GET /services/{id}/limits`: the service's overrides and the limits in force.
+pub async fn get_limits(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = messaging::values::ServiceId::parse(&id)
+        .map_err(|_| ApiError::not_found("Not found", "No service with this ID."))?;
+    let overrides = state.store.service_limits(&id).await?;
+    let effective = state.settings.default_limits.with(&overrides);
+    Ok(Json(
+        serde_json::json!({"overrides": overrides, "effective": effective}),
+    ))
+}
+
+/// `PUT /services/{id}/limits {rate_per_second?, burst?, daily_quota?, monthly_quota?}`: a
+/// missing or null field takes the platform default.
+pub async fn set_limits(
+    State(state): State<AppState>,
+    _admin: AdminCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<Json<Value>> {
+    let sid = messaging::values::ServiceId::parse(&id)
+        .map_err(|_| ApiError::not_found("Not found", "No service with this ID."))?;
+    if state.store.get_service(&sid).await?.is_none() {
+        return Err(ApiError::not_found("Not found", "No service with this ID."));
+    }
+    let value = json_body(&headers, &body)?;
+    let mut errors = FieldErrors::default();
+    let Some(o) = ObjectReader::new(&value, "", &mut errors) else {
+        return Err(invalid(errors));
+    };
+    let small = |name: &str, errors: &mut FieldErrors| {
+        o.integer(name, false, 0..=1_000_000, errors)
+            .map(|v| v as u32)
+    };
+    let big = |name: &str, errors: &mut FieldErrors| {
+        o.integer(name, false, 0..=i64::MAX, errors)
+            .map(|v| v as u64)
+    };
+    let overrides = messaging::quota::LimitOverrides {
+        rate_per_second: small("rate_per_second", &mut errors),
+        burst: small("burst", &mut errors),
+        daily_quota: big("daily_quota", &mut errors),
+        monthly_quota: big("monthly_quota", &mut errors),
+    };
+    if !errors.is_empty() {
+        return Err(invalid(errors));
+    }
+    state
+        .store
+        .set_service_limits(
+            &sid,
+            &overrides,
+            &messaging::ports::NewAuditEntry {
+                actor: "operator".into(),
+                action: "service.limits".into(),
+                subject: format!("service:{sid}"),
+                detail: serde_json::json!(overrides),
+            },
+        )
+        .await?;
+    state.service_keys.clear();
+    let effective = state.settings.default_limits.with(&overrides);
+    Ok(Json(
+        serde_json::json!({"overrides": overrides, "effective": effective}),
+    ))
+}

@@ -381,3 +381,31 @@ pub async fn topics(_caller: ServiceCaller) -> Json<CmsServiceTopicList> {
             .collect(),
     })
 }
+
+/// `GET /manage/services/{id}/usage`: messages accepted today and this month against the
+/// service's quotas, and its rate limit.
+pub async fn usage(
+    State(state): State<AppState>,
+    caller: ManageCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    use messaging::quota::QuotaPeriod;
+    let service = owned(&state, &caller, &id).await?;
+    let overrides = state.store.service_limits(&service.id).await?;
+    let limits = state.settings.default_limits.with(&overrides);
+    let now = Utc::now();
+    let (daily, monthly) = state.store.service_usage(&service.id, now).await?;
+    let period = |p: QuotaPeriod, used: u64, limit: Option<u64>| {
+        serde_json::json!({
+            "used": used,
+            "limit": limit,
+            "remaining": limit.map(|l| l.saturating_sub(used)),
+            "resets_at": messaging::content::format_timestamp(&p.resets_at(now)),
+        })
+    };
+    Ok(Json(serde_json::json!({
+        "daily": period(QuotaPeriod::Daily, daily, limits.daily_quota),
+        "monthly": period(QuotaPeriod::Monthly, monthly, limits.monthly_quota),
+        "rate": {"per_second": limits.rate_per_second, "burst": limits.burst},
+    })))
+}

@@ -135,9 +135,30 @@ async fn submit(
         feature_level: message.feature_level,
         content: SealedContent { key_id, bytes },
         idempotency,
+        quotas: messaging::quota::Quotas {
+            daily: caller.limits.daily_quota,
+            monthly: caller.limits.monthly_quota,
+        },
     };
     let id = match state.intake.submit(record).await? {
         AcceptOutcome::Created(id) | AcceptOutcome::Replayed(id) => id,
+        AcceptOutcome::QuotaExceeded {
+            period,
+            limit,
+            resets_at,
+        } => {
+            state.metrics.quota_exceeded();
+            let wait = (resets_at - Utc::now()).num_seconds().max(1) as u64;
+            return Err(ApiError::TooManyRequests {
+                detail: format!(
+                    "The {} quota of this service ({limit} messages) is used up; it resets at {}.",
+                    period.as_str(),
+                    format_timestamp(&resets_at)
+                ),
+                retry_after_secs: wait,
+                limit: None,
+            });
+        }
         AcceptOutcome::KeyReused => {
             return Err(ApiError::Unprocessable {
                 title: "Idempotency key reused",
