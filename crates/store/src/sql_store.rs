@@ -52,6 +52,15 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     }
 }
 
+/// `Ok` when a write touched a row, `NotFound(what)` when it touched none.
+fn found(rows: u64, what: &str) -> StoreResult<()> {
+    if rows == 0 {
+        Err(StoreError::NotFound(what.into()))
+    } else {
+        Ok(())
+    }
+}
+
 /// Maps a unique-constraint violation to `Conflict(message)`, anything else to `Backend`.
 fn conflict_if_unique(message: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     move |e| {
@@ -511,10 +520,7 @@ impl Store for SqlStore {
             .execute(&self.write)
             .await
             .map_err(backend)?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound("organization".into()));
-        }
-        Ok(())
+        found(r.rows_affected(), "organization")
     }
 
     async fn create_delegate(&self, d: &Delegate, key_hash: &str) -> StoreResult<()> {
@@ -635,10 +641,7 @@ impl Store for SqlStore {
             .execute(&self.write)
             .await
             .map_err(backend)?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound("service".into()));
-        }
-        Ok(())
+        found(r.rows_affected(), "service")
     }
 
     async fn service_limits(&self, id: &ServiceId) -> StoreResult<LimitOverrides> {
@@ -701,10 +704,7 @@ impl Store for SqlStore {
             .execute(&self.write)
             .await
             .map_err(backend)?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound("service".into()));
-        }
-        Ok(())
+        found(r.rows_affected(), "service")
     }
 
     async fn service_logo(&self, id: &ServiceId) -> StoreResult<Option<Vec<u8>>> {
@@ -819,10 +819,7 @@ impl Store for SqlStore {
             .execute(&self.write)
             .await
             .map_err(backend)?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound("delegate".into()));
-        }
-        Ok(())
+        found(r.rows_affected(), "delegate")
     }
 
     async fn delegate_by_key_hash(&self, hash: &str) -> StoreResult<Option<DelegateAuth>> {
@@ -1042,10 +1039,7 @@ impl Store for SqlStore {
             .execute(&self.write)
             .await
             .map_err(backend)?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound("organization".into()));
-        }
-        Ok(())
+        found(r.rows_affected(), "organization")
     }
 
     async fn organization_logo(
@@ -1119,10 +1113,7 @@ impl Store for SqlStore {
         .execute(&self.write)
         .await
         .map_err(backend)?;
-        if r.rows_affected() == 0 {
-            return Err(StoreError::NotFound("service key".into()));
-        }
-        Ok(())
+        found(r.rows_affected(), "service key")
     }
 
     async fn create_citizen(&self, p: &CitizenProfile) -> StoreResult<()> {
