@@ -127,8 +127,6 @@ pub mod schemas {
     use utoipa::openapi::{RefOr, Schema};
     use utoipa::{PartialSchema, ToSchema};
 
-    use crate::wire::CmsOrganization;
-
     /// The regular expression of a personal fiscal code in IO's `FiscalCode` path parameter.
     pub const FISCAL_CODE_PATTERN: &str =
         "[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]";
@@ -512,33 +510,6 @@ pub mod schemas {
         pub fiscal_code: FiscalCode,
     }
 
-    /// Service basic data. Sportello also limits `name` and `organization.name` and
-    /// `organization.department_name` to 200 characters and `description` to 10000.
-    #[derive(ToSchema)]
-    pub struct CmsServiceData {
-        #[schema(min_length = 1)]
-        pub name: String,
-        #[schema(min_length = 1)]
-        pub description: String,
-        pub organization: CmsOrganization,
-        #[schema(nullable = false)]
-        pub require_secure_channel: Option<bool>,
-        /// While the service is a draft, the only citizens it may message.
-        #[schema(nullable = false)]
-        pub authorized_recipients: Option<Vec<FiscalCode>>,
-        /// Allowed source IPs or CIDRs for this service; when empty, every address is.
-        #[schema(nullable = false)]
-        pub authorized_cidrs: Option<Vec<CIDR>>,
-        /// The largest payment amount (euro cents) of this service's messages.
-        #[schema(
-            nullable = false,
-            minimum = 0,
-            maximum = 9_999_999_999_i64,
-            default = 0
-        )]
-        pub max_allowed_payment_amount: Option<i64>,
-    }
-
     /// Card metadata of a service, as sent and as returned.
     #[derive(ToSchema)]
     pub struct CmsServiceBaseMetadata {
@@ -584,7 +555,7 @@ pub mod schemas {
     pub struct CmsServicePayload {
         pub metadata: CmsServicePayloadMetadata,
         #[serde(flatten)]
-        pub data: CmsServiceData,
+        pub data: crate::wire::CmsServiceData,
     }
 
     /// A request to review a service.

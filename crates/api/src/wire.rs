@@ -126,14 +126,11 @@ pub struct CmsServiceMetadata {
     pub topic: Option<CmsServiceTopic>,
 }
 
+/// Service basic data (IO `CmsServiceData`), shared by the payload and the lifecycle,
+/// publication and history views. Sportello also limits `name` and `organization.name` and
+/// `organization.department_name` to 200 characters and `description` to 10000.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct CmsServiceLifecycle {
-    pub id: String,
-    pub status: CmsServiceLifecycleStatus,
-    #[schema(value_type = schemas::Timestamp)]
-    pub last_update: String,
-    #[schema(required = false)]
-    pub metadata: CmsServiceMetadata,
+pub struct CmsServiceData {
     #[schema(min_length = 1)]
     pub name: String,
     #[schema(min_length = 1)]
@@ -152,6 +149,40 @@ pub struct CmsServiceLifecycle {
         required = false
     )]
     pub max_allowed_payment_amount: u64,
+}
+
+impl From<&Service> for CmsServiceData {
+    fn from(s: &Service) -> Self {
+        Self {
+            name: s.name.clone(),
+            description: s.description.clone(),
+            organization: CmsOrganization {
+                name: s.organization_name.clone(),
+                fiscal_code: s.organization_fiscal_code.to_string(),
+                department_name: s.department_name.clone(),
+            },
+            require_secure_channel: s.require_secure_channels,
+            authorized_recipients: s
+                .authorized_recipients
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            authorized_cidrs: s.authorized_cidrs.iter().map(ToString::to_string).collect(),
+            max_allowed_payment_amount: s.max_allowed_payment_amount,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CmsServiceLifecycle {
+    pub id: String,
+    pub status: CmsServiceLifecycleStatus,
+    #[schema(value_type = schemas::Timestamp)]
+    pub last_update: String,
+    #[schema(required = false)]
+    pub metadata: CmsServiceMetadata,
+    #[serde(flatten)]
+    pub data: CmsServiceData,
 }
 
 fn metadata(m: &ServiceMetadata) -> CmsServiceMetadata {
@@ -206,21 +237,7 @@ impl From<&Service> for CmsServiceLifecycle {
             },
             last_update: format_timestamp(&s.updated_at),
             metadata: metadata(&s.metadata),
-            name: s.name.clone(),
-            description: s.description.clone(),
-            organization: CmsOrganization {
-                name: s.organization_name.clone(),
-                fiscal_code: s.organization_fiscal_code.to_string(),
-                department_name: s.department_name.clone(),
-            },
-            require_secure_channel: s.require_secure_channels,
-            authorized_recipients: s
-                .authorized_recipients
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
-            authorized_cidrs: s.authorized_cidrs.iter().map(ToString::to_string).collect(),
-            max_allowed_payment_amount: s.max_allowed_payment_amount,
+            data: CmsServiceData::from(s),
         }
     }
 }
@@ -337,24 +354,8 @@ pub struct CmsServiceHistoryItem {
     /// Who made the change (`delegate:<id>`, `operator`, `quality-checks`, `auto-approval`).
     pub actor: String,
     pub metadata: CmsServiceMetadata,
-    #[schema(min_length = 1)]
-    pub name: String,
-    #[schema(min_length = 1)]
-    pub description: String,
-    pub organization: CmsOrganization,
-    #[schema(required = false)]
-    pub require_secure_channel: bool,
-    #[schema(value_type = Vec<schemas::FiscalCode>, required = false)]
-    pub authorized_recipients: Vec<String>,
-    #[schema(value_type = Vec<schemas::CIDR>, required = false)]
-    pub authorized_cidrs: Vec<String>,
-    #[schema(
-        minimum = 0,
-        maximum = 9_999_999_999_u64,
-        default = 0,
-        required = false
-    )]
-    pub max_allowed_payment_amount: u64,
+    #[serde(flatten)]
+    pub data: CmsServiceData,
 }
 
 /// A history status: which state machine, the state reached and why.
@@ -391,24 +392,8 @@ pub struct CmsServicePublication {
     pub last_update: String,
     #[schema(required = false)]
     pub metadata: CmsServiceMetadata,
-    #[schema(min_length = 1)]
-    pub name: String,
-    #[schema(min_length = 1)]
-    pub description: String,
-    pub organization: CmsOrganization,
-    #[schema(required = false)]
-    pub require_secure_channel: bool,
-    #[schema(value_type = Vec<schemas::FiscalCode>, required = false)]
-    pub authorized_recipients: Vec<String>,
-    #[schema(value_type = Vec<schemas::CIDR>, required = false)]
-    pub authorized_cidrs: Vec<String>,
-    #[schema(
-        minimum = 0,
-        maximum = 9_999_999_999_u64,
-        default = 0,
-        required = false
-    )]
-    pub max_allowed_payment_amount: u64,
+    #[serde(flatten)]
+    pub data: CmsServiceData,
 }
 
 impl From<&Service> for CmsServicePublication {
@@ -419,13 +404,7 @@ impl From<&Service> for CmsServicePublication {
             status: s.publication.as_str(),
             last_update: l.last_update,
             metadata: l.metadata,
-            name: l.name,
-            description: l.description,
-            organization: l.organization,
-            require_secure_channel: l.require_secure_channel,
-            authorized_recipients: l.authorized_recipients,
-            authorized_cidrs: l.authorized_cidrs,
-            max_allowed_payment_amount: l.max_allowed_payment_amount,
+            data: l.data,
         }
     }
 }

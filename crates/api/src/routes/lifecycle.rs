@@ -165,13 +165,7 @@ pub async fn history(
             last_update: format_timestamp(&e.at),
             actor: e.actor.clone(),
             metadata: view.metadata,
-            name: view.name,
-            description: view.description,
-            organization: view.organization,
-            require_secure_channel: view.require_secure_channel,
-            authorized_recipients: view.authorized_recipients,
-            authorized_cidrs: view.authorized_cidrs,
-            max_allowed_payment_amount: view.max_allowed_payment_amount,
+            data: view.data,
         });
     }
     let continuation_token = if more {
