@@ -143,6 +143,8 @@ pub trait Store: Send + Sync + 'static {
         limits: &crate::quota::LimitOverrides,
         audit: &NewAuditEntry,
     ) -> StoreResult<()>;
+    /// Messages accepted per service in one period (`QuotaPeriod::key`), for metrics.
+    async fn usage_in_period(&self, period_key: &str) -> StoreResult<Vec<(ServiceId, u64)>>;
     /// Messages accepted for the service in the day and the month containing `at`.
     async fn service_usage(&self, id: &ServiceId, at: DateTime<Utc>) -> StoreResult<(u64, u64)>;
     async fn set_service_logo(&self, id: &ServiceId, png: &[u8]) -> StoreResult<()>;

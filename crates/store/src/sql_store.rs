@@ -678,6 +678,23 @@ impl Store for SqlStore {
         tx.commit().await.map_err(backend)
     }
 
+    async fn usage_in_period(&self, period_key: &str) -> StoreResult<Vec<(ServiceId, u64)>> {
+        sqlx::query(
+            "SELECT service_id, messages FROM service_usage WHERE period = $1 ORDER BY service_id",
+        )
+        .bind(period_key.to_owned())
+        .fetch_all(&self.read)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(|r| {
+            let id = ServiceId::parse(&text(r, "service_id")?)
+                .map_err(|_| StoreError::Backend("stored service id".into()))?;
+            Ok((id, int(r, "messages")?.max(0) as u64))
+        })
+        .collect()
+    }
+
     async fn service_usage(&self, id: &ServiceId, at: DateTime<Utc>) -> StoreResult<(u64, u64)> {
         let mut used = [0u64; 2];
         for (i, period) in [QuotaPeriod::Daily, QuotaPeriod::Monthly]

@@ -29,10 +29,29 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let jobs = state.store.job_counts().await.ok();
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(jobs),
-    )
+    let mut text = state.metrics.render(jobs);
+    let now = chrono::Utc::now();
+    for (period, name) in [
+        (
+            messaging::quota::QuotaPeriod::Daily,
+            "sportello_service_messages_today",
+        ),
+        (
+            messaging::quota::QuotaPeriod::Monthly,
+            "sportello_service_messages_this_month",
+        ),
+    ] {
+        if let Ok(usage) = state.store.usage_in_period(&period.key(now)).await {
+            text.push_str(&format!(
+                "# HELP {name} Messages accepted per service in the current UTC {} (quota usage).\n# TYPE {name} gauge\n",
+                if period == messaging::quota::QuotaPeriod::Daily { "day" } else { "month" }
+            ));
+            for (service, n) in usage {
+                text.push_str(&format!("{name}{{service_id=\"{service}\"}} {n}\n"));
+            }
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 pub async fn openapi() -> impl IntoResponse {
