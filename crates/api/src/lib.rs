@@ -4,6 +4,7 @@
 
 pub mod admin_ops;
 pub mod auth;
+pub mod batch_ops;
 pub mod intake;
 pub mod lifecycle_ops;
 pub mod metrics;

@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::routing::{get, post, put};
 
-use crate::routes::{admin, catalogue, lifecycle, manage, messages, ops, profiles};
+use crate::routes::{admin, batches, catalogue, lifecycle, manage, messages, ops, profiles};
 use crate::state::AppState;
 
 /// Largest request body accepted (a message is at most ~10 KB of markdown).
@@ -55,6 +55,13 @@ pub fn router(state: AppState) -> Router {
             "/manage/services/{service_id}/keys/{key_type}",
             put(manage::regenerate_key),
         )
+        .route(
+            "/batches",
+            post(batches::create).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/batches/{batch_id}", get(batches::get))
+        .route("/batches/{batch_id}/cancel", post(batches::cancel))
+        .route("/batches/{batch_id}/report", get(batches::report))
         .route("/openapi.json", get(ops::openapi));
 
     let admin = Router::new()

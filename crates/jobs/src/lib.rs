@@ -3,6 +3,8 @@
 //! one transaction. Failed attempts are retried with exponential back-off; after the last one
 //! the job is dead (visible and retryable through the admin API) and its message FAILED.
 
+pub mod batch;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +37,8 @@ pub struct WorkerConfig {
     pub backoff_max_ms: i64,
     /// How often an idle worker looks for jobs written elsewhere (other nodes, the CLI).
     pub poll_interval_ms: u64,
+    /// Platform default limits (batches apply the services' quotas).
+    pub default_limits: messaging::quota::Limits,
 }
 
 impl Default for WorkerConfig {
@@ -46,6 +50,12 @@ impl Default for WorkerConfig {
             backoff_base_ms: 1_000,
             backoff_max_ms: 300_000,
             poll_interval_ms: 500,
+            default_limits: messaging::quota::Limits {
+                rate_per_second: 0,
+                burst: 0,
+                daily_quota: None,
+                monthly_quota: None,
+            },
         }
     }
 }
@@ -113,6 +123,14 @@ impl Worker {
         if jobs.is_empty() {
             return Ok(0);
         }
+        let (batches, jobs): (Vec<Job>, Vec<Job>) =
+            jobs.into_iter().partition(|j| j.kind == "process_batch");
+        for job in &batches {
+            self.run_batch(job).await;
+        }
+        if jobs.is_empty() {
+            return Ok(batches.len());
+        }
         let (done, failed) = match decide_batch(self.store.as_ref(), &self.keyring, &jobs).await {
             Ok(split) => split,
             Err(e) => {
@@ -136,7 +154,32 @@ impl Worker {
         for (job, error) in failed {
             self.record_failure(&job, &error).await;
         }
-        Ok(jobs.len())
+        Ok(jobs.len() + batches.len())
+    }
+
+    async fn run_batch(&self, job: &Job) {
+        let store = self.store.as_ref();
+        match batch::process(
+            store,
+            &self.keyring,
+            &job.message_id,
+            &self.config.default_limits,
+            Some(batch::Lease {
+                job_id: job.id,
+                lease_ms: self.config.lease_ms,
+                wake: &self.wake,
+            }),
+        )
+        .await
+        {
+            Ok(n) => {
+                tracing::info!(job.id = job.id, messages = n, "batch processed");
+                if let Err(e) = store.delete_job(job.id).await {
+                    tracing::warn!(job.id = job.id, error.cause = %e, "cannot remove the batch job");
+                }
+            }
+            Err(error) => self.record_failure(job, &error).await,
+        }
     }
 
     async fn record_failure(&self, job: &Job, error: &str) {

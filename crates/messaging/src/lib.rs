@@ -1,6 +1,7 @@
 //! Sportello's messaging domain: the parsed values, the rules a message must satisfy, who may
 //! send to whom, and the ports (storage traits) the adapters implement. No I/O lives here.
 
+pub mod batch;
 pub mod content;
 pub mod delivery;
 pub mod fields;

@@ -504,3 +504,66 @@ pub struct AuditEntry {
     pub subject: String,
     pub detail: serde_json::Value,
 }
+
+/// A batch of messages uploaded at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Batch {
+    pub id: String,
+    pub service_id: ServiceId,
+    /// `ndjson` or `csv`.
+    pub format: String,
+    /// The CSV header (column names), for CSV batches.
+    pub header: Option<String>,
+    pub status: BatchStatus,
+    pub total: i64,
+    pub accepted: i64,
+    pub rejected: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum BatchStatus {
+    Running,
+    Completed,
+    Cancelled,
+}
+
+impl BatchStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "RUNNING",
+            Self::Completed => "COMPLETED",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "RUNNING" => Some(Self::Running),
+            "COMPLETED" => Some(Self::Completed),
+            "CANCELLED" => Some(Self::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+/// A line of a batch waiting to be processed: sealed raw text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRow {
+    pub line: i64,
+    pub body: SealedContent,
+}
+
+/// What became of one line of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowOutcome {
+    pub line: i64,
+    /// `accepted`, `rejected`, or `pending`/`cancelled` in reports.
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}

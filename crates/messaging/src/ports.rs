@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    AcceptOutcome, AuditEntry, CitizenProfile, Delegate, HistoryEntry, Job, JobCounts, KeyType,
-    Mandate, MessageRecord, NewMessageRecord, Organization, ProcessingOutcome, Service,
-    ServicePreference,
+    AcceptOutcome, AuditEntry, Batch, CitizenProfile, Delegate, HistoryEntry, Job, JobCounts,
+    KeyType, Mandate, MessageRecord, NewMessageRecord, Organization, PendingRow, ProcessingOutcome,
+    RowOutcome, Service, ServicePreference,
 };
 use crate::values::{FiscalCode, MessageId, OrganizationFiscalCode, ServiceId};
 
@@ -237,6 +237,42 @@ pub trait Store: Send + Sync + 'static {
     /// These messages (absent ones are simply missing).
     async fn get_messages(&self, ids: &[MessageId]) -> StoreResult<Vec<MessageRecord>>;
 
+    // Batches.
+    /// Creates a batch (status RUNNING, total 0) unless the service already has one with this
+    /// idempotency key, whose id is then returned with `false`.
+    async fn create_batch(
+        &self,
+        batch: &Batch,
+        idempotency_key: Option<&str>,
+    ) -> StoreResult<(String, bool)>;
+    /// Appends uploaded lines to a batch (one transaction).
+    async fn add_batch_rows(&self, batch_id: &str, rows: &[PendingRow]) -> StoreResult<()>;
+    /// Records the total and enqueues the batch's processing job, in one transaction.
+    async fn seal_batch(&self, batch_id: &str, total: i64, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Removes a batch whose upload was refused.
+    async fn discard_batch(&self, batch_id: &str) -> StoreResult<()>;
+    async fn get_batch(&self, batch_id: &str) -> StoreResult<Option<Batch>>;
+    /// Up to `limit` pending lines from `after_line` on, in order.
+    async fn pending_rows(&self, batch_id: &str, limit: i64) -> StoreResult<Vec<PendingRow>>;
+    /// Records line outcomes (only for lines still pending), updates the counters, clears the
+    /// sealed bodies, and completes the batch when nothing is pending; one transaction.
+    async fn record_rows(
+        &self,
+        batch_id: &str,
+        outcomes: &[RowOutcome],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn cancel_batch(&self, batch_id: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// A page of outcomes after `after_line`.
+    async fn batch_report(
+        &self,
+        batch_id: &str,
+        after_line: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<RowOutcome>>;
+    /// How many of the batch's accepted messages are PROCESSED.
+    async fn batch_processed(&self, batch_id: &str) -> StoreResult<i64>;
+
     // Jobs.
     /// Claims up to `limit` due jobs for `lease_ms`; jobs whose lease expired are claimable again.
     async fn claim_jobs(
@@ -280,4 +316,8 @@ pub trait Store: Send + Sync + 'static {
     /// Puts a dead job back in the queue and its message back to ACCEPTED.
     async fn retry_job(&self, job_id: i64, now: DateTime<Utc>) -> StoreResult<()>;
     async fn job_counts(&self) -> StoreResult<JobCounts>;
+    /// Keeps a long job claimed until `until`.
+    async fn extend_job(&self, job_id: i64, until: DateTime<Utc>) -> StoreResult<()>;
+    /// Removes a finished job.
+    async fn delete_job(&self, job_id: i64) -> StoreResult<()>;
 }

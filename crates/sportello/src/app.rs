@@ -101,7 +101,10 @@ pub async fn start(
         let worker = jobs::Worker {
             store: store.clone(),
             keyring: keyring.clone(),
-            config: config.job.clone(),
+            config: jobs::WorkerConfig {
+                default_limits: config.default_limits,
+                ..config.job.clone()
+            },
             events: Arc::new(MetricsEvents(state.metrics.clone())),
             wake: state.jobs_ready.clone(),
         };

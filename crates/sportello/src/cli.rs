@@ -37,10 +37,33 @@ enum Command {
     Migrate,
     /// Exit 0 when the server at --listen answers /readyz with 200.
     Healthcheck,
+    /// Batches of messages.
+    Batch {
+        #[command(subcommand)]
+        command: BatchCmd,
+    },
     /// Platform administration (works while the server runs).
     Admin {
         #[command(subcommand)]
         command: Admin,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BatchCmd {
+    /// Upload a file of messages (NDJSON, or CSV with the documented header) for a service;
+    /// a running server's workers process it.
+    Send {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        service: String,
+        /// ndjson or csv (default: from the file extension).
+        #[arg(long)]
+        format: Option<String>,
+        #[arg(long)]
+        idempotency_key: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -363,6 +386,30 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck => healthcheck(&config).await,
+        Command::Batch {
+            command:
+                BatchCmd::Send {
+                    file,
+                    service,
+                    format,
+                    idempotency_key,
+                    json,
+                },
+        } => {
+            let store = crate::app::open_store(&config, false).await?;
+            let result = send_batch(
+                &config,
+                &store,
+                &file,
+                &service,
+                format,
+                idempotency_key,
+                json,
+            )
+            .await;
+            store.close().await;
+            result.map(|()| ExitCode::SUCCESS)
+        }
         Command::Admin { command } => {
             let store = crate::app::open_store(&config, false).await?;
             let result = admin(command, &config, Arc::new(store.clone())).await;
@@ -399,6 +446,64 @@ async fn serve(config: Config, http: bool) -> anyhow::Result<ExitCode> {
     running.wait().await;
     running.stop().await;
     Ok(ExitCode::SUCCESS)
+}
+
+async fn send_batch(
+    config: &Config,
+    store: &store::SqlStore,
+    file: &std::path::Path,
+    service: &str,
+    format: Option<String>,
+    idempotency_key: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
+    use messaging::batch::Format;
+    let format = match format.as_deref() {
+        Some(f) => Format::parse(f).ok_or_else(|| anyhow::anyhow!("--format: ndjson or csv"))?,
+        None if file.extension().is_some_and(|e| e == "csv") => Format::Csv,
+        None => Format::Ndjson,
+    };
+    let id = messaging::values::ServiceId::parse(service)
+        .map_err(|e| anyhow::anyhow!("--service: {e}"))?;
+    let service = store
+        .get_service(&id)
+        .await?
+        .filter(messaging::model::Service::is_active)
+        .ok_or_else(|| anyhow::anyhow!("no active service with this id"))?;
+    let keyring = config.keyring()?;
+    let mut ingest =
+        api::batch_ops::Ingest::new(store, &keyring, &service, format, idempotency_key);
+    let mut f = tokio::fs::File::open(file)
+        .await
+        .with_context(|| format!("cannot open {}", file.display()))?;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = f.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        ingest.push(&buf[..n]).await.map_err(api_err)?;
+    }
+    let (batch_id, created) = ingest.finish().await.map_err(api_err)?;
+    let batch = store
+        .get_batch(&batch_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the batch vanished"))?;
+    print(
+        json,
+        &serde_json::json!({"id": batch_id, "total": batch.total, "created": created}),
+        || {
+            format!(
+                "batch {batch_id} {} with {} lines",
+                if created {
+                    "queued"
+                } else {
+                    "already uploaded"
+                },
+                batch.total
+            )
+        },
+    )
 }
 
 async fn shutdown_signal() {

@@ -28,6 +28,11 @@ pub const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         "limits",
         include_str!("../migrations/sqlite/0004_limits.sql"),
     ),
+    (
+        5,
+        "batches",
+        include_str!("../migrations/sqlite/0005_batches.sql"),
+    ),
 ];
 
 /// `(version, name, sql)` for PostgreSQL.
@@ -51,6 +56,11 @@ pub const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         4,
         "limits",
         include_str!("../migrations/postgres/0004_limits.sql"),
+    ),
+    (
+        5,
+        "batches",
+        include_str!("../migrations/postgres/0005_batches.sql"),
     ),
 ];
 

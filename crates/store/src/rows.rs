@@ -256,3 +256,19 @@ pub(crate) fn audit(row: &AnyRow) -> StoreResult<messaging::model::AuditEntry> {
         detail: json(row, "detail")?,
     })
 }
+
+pub(crate) fn batch(row: &AnyRow) -> StoreResult<messaging::model::Batch> {
+    Ok(messaging::model::Batch {
+        id: text(row, "id")?,
+        service_id: parsed(row, "service_id", ServiceId::parse)?,
+        format: text(row, "format")?,
+        header: opt_text(row, "header")?,
+        status: messaging::model::BatchStatus::parse(&text(row, "status")?)
+            .ok_or_else(|| corrupt("status"))?,
+        total: int(row, "total")?,
+        accepted: int(row, "accepted")?,
+        rejected: int(row, "rejected")?,
+        created_at: time(int(row, "created_at")?),
+        updated_at: time(int(row, "updated_at")?),
+    })
+}

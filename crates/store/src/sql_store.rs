@@ -11,7 +11,7 @@ use messaging::model::{
     JobStatus, Mandate, MessageRecord, MessageStatus, NewMessageRecord, Organization,
     ProcessingOutcome, RejectionReason, Service, ServicePreference,
 };
-use messaging::model::{KeyType, SealedContent};
+use messaging::model::{Batch, KeyType, PendingRow, RowOutcome, SealedContent};
 use messaging::ports::{
     CompletedJob, DelegateAuth, NewAuditEntry, NewHistoryEntry, ServiceAuth, Store, StoreError,
     StoreResult, StoredKey,
@@ -1589,6 +1589,256 @@ impl Store for SqlStore {
         .await
         .map_err(backend)?;
         tx.commit().await.map_err(backend)
+    }
+
+    async fn extend_job(&self, job_id: i64, until: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE jobs SET run_at = $1 WHERE id = $2 AND status = 'running'")
+            .bind(ms(&until))
+            .bind(job_id)
+            .execute(&self.write)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn delete_job(&self, job_id: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM jobs WHERE id = $1")
+            .bind(job_id)
+            .execute(&self.write)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn create_batch(
+        &self,
+        b: &Batch,
+        idempotency_key: Option<&str>,
+    ) -> StoreResult<(String, bool)> {
+        let inserted = sqlx::query(
+            "INSERT INTO batches (id, service_id, format, header, status, total, \
+             idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(b.id.clone())
+        .bind(b.service_id.to_string())
+        .bind(b.format.clone())
+        .bind(b.header.clone())
+        .bind(b.status.as_str())
+        .bind(idempotency_key.map(str::to_owned))
+        .bind(ms(&b.created_at))
+        .bind(ms(&b.updated_at))
+        .execute(&self.write)
+        .await
+        .map_err(backend)?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok((b.id.clone(), true));
+        }
+        let id: String = sqlx::query_scalar(
+            "SELECT id FROM batches WHERE service_id = $1 AND idempotency_key = $2",
+        )
+        .bind(b.service_id.to_string())
+        .bind(idempotency_key.map(str::to_owned))
+        .fetch_one(&self.read)
+        .await
+        .map_err(backend)?;
+        Ok((id, false))
+    }
+
+    async fn add_batch_rows(&self, batch_id: &str, rows: &[PendingRow]) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            let sql = format!(
+                "INSERT INTO batch_rows (batch_id, line, key_id, body) VALUES {}",
+                values_list(self.backend, chunk.len(), 4)
+            );
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q
+                    .bind(batch_id.to_owned())
+                    .bind(r.line)
+                    .bind(r.body.key_id.clone())
+                    .bind(r.body.bytes.clone());
+            }
+            q.execute(&mut *tx).await.map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn seal_batch(&self, batch_id: &str, total: i64, now: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        sqlx::query("UPDATE batches SET total = $1, updated_at = $2 WHERE id = $3")
+            .bind(total)
+            .bind(ms(&now))
+            .bind(batch_id.to_owned())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO jobs (kind, message_id, status, attempts, run_at, created_at) \
+             VALUES ('process_batch', $1, 'queued', 0, $2, $3)",
+        )
+        .bind(batch_id.to_owned())
+        .bind(ms(&now))
+        .bind(ms(&now))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn discard_batch(&self, batch_id: &str) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        for sql in [
+            "DELETE FROM batch_rows WHERE batch_id = $1",
+            "DELETE FROM batches WHERE id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(batch_id.to_owned())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn get_batch(&self, batch_id: &str) -> StoreResult<Option<Batch>> {
+        self.one(
+            "SELECT * FROM batches WHERE id = $1",
+            batch_id.to_owned(),
+            rows::batch,
+        )
+        .await
+    }
+
+    async fn pending_rows(&self, batch_id: &str, limit: i64) -> StoreResult<Vec<PendingRow>> {
+        sqlx::query(
+            "SELECT line, key_id, body FROM batch_rows WHERE batch_id = $1 AND outcome IS NULL \
+             ORDER BY line LIMIT $2",
+        )
+        .bind(batch_id.to_owned())
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(|r| {
+            Ok(PendingRow {
+                line: int(r, "line")?,
+                body: SealedContent {
+                    key_id: text(r, "key_id")?,
+                    bytes: r
+                        .try_get::<Option<Vec<u8>>, _>("body")
+                        .map_err(backend)?
+                        .unwrap_or_default(),
+                },
+            })
+        })
+        .collect()
+    }
+
+    async fn record_rows(
+        &self,
+        batch_id: &str,
+        outcomes: &[RowOutcome],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        let (mut accepted, mut rejected) = (0i64, 0i64);
+        for o in outcomes {
+            let n = sqlx::query(
+                "UPDATE batch_rows SET outcome = $1, message_id = $2, reason = $3, body = NULL \
+                 WHERE batch_id = $4 AND line = $5 AND outcome IS NULL",
+            )
+            .bind(o.outcome.clone())
+            .bind(o.message_id.clone())
+            .bind(o.reason.clone())
+            .bind(batch_id.to_owned())
+            .bind(o.line)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected() as i64;
+            if o.outcome == "accepted" {
+                accepted += n;
+            } else {
+                rejected += n;
+            }
+        }
+        sqlx::query(
+            "UPDATE batches SET accepted = accepted + $1, rejected = rejected + $2, \
+             updated_at = $3 WHERE id = $4",
+        )
+        .bind(accepted)
+        .bind(rejected)
+        .bind(ms(&now))
+        .bind(batch_id.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        sqlx::query(
+            "UPDATE batches SET status = 'COMPLETED' WHERE id = $1 AND status = 'RUNNING' \
+             AND accepted + rejected >= total",
+        )
+        .bind(batch_id.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn cancel_batch(&self, batch_id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE batches SET status = 'CANCELLED', updated_at = $1 \
+             WHERE id = $2 AND status = 'RUNNING'",
+        )
+        .bind(ms(&now))
+        .bind(batch_id.to_owned())
+        .execute(&self.write)
+        .await
+        .map_err(backend)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn batch_report(
+        &self,
+        batch_id: &str,
+        after_line: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<RowOutcome>> {
+        sqlx::query(
+            "SELECT line, outcome, message_id, reason FROM batch_rows \
+             WHERE batch_id = $1 AND line > $2 ORDER BY line LIMIT $3",
+        )
+        .bind(batch_id.to_owned())
+        .bind(after_line)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(|r| {
+            Ok(RowOutcome {
+                line: int(r, "line")?,
+                outcome: rows::opt_text(r, "outcome")?.unwrap_or_else(|| "pending".to_owned()),
+                message_id: rows::opt_text(r, "message_id")?,
+                reason: rows::opt_text(r, "reason")?,
+            })
+        })
+        .collect()
+    }
+
+    async fn batch_processed(&self, batch_id: &str) -> StoreResult<i64> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM batch_rows r JOIN messages m ON m.id = r.message_id \
+             WHERE r.batch_id = $1 AND m.status = 'PROCESSED'",
+        )
+        .bind(batch_id.to_owned())
+        .fetch_one(&self.read)
+        .await
+        .map_err(backend)
     }
 
     async fn job_counts(&self) -> StoreResult<JobCounts> {

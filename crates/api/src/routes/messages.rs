@@ -8,8 +8,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use messaging::FieldErrors;
 use messaging::content::{
-    FeatureLevel, Forbidden, MessageContent, NewMessageError, Payee, format_timestamp,
-    parse_new_message,
+    FeatureLevel, Forbidden, MessageContent, NewMessageError, format_timestamp, parse_new_message,
 };
 use messaging::model::{
     AcceptOutcome, Idempotency, MessageStatus, NewMessageRecord, SealedContent,
@@ -91,37 +90,21 @@ async fn submit(
         ),
     })?;
     let service = &caller.service;
-    if !service.may_address(&message.fiscal_code) {
-        return Err(ApiError::forbidden(
+    let content = messaging::batch::for_service(service, &message).map_err(|r| match r {
+        messaging::batch::ServiceRefusal::RecipientForbidden => ApiError::forbidden(
             "Recipient forbidden",
             "You are not allowed to issue requests for the recipient: the service is not \
              published and the recipient is not among its authorized recipients.",
-        ));
-    }
-    let mut content = message.content;
-    if let Some(payment) = content.payment_data.as_mut() {
-        let amount = payment.amount.get();
-        if amount > service.max_allowed_payment_amount {
+        ),
+        refusal @ messaging::batch::ServiceRefusal::AmountTooHigh(..) => {
             let mut errors = FieldErrors::default();
-            errors.push(
-                "content.payment_data.amount",
-                format!(
-                    "The requested amount ({amount} cents) exceeds the maximum allowed for this \
-                     service ({} cents)",
-                    service.max_allowed_payment_amount
-                ),
-            );
-            return Err(ApiError::Validation {
+            errors.push("content.payment_data.amount", refusal.to_string());
+            ApiError::Validation {
                 title: "Invalid message structure",
                 errors,
-            });
+            }
         }
-        if payment.payee.is_none() {
-            payment.payee = Some(Payee {
-                fiscal_code: service.organization_fiscal_code.clone(),
-            });
-        }
-    }
+    })?;
     let id = MessageId::new();
     let plain = serde_json::to_vec(&content).map_err(ApiError::internal)?;
     let (key_id, bytes) = state.keyring.seal(&plain, id.to_string().as_bytes());

@@ -1,6 +1,7 @@
 //! Handlers, one family per file.
 
 pub mod admin;
+pub mod batches;
 pub mod catalogue;
 pub mod lifecycle;
 pub mod manage;

@@ -321,7 +321,11 @@ pub async fn send(
         .method(method)
         .uri(path)
         .header("host", addr.to_string());
-    if body.is_some() {
+    if body.is_some()
+        && !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
         req = req.header("content-type", "application/json");
     }
     for (k, v) in headers {

@@ -1,0 +1,246 @@
+//! `/api/v1/batches`: upload a batch (NDJSON or CSV, streamed), read its progress, cancel it,
+//! and download the outcome of every line.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use futures_util::StreamExt;
+use messaging::batch::Format;
+use messaging::content::format_timestamp;
+use messaging::model::{Batch, BatchStatus};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::ServiceCaller;
+use crate::batch_ops::Ingest;
+use crate::problem::{ApiError, ApiResult};
+use crate::routes::messages::IDEMPOTENCY_HEADER;
+use crate::state::AppState;
+
+/// Largest upload accepted.
+pub const MAX_UPLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+
+#[derive(Debug, Serialize)]
+pub struct CreatedBatch {
+    pub id: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BatchView {
+    pub id: String,
+    pub status: &'static str,
+    pub format: String,
+    pub total: i64,
+    pub accepted: i64,
+    pub rejected: i64,
+    pub pending: i64,
+    /// Accepted messages already PROCESSED (in the citizens' inboxes).
+    pub processed: i64,
+    /// Share of lines with an outcome, 0 to 1.
+    pub progress: f64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn view(b: &Batch, processed: i64) -> BatchView {
+    let done = b.accepted + b.rejected;
+    BatchView {
+        id: b.id.clone(),
+        status: b.status.as_str(),
+        format: b.format.clone(),
+        total: b.total,
+        accepted: b.accepted,
+        rejected: b.rejected,
+        pending: (b.total - done).max(0),
+        processed,
+        progress: if b.total == 0 {
+            1.0
+        } else {
+            done as f64 / b.total as f64
+        },
+        created_at: format_timestamp(&b.created_at),
+        updated_at: format_timestamp(&b.updated_at),
+    }
+}
+
+fn format_of(headers: &HeaderMap) -> ApiResult<Format> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if ct.starts_with("application/x-ndjson") || ct.starts_with("application/ndjson") {
+        Ok(Format::Ndjson)
+    } else if ct.starts_with("text/csv") {
+        Ok(Format::Csv)
+    } else {
+        Err(ApiError::bad_request(
+            "Invalid batch",
+            "Content-Type must be application/x-ndjson (one NewMessage per line) or text/csv \
+             (see the documented columns).",
+        ))
+    }
+}
+
+/// `POST /batches`: 202 `{id}` once every line is stored; processing goes on in the background.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let format = format_of(&headers)?;
+    let key = headers
+        .get(IDEMPOTENCY_HEADER)
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|k| !k.is_empty() && k.len() <= 255)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "Invalid Idempotency-Key",
+                        "Idempotency-Key must be 1 to 255 printable ASCII characters.",
+                    )
+                })
+        })
+        .transpose()?;
+    let mut ingest = Ingest::new(
+        state.store.as_ref(),
+        &state.keyring,
+        &caller.service,
+        format,
+        key,
+    );
+    let mut stream = body.into_data_stream();
+    let mut size = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk
+            .map_err(|_| ApiError::bad_request("Invalid batch", "The upload was interrupted."))?;
+        size += chunk.len() as u64;
+        if size > MAX_UPLOAD_BYTES {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        ingest.push(&chunk).await?;
+    }
+    let (id, _) = ingest.finish().await?;
+    state.jobs_ready.notify_waiters();
+    Ok((StatusCode::ACCEPTED, Json(CreatedBatch { id })).into_response())
+}
+
+async fn owned(state: &AppState, caller: &ServiceCaller, id: &str) -> ApiResult<Batch> {
+    let batch = state
+        .store
+        .get_batch(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Batch not found", "No batch with this ID."))?;
+    if batch.service_id != caller.service.id {
+        return Err(ApiError::forbidden(
+            "You are not allowed here",
+            "A service may only read its own batches.",
+        ));
+    }
+    Ok(batch)
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<BatchView>> {
+    let batch = owned(&state, &caller, &id).await?;
+    let processed = state.store.batch_processed(&batch.id).await?;
+    Ok(Json(view(&batch, processed)))
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<BatchView>> {
+    let batch = owned(&state, &caller, &id).await?;
+    if !state.store.cancel_batch(&batch.id, Utc::now()).await? {
+        return Err(ApiError::Conflict(format!(
+            "The batch is {} and can no longer be cancelled.",
+            batch.status.as_str()
+        )));
+    }
+    let batch = owned(&state, &caller, &id).await?;
+    let processed = state.store.batch_processed(&batch.id).await?;
+    Ok(Json(view(&batch, processed)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReportQuery {
+    format: Option<String>,
+}
+
+/// `GET /batches/{id}/report`: one line per upload line, streamed page by page.
+pub async fn report(
+    State(state): State<AppState>,
+    caller: ServiceCaller,
+    Path(id): Path<String>,
+    Query(q): Query<ReportQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let batch = owned(&state, &caller, &id).await?;
+    let wants_csv = q.format.as_deref() == Some("csv")
+        || headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/csv"));
+    let cancelled = batch.status == BatchStatus::Cancelled;
+    let store = state.store.clone();
+    let batch_id = batch.id;
+    let head = wants_csv.then(|| "line,outcome,message_id,reason\n".to_owned());
+    let pages = futures_util::stream::unfold(Some(0i64), move |after| {
+        let store = store.clone();
+        let batch_id = batch_id.clone();
+        async move {
+            let after = after?;
+            let rows = match store.batch_report(&batch_id, after, 5_000).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::error!(error.cause = %e, "batch report page failed");
+                    return Some((Err(std::io::Error::other("report failed")), None));
+                }
+            };
+            if rows.is_empty() {
+                return None;
+            }
+            let next = rows.last().map(|r| r.line);
+            let mut text = String::new();
+            for mut r in rows {
+                if cancelled && r.outcome == "pending" {
+                    r.outcome = "cancelled".into();
+                }
+                if wants_csv {
+                    let reason = r.reason.unwrap_or_default().replace('"', "\"\"");
+                    text.push_str(&format!(
+                        "{},{},{},\"{reason}\"\n",
+                        r.line,
+                        r.outcome,
+                        r.message_id.unwrap_or_default()
+                    ));
+                } else {
+                    text.push_str(&serde_json::to_string(&r).unwrap_or_default());
+                    text.push('\n');
+                }
+            }
+            Some((Ok::<_, std::io::Error>(text), next))
+        }
+    });
+    let body = futures_util::stream::iter(head.map(Ok)).chain(pages);
+    let content_type = if wants_csv {
+        "text/csv; charset=utf-8"
+    } else {
+        "application/x-ndjson"
+    };
+    Ok((
+        [(header::CONTENT_TYPE, content_type)],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
