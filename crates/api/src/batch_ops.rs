@@ -104,6 +104,15 @@ impl<'a> Ingest<'a> {
         Ok((id, true))
     }
 
+    /// Gives up an upload (the client went away, the body was too large): nothing is kept.
+    pub async fn abort(self) {
+        if let (Some(id), false) = (&self.batch_id, self.replayed)
+            && let Err(e) = self.store.discard_batch(id).await
+        {
+            tracing::warn!(error.cause = %e, "cannot discard an aborted batch upload");
+        }
+    }
+
     async fn record(&mut self, record: Record) -> ApiResult<()> {
         if self.batch_id.is_none() {
             return self.first(record).await;

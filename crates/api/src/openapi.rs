@@ -33,7 +33,10 @@ pub fn document() -> serde_json::Value {
                        to citizens, read their limited profile, and manage services (cards and \
                        API keys). Operation ids, paths, parameters and schemas follow IO's \
                        Services API; Sportello's additions (the `Idempotency-Key` header, the \
-                       422 response, `invalid_params` in problems) are marked as such.",
+                       422 response, `invalid_params` in problems) are marked as such. \
+                       Sportello-only operations, not in IO's API: batches of messages \
+                       (createBatch, getBatch, cancelBatch, getBatchReport) and the usage of a \
+                       service against its quotas (getServiceUsage).",
     ),
     servers((url = "/api/v1", description = "This Sportello instance")),
     paths(
@@ -57,6 +60,11 @@ pub fn document() -> serde_json::Value {
         operations::cms_get_service_history,
         operations::upload_organization_logo,
         operations::cms_update_service_logo,
+        operations::get_service_usage,
+        operations::create_batch,
+        operations::get_batch,
+        operations::cancel_batch,
+        operations::get_batch_report,
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -68,6 +76,7 @@ pub fn document() -> serde_json::Value {
         (name = "manage-release", description = "Publication of a service"),
         (name = "organizations", description = "The caller's organization"),
         (name = "service-topics", description = "Topics a service card is filed under"),
+        (name = "batches", description = "Sportello only: many messages in one upload"),
     ),
 )]
 struct ApiDoc;
@@ -101,6 +110,32 @@ impl Modify for SecuritySchemes {
 pub fn number() -> RefOr<Schema> {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::Type::Number)
+        .into()
+}
+
+/// `BatchView.status`: `RUNNING` until every line has an outcome, then `COMPLETED`;
+/// `CANCELLED` once cancelled (pending lines are then never sent).
+pub fn batch_status() -> RefOr<Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["RUNNING", "COMPLETED", "CANCELLED"]))
+        .description(Some(
+            "`RUNNING` until every line has an outcome, then `COMPLETED`; `CANCELLED` once \
+             cancelled (its pending lines are never sent).",
+        ))
+        .examples(["RUNNING"])
+        .into()
+}
+
+/// `BatchView.format`: the format of the upload.
+pub fn batch_format() -> RefOr<Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["ndjson", "csv"]))
+        .description(Some(
+            "The format of the upload: `ndjson` (`application/x-ndjson`) or `csv` (`text/csv`).",
+        ))
+        .examples(["csv"])
         .into()
 }
 
@@ -576,6 +611,79 @@ pub mod schemas {
     }
 }
 
+/// Doc-only schemas of Sportello-only operations (no counterpart in IO's reference).
+pub mod sportello {
+    use utoipa::ToSchema;
+
+    use super::schemas::Timestamp;
+
+    /// Messages accepted in one quota period, against the service's quota.
+    #[derive(ToSchema)]
+    pub struct QuotaUsage {
+        /// Messages accepted in the period so far.
+        #[schema(minimum = 0, example = 1200)]
+        pub used: u64,
+        /// The quota of the period; `null` when the service has none.
+        #[schema(required = true, minimum = 0, example = 10000)]
+        pub limit: Option<u64>,
+        /// `limit - used` (never below 0); `null` when the service has no quota.
+        #[schema(required = true, minimum = 0, example = 8800)]
+        pub remaining: Option<u64>,
+        /// When the period ends and `used` starts again from 0.
+        pub resets_at: Timestamp,
+    }
+
+    /// The rate limit of the service's submissions (a token bucket).
+    #[derive(ToSchema)]
+    pub struct RateLimit {
+        /// Requests allowed per second, on average.
+        #[schema(minimum = 0, example = 10)]
+        pub per_second: u32,
+        /// Requests allowed at once, beyond the average.
+        #[schema(minimum = 0, example = 20)]
+        pub burst: u32,
+    }
+
+    /// Messages the service sent today and this month against its quotas (over the limit,
+    /// submissions are refused with 429), and its rate limit.
+    #[derive(ToSchema)]
+    pub struct ServiceUsage {
+        /// The current day (UTC).
+        pub daily: QuotaUsage,
+        /// The current month (UTC).
+        pub monthly: QuotaUsage,
+        pub rate: RateLimit,
+    }
+
+    /// What became of a line of a batch.
+    #[derive(ToSchema)]
+    #[schema(rename_all = "lowercase")]
+    pub enum BatchLineOutcome {
+        Accepted,
+        Rejected,
+        Pending,
+        Cancelled,
+    }
+
+    /// One line of a batch report: the outcome of one line of the upload.
+    #[derive(ToSchema)]
+    pub struct BatchReportLine {
+        /// The line of the upload (1-based; a CSV header is line 1, a quoted CSV field may
+        /// span lines and the record is numbered by its first line).
+        #[schema(minimum = 1, example = 2)]
+        pub line: i64,
+        /// `accepted` (the message was created), `rejected` (see `reason`), `pending` (not
+        /// processed yet) or `cancelled` (pending when the batch was cancelled).
+        pub outcome: BatchLineOutcome,
+        /// The ID of the message created (`accepted` lines only).
+        #[schema(nullable = false, example = "01J9ZQ3V5T8K2M4N6P8R0S2T4V")]
+        pub message_id: Option<String>,
+        /// Why the line was refused (`rejected` lines only).
+        #[schema(nullable = false, example = "content.subject: too short")]
+        pub reason: Option<String>,
+    }
+}
+
 /// Doc-only parameters shared by several operations.
 pub mod parameters {
     use utoipa::IntoParams;
@@ -604,6 +712,32 @@ pub mod parameters {
             pattern = "^[\\x21-\\x7E]+$"
         )]
         pub idempotency_key: Option<String>,
+    }
+
+    /// Sportello's idempotent batch upload.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Header)]
+    pub struct BatchIdempotencyKey {
+        /// A client-chosen key that makes retrying an upload safe: an upload with a key the
+        /// service already used answers 202 with the batch first created, which is not
+        /// created again.
+        #[param(
+            rename = "Idempotency-Key",
+            nullable = false,
+            min_length = 1,
+            max_length = 255,
+            pattern = "^[\\x21-\\x7E]+$"
+        )]
+        pub idempotency_key: Option<String>,
+    }
+
+    /// The format of `getBatchReport`.
+    #[derive(IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct ReportFormat {
+        /// `csv` for a CSV report (as does `Accept: text/csv`); NDJSON otherwise.
+        #[param(nullable = false, example = "csv")]
+        pub format: Option<String>,
     }
 
     /// Paging of `cmsGetServices`.
@@ -642,11 +776,15 @@ mod operations {
         reason = "doc-only stubs: only their generated path items are used"
     )]
 
-    use super::parameters::{FiscalCodePath, HistoryPaging, IdempotencyKey, Paging};
+    use super::parameters::{
+        BatchIdempotencyKey, FiscalCodePath, HistoryPaging, IdempotencyKey, Paging, ReportFormat,
+    };
     use super::schemas::{
         CmsReviewRequest, CmsServicePayload, CmsSubscriptionKeyType, FiscalCodePayload, Logo,
         NewMessage, OrganizationFiscalCode,
     };
+    use super::sportello::{BatchReportLine, ServiceUsage};
+    use crate::routes::batches::{BatchView, CreatedBatch};
     use crate::wire::{
         CmsServiceHistory, CmsServiceLifecycle, CmsServicePagination, CmsServicePublication,
         CmsServiceTopicList, CmsSubscriptionKeys, CreatedMessage,
@@ -1083,4 +1221,145 @@ mod operations {
         security(("ManageSubscriptionKey" = [])),
     )]
     fn cms_update_service_logo() {}
+
+    /// Retrieve service usage
+    ///
+    /// Sportello only, not in IO's API: the messages the service sent today and this month
+    /// against its daily and monthly quotas (over a quota, submissions are refused with 429),
+    /// and its rate limit.
+    #[utoipa::path(
+        get,
+        path = "/manage/services/{serviceId}/usage",
+        operation_id = "getServiceUsage",
+        tag = "manage",
+        params(("serviceId" = String, Path, description = "ID of the service")),
+        responses(
+            (status = 200, description = "Service usage fetched successfully", body = ServiceUsage),
+            (status = 401, description = "Unauthorized: no manage key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the delegate or its organization is disabled, or the service belongs to another organization.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 404, description = "Not found", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 500, description = "Internal server error", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("ManageSubscriptionKey" = [])),
+    )]
+    fn get_service_usage() {}
+
+    /// Submit a batch of messages
+    ///
+    /// Sportello only, not in IO's API: many messages in one streamed upload (up to 4 GiB).
+    /// Each message is checked exactly as by submitMessageforUserWithFiscalCodeInBody. The
+    /// answer (202) comes once every line is stored;
+    /// processing goes on in the background (see getBatch and getBatchReport). A line that
+    /// fails the checks is rejected alone; only an upload that cannot be decoded at all (its
+    /// first line) or that holds no message is refused with 400.
+    ///
+    /// Two formats, by `Content-Type`:
+    ///
+    /// - `application/x-ndjson` (or `application/ndjson`): one `NewMessage` per line (see the
+    ///   schema), with `fiscal_code` set;
+    /// - `text/csv`: a header line, then one message per record (RFC 4180 quoting; a quoted
+    ///   field may span lines). The columns, in any order: `fiscal_code`, `subject`,
+    ///   `markdown` (required), `due_date`, `amount`, `notice_number`,
+    ///   `invalid_after_due_date`, `payee_fiscal_code`, `time_to_live`, `feature_level_type`
+    ///   (optional, may be empty). They stand for the `NewMessage` fields of the same name
+    ///   (`amount`, `notice_number`, `invalid_after_due_date` and `payee_fiscal_code` for
+    ///   `content.payment_data`); an unknown column refuses the upload.
+    ///
+    /// Lines longer than 64 KiB are rejected; blank lines are skipped but keep their numbers.
+    #[utoipa::path(
+        post,
+        path = "/batches",
+        operation_id = "createBatch",
+        tag = "batches",
+        params(BatchIdempotencyKey),
+        request_body(
+            description = "The messages: NDJSON (each line a `NewMessage`; the schema describes one line) or CSV (the columns listed above).",
+            content(
+                (NewMessage = "application/x-ndjson", example = json!("{\"fiscal_code\":\"SPNDNL80R13C555X\",\"content\":{\"subject\":\"Welcome new user !\",\"markdown\":\"...\"}}\n{\"fiscal_code\":\"AAAAAA00A00A000A\",\"content\":{\"subject\":\"Welcome new user !\",\"markdown\":\"...\"}}\n")),
+                (String = "text/csv", example = json!("fiscal_code,subject,markdown,amount,notice_number\nSPNDNL80R13C555X,Welcome new user !,\"...\",,\nAAAAAA00A00A000A,Your payment notice,\"...\",1500,012345678901234567\n")),
+            ),
+        ),
+        responses(
+            (status = 202, description = "Batch taken in charge: every line is stored.", body = CreatedBatch),
+            (status = 400, description = "Invalid batch: an unsupported `Content-Type`, an invalid `Idempotency-Key`, a first line that cannot be decoded (not UTF-8, not a JSON object, or a CSV header with an unknown or missing required column), an empty upload, or an interrupted one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 401, description = "Unauthorized: no subscription key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the key's service is deleted or its organization disabled, or the client address is outside `authorized_cidrs`.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 413, description = "The upload is larger than 4 GiB.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 429, description = "Too many requests: the service's rate limit; `Retry-After` says when to retry.", body = ProblemJson, content_type = "application/problem+json",
+                headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+            (status = 500, description = "Internal server error", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("SubscriptionKey" = [])),
+    )]
+    fn create_batch() {}
+
+    /// Get a batch
+    ///
+    /// Sportello only, not in IO's API: the progress of a batch of the calling service.
+    #[utoipa::path(
+        get,
+        path = "/batches/{batchId}",
+        operation_id = "getBatch",
+        tag = "batches",
+        params(("batchId" = String, Path, description = "The ID of the batch.")),
+        responses(
+            (status = 200, description = "Batch found.", body = BatchView),
+            (status = 401, description = "Unauthorized: no subscription key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the key's service is deleted or its organization disabled, the client address is outside `authorized_cidrs`, or the batch was uploaded by another service.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 404, description = "No batch found for the provided ID.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 429, description = "Too many requests: the service's rate limit; `Retry-After` says when to retry.", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("SubscriptionKey" = [])),
+    )]
+    fn get_batch() {}
+
+    /// Cancel a batch
+    ///
+    /// Sportello only, not in IO's API: stops a running batch. Lines not yet processed are
+    /// never sent (`cancelled` in the report); messages already accepted stay sent.
+    #[utoipa::path(
+        post,
+        path = "/batches/{batchId}/cancel",
+        operation_id = "cancelBatch",
+        tag = "batches",
+        params(("batchId" = String, Path, description = "The ID of the batch.")),
+        responses(
+            (status = 200, description = "Batch cancelled.", body = BatchView),
+            (status = 401, description = "Unauthorized: no subscription key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the key's service is deleted or its organization disabled, the client address is outside `authorized_cidrs`, or the batch was uploaded by another service.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 404, description = "No batch found for the provided ID.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 409, description = "The batch is no longer running (`COMPLETED` or already `CANCELLED`).", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 429, description = "Too many requests: the service's rate limit; `Retry-After` says when to retry.", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("SubscriptionKey" = [])),
+    )]
+    fn cancel_batch() {}
+
+    /// Get the report of a batch
+    ///
+    /// Sportello only, not in IO's API: the outcome of every line of the upload, in line
+    /// order, streamed. NDJSON by default (one `BatchReportLine` per line); CSV with
+    /// `format=csv` or `Accept: text/csv` (header `line,outcome,message_id,reason`, `reason`
+    /// always quoted). Lines not processed yet are `pending`, or `cancelled` once the batch is
+    /// cancelled.
+    #[utoipa::path(
+        get,
+        path = "/batches/{batchId}/report",
+        operation_id = "getBatchReport",
+        tag = "batches",
+        params(("batchId" = String, Path, description = "The ID of the batch."), ReportFormat),
+        responses(
+            (status = 200, description = "The report: NDJSON (each line a `BatchReportLine`; the schema describes one line) or CSV.",
+                content(
+                    (BatchReportLine = "application/x-ndjson", example = json!("{\"line\":1,\"outcome\":\"accepted\",\"message_id\":\"01J9ZQ3V5T8K2M4N6P8R0S2T4V\"}\n{\"line\":2,\"outcome\":\"rejected\",\"reason\":\"content.subject: too short\"}\n")),
+                    (String = "text/csv", example = json!("line,outcome,message_id,reason\n2,accepted,01J9ZQ3V5T8K2M4N6P8R0S2T4V,\"\"\n3,rejected,,\"content.subject: too short\"\n")),
+                )),
+            (status = 401, description = "Unauthorized: no subscription key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the key's service is deleted or its organization disabled, the client address is outside `authorized_cidrs`, or the batch was uploaded by another service.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 404, description = "No batch found for the provided ID.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 429, description = "Too many requests: the service's rate limit; `Retry-After` says when to retry.", body = ProblemJson, content_type = "application/problem+json"),
+        ),
+        security(("SubscriptionKey" = [])),
+    )]
+    fn get_batch_report() {}
 }

@@ -3,8 +3,10 @@
 //! the same rows (B) — then the time the workers take to process what was accepted.
 //!
 //! `cargo run --release -p bench -- submit --backend sqlite --connections 64 --duration 10s`
+//! `cargo run --release -p bench -- batch --backend sqlite --rows 1000000`
 
 mod bare;
+mod batch;
 mod db;
 mod insert;
 mod load;
@@ -41,6 +43,36 @@ struct Cli {
 enum Command {
     /// Message submission: bare HTTP ceiling, raw insert ceiling, Sportello, drain.
     Submit(SubmitArgs),
+    /// One streamed NDJSON batch upload: raw insert ceiling, upload, outcomes, processing.
+    Batch(BatchArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct BatchArgs {
+    /// Database backend of the insert ceiling and of Sportello.
+    #[arg(long, value_enum, default_value_t = BackendArg::Sqlite)]
+    backend: BackendArg,
+    /// NDJSON lines (messages) in the uploaded batch.
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: u64,
+    /// Length of the insert ceiling phase (it also stops after `--rows` rows).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    ceiling_duration: Duration,
+    /// Sportello worker tasks.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Sportello's database connections (default: Sportello's own default).
+    #[arg(long)]
+    db_max_connections: Option<u32>,
+    /// Longest wait, from the start of the upload, for every message to be processed.
+    #[arg(long, default_value = "1200s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// PostgreSQL server (must be on this machine); each phase gets a fresh schema in it.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pg_url: String,
+    /// Tokio worker threads (default: one per CPU, as Sportello runs).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -104,16 +136,83 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Submit(args) => {
-            let mut builder = tokio::runtime::Builder::new_multi_thread();
-            if let Some(n) = args.threads {
-                builder.worker_threads(n.max(1));
-            }
-            let runtime = builder.enable_all().build()?;
-            runtime.block_on(submit_command(args))
-        }
+    let threads = match &cli.command {
+        Command::Submit(args) => args.threads,
+        Command::Batch(args) => args.threads,
+    };
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = threads {
+        builder.worker_threads(n.max(1));
     }
+    let runtime = builder.enable_all().build()?;
+    match cli.command {
+        Command::Submit(args) => runtime.block_on(submit_command(args)),
+        Command::Batch(args) => runtime.block_on(batch_command(args)),
+    }
+}
+
+async fn batch_command(args: BatchArgs) -> anyhow::Result<()> {
+    if args.backend == BackendArg::Postgres {
+        db::check_loopback(&args.pg_url)?;
+    }
+    if args.rows == 0 {
+        bail!("--rows must be at least 1");
+    }
+    let writers = match args.backend {
+        BackendArg::Sqlite => 1,
+        BackendArg::Postgres => 4,
+    };
+    let placeholders = match args.backend {
+        BackendArg::Sqlite => Placeholders::Anonymous,
+        BackendArg::Postgres => Placeholders::Numbered,
+    };
+    eprintln!("[1/2] ceiling: raw batched insert, {writers} writer(s)");
+    // The ceiling's own settings, expressed as those of `submit`.
+    let ceiling_args = SubmitArgs {
+        backend: args.backend,
+        connections: 1,
+        duration: args.ceiling_duration,
+        max_requests: 0,
+        max_insert_rows: args.rows,
+        insert_writers: Some(writers),
+        workers: args.workers,
+        db_max_connections: args.db_max_connections,
+        drain_timeout: args.timeout,
+        pg_url: args.pg_url.clone(),
+        threads: args.threads,
+    };
+    let (ceiling, _, _) = raw_insert(&ceiling_args, writers, placeholders).await?;
+
+    eprintln!(
+        "[2/2] Sportello: POST /api/v1/batches with {} NDJSON lines, then processing",
+        args.rows
+    );
+    let rss_reset = sys::reset_peak_rss();
+    let outcome = batch::run(&batch::BatchPlan {
+        backend: args.backend,
+        pg_url: args.pg_url.clone(),
+        workers: args.workers,
+        db_max_connections: args.db_max_connections,
+        rows: args.rows,
+        timeout: args.timeout,
+    })
+    .await?;
+    let rss = rss_reset.then(sys::peak_rss_mib).flatten();
+    let report = batch::BatchReport {
+        backend: args.backend,
+        rows: args.rows,
+        workers: args.workers,
+        threads: args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        machine: sys::machine(),
+        ceiling,
+        ceiling_writers: writers,
+        outcome,
+        rss_mib: rss,
+    };
+    println!("{}", report.markdown());
+    Ok(())
 }
 
 async fn submit_command(args: SubmitArgs) -> anyhow::Result<()> {

@@ -149,7 +149,7 @@ async fn run_on(db: &FreshDb, plan: &SportelloPlan) -> anyhow::Result<SportelloO
 
 /// Organization, delegate, draft service authorized for [`RECIPIENT`], citizen profile; returns
 /// the service's primary key.
-async fn set_up(running: &Running) -> anyhow::Result<String> {
+pub async fn set_up(running: &Running) -> anyhow::Result<String> {
     use api::admin_ops;
     let store: Arc<dyn Store> = running.state.store.clone();
     let s = store.as_ref();

@@ -16,7 +16,7 @@ use messaging::values::MessageId;
 use seal::Keyring;
 
 /// Lines handled per transaction.
-pub const CHUNK: i64 = 500;
+pub const CHUNK: i64 = 1_000;
 
 fn rejected(line: i64, reason: impl Into<String>) -> RowOutcome {
     RowOutcome {
@@ -44,6 +44,7 @@ pub async fn process(
     lease: Option<Lease<'_>>,
 ) -> Result<u64, String> {
     let mut written = 0u64;
+    let mut after_line = 0i64;
     loop {
         let batch = store
             .get_batch(batch_id)
@@ -54,12 +55,13 @@ pub async fn process(
             return Ok(written);
         }
         let rows = store
-            .pending_rows(batch_id, CHUNK)
+            .pending_rows(batch_id, after_line, CHUNK)
             .await
             .map_err(|e| e.to_string())?;
-        if rows.is_empty() {
+        let Some(last) = rows.last() else {
             return Ok(written);
-        }
+        };
+        after_line = last.line;
         let service = store
             .get_service(&batch.service_id)
             .await

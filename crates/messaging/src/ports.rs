@@ -252,8 +252,14 @@ pub trait Store: Send + Sync + 'static {
     /// Removes a batch whose upload was refused.
     async fn discard_batch(&self, batch_id: &str) -> StoreResult<()>;
     async fn get_batch(&self, batch_id: &str) -> StoreResult<Option<Batch>>;
-    /// Up to `limit` pending lines from `after_line` on, in order.
-    async fn pending_rows(&self, batch_id: &str, limit: i64) -> StoreResult<Vec<PendingRow>>;
+    /// Up to `limit` pending lines after `after_line`, in order (a cursor, so a large batch is
+    /// read in linear time).
+    async fn pending_rows(
+        &self,
+        batch_id: &str,
+        after_line: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<PendingRow>>;
     /// Records line outcomes (only for lines still pending), updates the counters, clears the
     /// sealed bodies, and completes the batch when nothing is pending; one transaction.
     async fn record_rows(

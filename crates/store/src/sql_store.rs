@@ -1712,12 +1712,18 @@ impl Store for SqlStore {
         .await
     }
 
-    async fn pending_rows(&self, batch_id: &str, limit: i64) -> StoreResult<Vec<PendingRow>> {
+    async fn pending_rows(
+        &self,
+        batch_id: &str,
+        after_line: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<PendingRow>> {
         sqlx::query(
-            "SELECT line, key_id, body FROM batch_rows WHERE batch_id = $1 AND outcome IS NULL \
-             ORDER BY line LIMIT $2",
+            "SELECT line, key_id, body FROM batch_rows WHERE batch_id = $1 AND line > $2 \
+             AND outcome IS NULL ORDER BY line LIMIT $3",
         )
         .bind(batch_id.to_owned())
+        .bind(after_line)
         .bind(limit)
         .fetch_all(&self.read)
         .await

@@ -22,25 +22,48 @@ use crate::state::AppState;
 /// Largest upload accepted.
 pub const MAX_UPLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
-#[derive(Debug, Serialize)]
+/// A batch taken in charge: every line is stored, processing goes on in the background.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedBatch {
+    /// The ID of the batch (a ULID): see getBatch.
+    #[schema(example = "01J9ZQ3V5T8K2M4N6P8R0S2T4V")]
     pub id: String,
 }
 
-#[derive(Debug, Serialize)]
+/// The progress of a batch.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BatchView {
+    /// The ID of the batch (a ULID).
+    #[schema(example = "01J9ZQ3V5T8K2M4N6P8R0S2T4V")]
     pub id: String,
+    #[schema(schema_with = crate::openapi::batch_status)]
     pub status: &'static str,
+    #[schema(schema_with = crate::openapi::batch_format)]
     pub format: String,
+    /// The lines of the upload that stand for a message (a CSV header and blank lines
+    /// excluded).
+    #[schema(minimum = 0, example = 1000)]
     pub total: i64,
+    /// Lines whose message was accepted (and created).
+    #[schema(minimum = 0, example = 990)]
     pub accepted: i64,
+    /// Lines refused: see getBatchReport for the reason of each.
+    #[schema(minimum = 0, example = 5)]
     pub rejected: i64,
+    /// Lines with no outcome yet (`total - accepted - rejected`).
+    #[schema(minimum = 0, example = 5)]
     pub pending: i64,
     /// Accepted messages already PROCESSED (in the citizens' inboxes).
+    #[schema(minimum = 0, example = 900)]
     pub processed: i64,
     /// Share of lines with an outcome, 0 to 1.
+    #[schema(minimum = 0, maximum = 1, example = 0.995)]
     pub progress: f64,
+    /// When the batch was uploaded (UTC).
+    #[schema(format = DateTime, example = "2018-10-13T00:00:00.000Z")]
     pub created_at: String,
+    /// When the batch last changed (UTC).
+    #[schema(format = DateTime, example = "2018-10-13T00:00:00.000Z")]
     pub updated_at: String,
 }
 
@@ -117,13 +140,24 @@ pub async fn create(
     let mut stream = body.into_data_stream();
     let mut size = 0u64;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk
-            .map_err(|_| ApiError::bad_request("Invalid batch", "The upload was interrupted."))?;
-        size += chunk.len() as u64;
-        if size > MAX_UPLOAD_BYTES {
-            return Err(ApiError::PayloadTooLarge);
+        let step = match chunk {
+            Err(_) => Err(ApiError::bad_request(
+                "Invalid batch",
+                "The upload was interrupted.",
+            )),
+            Ok(chunk) => {
+                size += chunk.len() as u64;
+                if size > MAX_UPLOAD_BYTES {
+                    Err(ApiError::PayloadTooLarge)
+                } else {
+                    ingest.push(&chunk).await
+                }
+            }
+        };
+        if let Err(e) = step {
+            ingest.abort().await;
+            return Err(e);
         }
-        ingest.push(&chunk).await?;
     }
     let (id, _) = ingest.finish().await?;
     state.jobs_ready.notify_waiters();
