@@ -313,6 +313,31 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Rows of `select … WHERE <column> IN (keys)`, queried in chunks and mapped by `map`.
+    async fn select_in<T>(
+        &self,
+        select: &str,
+        column: &str,
+        keys: Vec<String>,
+        map: impl Fn(&AnyRow) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(INSERT_CHUNK) {
+            let sql = format!(
+                "{select} WHERE {column} IN ({})",
+                in_list(self.backend, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for k in chunk {
+                q = q.bind(k.clone());
+            }
+            for row in q.fetch_all(&self.read).await.map_err(backend)? {
+                out.push(map(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
@@ -1188,45 +1213,28 @@ impl Store for SqlStore {
     }
 
     async fn get_citizens(&self, fiscal_codes: &[FiscalCode]) -> StoreResult<Vec<CitizenProfile>> {
-        let mut out = Vec::with_capacity(fiscal_codes.len());
-        for chunk in fiscal_codes.chunks(INSERT_CHUNK) {
-            let sql = format!(
-                "SELECT {} FROM citizens WHERE fiscal_code IN ({})",
-                rows::CITIZEN_COLUMNS,
-                in_list(self.backend, chunk.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for fc in chunk {
-                q = q.bind(fc.as_str().to_owned());
-            }
-            for row in q.fetch_all(&self.read).await.map_err(backend)? {
-                out.push(rows::citizen(&row)?);
-            }
-        }
-        Ok(out)
+        let select = format!("SELECT {} FROM citizens", rows::CITIZEN_COLUMNS);
+        let keys = fiscal_codes.iter().map(|f| f.as_str().to_owned()).collect();
+        self.select_in(&select, "fiscal_code", keys, rows::citizen)
+            .await
     }
 
     async fn get_preferences_of(
         &self,
         fiscal_codes: &[FiscalCode],
     ) -> StoreResult<Vec<(FiscalCode, ServicePreference)>> {
-        let mut out = Vec::new();
-        for chunk in fiscal_codes.chunks(INSERT_CHUNK) {
-            let sql = format!(
-                "SELECT * FROM service_preferences WHERE fiscal_code IN ({})",
-                in_list(self.backend, chunk.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for fc in chunk {
-                q = q.bind(fc.as_str().to_owned());
-            }
-            for r in q.fetch_all(&self.read).await.map_err(backend)? {
-                let fc = FiscalCode::parse(&text(&r, "fiscal_code")?)
+        let keys = fiscal_codes.iter().map(|f| f.as_str().to_owned()).collect();
+        self.select_in(
+            "SELECT * FROM service_preferences",
+            "fiscal_code",
+            keys,
+            |r| {
+                let fc = FiscalCode::parse(&text(r, "fiscal_code")?)
                     .map_err(|_| StoreError::Backend("stored fiscal code".into()))?;
-                out.push((fc, preference(&r)?));
-            }
-        }
-        Ok(out)
+                Ok((fc, preference(r)?))
+            },
+        )
+        .await
     }
 
     async fn upsert_service_preference(
@@ -1369,22 +1377,9 @@ impl Store for SqlStore {
     }
 
     async fn get_messages(&self, ids: &[MessageId]) -> StoreResult<Vec<MessageRecord>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(INSERT_CHUNK) {
-            let sql = format!(
-                "SELECT {} FROM messages WHERE id IN ({})",
-                rows::MESSAGE_COLUMNS,
-                in_list(self.backend, chunk.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(id.to_string());
-            }
-            for row in q.fetch_all(&self.read).await.map_err(backend)? {
-                out.push(rows::message(&row)?);
-            }
-        }
-        Ok(out)
+        let select = format!("SELECT {} FROM messages", rows::MESSAGE_COLUMNS);
+        let keys = ids.iter().map(ToString::to_string).collect();
+        self.select_in(&select, "id", keys, rows::message).await
     }
 
     async fn claim_jobs(
