@@ -4,5 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/ensure-postgres.sh
+# The real SMTP server the notification tests talk to (aiosmtpd in a venv under target/).
+./scripts/test-tools.sh >/dev/null
 export SPORTELLO_TEST_DATABASE_URL="${SPORTELLO_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 cargo test --workspace --locked "$@"

@@ -396,10 +396,51 @@ pub async fn create_citizen(
         preference_mode: mode,
         settings_version: 0,
         blocked_channels: Default::default(),
+        accepted_tos_version: None,
+        reminders_enabled: true,
+        push_anonymous: false,
         version: 0,
         created_at: now,
         updated_at: now,
     };
     store.create_citizen(&profile).await?;
     Ok(profile)
+}
+
+/// Issues a citizen session (the development login, until SPID/CIE): returns the bearer token,
+/// shown only now (only its hash is stored), and the session. The profile is not created.
+pub async fn issue_citizen_session(
+    store: &dyn Store,
+    fiscal_code: &str,
+    session_ttl: std::time::Duration,
+    client_ip: Option<String>,
+) -> ApiResult<(String, messaging::citizen::CitizenSession)> {
+    let fiscal_code = FiscalCode::parse(fiscal_code).map_err(|e| {
+        let mut errors = FieldErrors::default();
+        errors.push("fiscal_code", e.reason);
+        invalid(errors)
+    })?;
+    if fiscal_code.is_sandbox() {
+        return Err(ApiError::bad_request(
+            "Invalid payload",
+            "The sandbox fiscal code cannot have citizen sessions.",
+        ));
+    }
+    let ttl = chrono::Duration::from_std(session_ttl)
+        .map_err(|_| ApiError::internal("session lifetime out of range"))?;
+    let now = Utc::now();
+    let token = crate::citizen_auth::new_token();
+    let session = messaging::citizen::CitizenSession {
+        id: ulid::Ulid::new().to_string(),
+        fiscal_code,
+        method: "admin".to_owned(),
+        client_ip,
+        created_at: now,
+        expires_at: now + ttl,
+        revoked_at: None,
+    };
+    store
+        .create_session(&session, &seal::key_hash(&token))
+        .await?;
+    Ok((token, session))
 }

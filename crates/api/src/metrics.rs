@@ -40,6 +40,8 @@ pub struct Metrics {
     jobs_dead: AtomicU64,
     rate_limited: AtomicU64,
     quota_exceeded: AtomicU64,
+    /// (channel, outcome) → count, for notifications and callbacks.
+    outbound: Mutex<BTreeMap<(String, &'static str), u64>>,
 }
 
 impl Metrics {
@@ -70,6 +72,14 @@ impl Metrics {
 
     pub fn rate_limited(&self) {
         self.rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A notification or callback ended: handed to its channel, or given up.
+    pub fn outbound(&self, channel: &str, ok: bool) {
+        if let Ok(mut o) = self.outbound.lock() {
+            *o.entry((channel.to_owned(), if ok { "sent" } else { "failed" }))
+                .or_default() += 1;
+        }
     }
 
     pub fn quota_exceeded(&self) {
@@ -104,6 +114,19 @@ impl Metrics {
                 let _ = writeln!(
                     out,
                     "sportello_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
+                );
+            }
+        }
+        out.push_str(
+            "# HELP sportello_outbound_total Notifications (EMAIL, WEBHOOK) and callbacks \
+             (CALLBACK) by final outcome.\n",
+        );
+        out.push_str("# TYPE sportello_outbound_total counter\n");
+        if let Ok(o) = self.outbound.lock() {
+            for ((channel, outcome), n) in o.iter() {
+                let _ = writeln!(
+                    out,
+                    "sportello_outbound_total{{channel=\"{channel}\",outcome=\"{outcome}\"}} {n}"
                 );
             }
         }

@@ -16,9 +16,15 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{Modify, OpenApi};
 
+pub mod callbacks;
+pub mod citizen;
+
 /// The OpenAPI document served at `/api/v1/openapi.json`.
 pub fn document() -> serde_json::Value {
-    serde_json::to_value(ApiDoc::openapi()).unwrap_or_else(|e| {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(citizen::CitizenDoc::openapi());
+    doc.merge(callbacks::CallbacksDoc::openapi());
+    serde_json::to_value(doc).unwrap_or_else(|e| {
         // Unreachable in practice: the document holds only strings, numbers and maps.
         tracing::error!(error.cause = %e, "OpenAPI document not serializable");
         serde_json::Value::Null
@@ -36,7 +42,9 @@ pub fn document() -> serde_json::Value {
                        422 response, `invalid_params` in problems) are marked as such. \
                        Sportello-only operations, not in IO's API: batches of messages \
                        (createBatch, getBatch, cancelBatch, getBatchReport) and the usage of a \
-                       service against its quotas (getServiceUsage).",
+                       service against its quotas (getServiceUsage). The citizen API \
+                       (`/api/citizen/v1`, tag `citizen`, session bearer token) is Sportello's \
+                       too; its paths are absolute.",
     ),
     servers((url = "/api/v1", description = "This Sportello instance")),
     paths(
@@ -289,6 +297,18 @@ pub mod schemas {
         Unavailable,
         Unread,
         Read,
+    }
+
+    /// Where a notification channel stands: `SENT`, `THROTTLED` (temporary failure, retried
+    /// until the message expires), `EXPIRED` (the message's time to live ran out first) or
+    /// `FAILED` (refused, or the channel is off).
+    #[derive(ToSchema)]
+    #[schema(rename_all = "SCREAMING_SNAKE_CASE", example = "SENT")]
+    pub enum NotificationChannelStatusValue {
+        Sent,
+        Throttled,
+        Expired,
+        Failed,
     }
 
     /// The state of the payment notice of an `ADVANCED` payment message.

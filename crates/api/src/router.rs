@@ -1,9 +1,11 @@
 //! Every route of the HTTP adapter, in one place.
 
 use axum::Router;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 
-use crate::routes::{admin, batches, catalogue, lifecycle, manage, messages, ops, profiles};
+use crate::routes::{
+    admin, batches, callbacks, catalogue, citizen, lifecycle, manage, messages, ops, profiles,
+};
 use crate::state::AppState;
 
 /// Largest request body accepted (a message is at most ~10 KB of markdown).
@@ -29,6 +31,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/manage/services/{service_id}/keys", get(manage::get_keys))
         .route("/manage/services/{service_id}/usage", get(manage::usage))
+        .route(
+            "/manage/services/{service_id}/callback",
+            get(callbacks::get)
+                .put(callbacks::put)
+                .delete(callbacks::delete),
+        )
+        .route(
+            "/manage/services/{service_id}/callback/deliveries",
+            get(callbacks::service_log),
+        )
         .route(
             "/manage/services/{service_id}/review",
             put(lifecycle::review),
@@ -102,11 +114,16 @@ pub fn router(state: AppState) -> Router {
         .route("/delegates/{id}/disable", post(admin::disable_delegate))
         .route("/delegates/{id}/enable", post(admin::enable_delegate))
         .route("/citizens", post(admin::create_citizen))
+        .route(
+            "/citizens/{fiscal_code}/sessions",
+            post(citizen::sessions::issue),
+        )
         .route("/reviews", get(admin::list_reviews))
         .route("/reviews/{service_id}/approve", post(admin::approve_review))
         .route("/reviews/{service_id}/reject", post(admin::reject_review))
         .route("/audit", get(admin::audit_log))
         .route("/jobs", get(admin::list_jobs))
+        .route("/callbacks", get(callbacks::admin_log))
         .route("/jobs/{id}/retry", post(admin::retry_job));
 
     let citizen = Router::new()
@@ -121,7 +138,29 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/services/featured", get(catalogue::featured))
         .route("/services/{service_id}", get(catalogue::service))
-        .route("/services/{service_id}/logo", get(catalogue::service_logo));
+        .route("/services/{service_id}/logo", get(catalogue::service_logo))
+        // The citizen's own data (session bearer token), and the public e-mail validation link.
+        .route(
+            "/profile",
+            get(citizen::profile::get_profile)
+                .put(citizen::profile::put_profile)
+                .delete(citizen::profile::delete_profile),
+        )
+        .route("/email-validation", get(citizen::profile::validate_email))
+        .route(
+            "/services/{service_id}/preferences",
+            get(citizen::preferences::get_preference).put(citizen::preferences::put_preference),
+        )
+        .route("/messages", get(citizen::inbox::list_messages))
+        .route("/messages/{id}", get(citizen::inbox::get_message))
+        .route("/messages/{id}/status", put(citizen::inbox::change_status))
+        .route(
+            "/sessions",
+            get(citizen::sessions::list_sessions).delete(citizen::sessions::revoke_all),
+        )
+        .route("/sessions/history", get(citizen::sessions::history))
+        .route("/sessions/{id}", delete(citizen::sessions::revoke_session))
+        .route("/export", get(citizen::export::export));
 
     Router::new()
         .nest("/api/v1", v1)

@@ -22,6 +22,13 @@ pub struct ApiSettings {
     pub auth_cache: std::time::Duration,
     /// Platform-wide default limits; services may override them.
     pub default_limits: messaging::quota::Limits,
+    /// Absolute base URL of this installation as citizens reach it (links in e-mails), without
+    /// a trailing slash.
+    pub public_url: String,
+    /// How long a citizen session lasts.
+    pub session_ttl: std::time::Duration,
+    /// How long an e-mail validation link works.
+    pub email_validation_ttl: std::time::Duration,
 }
 
 impl std::fmt::Debug for ApiSettings {
@@ -34,6 +41,9 @@ impl std::fmt::Debug for ApiSettings {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("auth_cache", &self.auth_cache)
             .field("default_limits", &self.default_limits)
+            .field("public_url", &self.public_url)
+            .field("session_ttl", &self.session_ttl)
+            .field("email_validation_ttl", &self.email_validation_ttl)
             .finish()
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use messaging::content::{MessageContent, format_timestamp};
+use messaging::content::format_timestamp;
 use messaging::model::{Service, ServiceMetadata};
 use messaging::topics::topic_name;
 use serde::{Deserialize, Serialize};
@@ -61,8 +61,10 @@ pub struct ExternalCreatedMessageWithContent {
     pub time_to_live: i64,
     #[schema(value_type = schemas::Timestamp)]
     pub created_at: String,
+    /// The content; `{}` once the recipient deleted their account (the content is erased and
+    /// the message kept as a status record).
     #[schema(value_type = schemas::NewMessageContent)]
-    pub content: MessageContent,
+    pub content: serde_json::Value,
     #[schema(value_type = schemas::ServiceId)]
     pub sender_service_id: String,
     #[schema(value_type = schemas::FeatureLevelType)]
@@ -72,6 +74,9 @@ pub struct ExternalCreatedMessageWithContent {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExternalMessageResponseWithContent {
     pub message: ExternalCreatedMessageWithContent,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, nullable = false)]
+    pub notification: Option<MessageResponseNotificationStatus>,
     #[schema(value_type = schemas::MessageStatusValue, required = false)]
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,6 +85,18 @@ pub struct ExternalMessageResponseWithContent {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = schemas::PaymentStatus, required = false)]
     pub payment_status: Option<&'static str>,
+}
+
+/// The status of each channel that notified the recipient (a channel that was not used for
+/// this message is absent).
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct MessageResponseNotificationStatus {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = schemas::NotificationChannelStatusValue, required = false)]
+    pub email: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = schemas::NotificationChannelStatusValue, required = false)]
+    pub webhook: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

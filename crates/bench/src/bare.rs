@@ -1,6 +1,8 @@
 //! Ceiling A, the bare HTTP round trip: axum (the version Sportello uses, served the same way,
 //! with connect info) with one no-op POST handler on Sportello's route shape that takes the body
-//! and answers 201 with a small JSON body and a `Location`, as Sportello's submit does.
+//! and answers 201 with a small JSON body and a `Location`, as Sportello's submit does. For the
+//! `inbox` bench it also answers `GET /api/citizen/v1/messages` with a fixed JSON body (a copy of
+//! a real inbox page, so the same bytes cross the connection) without looking at anything.
 
 use std::net::{Ipv4Addr, SocketAddr};
 
@@ -9,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::post;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -26,9 +28,22 @@ pub struct BareServer {
 impl BareServer {
     /// Listens on an ephemeral port of 127.0.0.1.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with_page(Bytes::new()).await
+    }
+
+    /// Also answers `GET /api/citizen/v1/messages` with 200 and `page` as a JSON body.
+    pub async fn start_with_page(page: Bytes) -> anyhow::Result<Self> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
-        let app = Router::new().route("/api/v1/messages/{fiscal_code}", post(created));
+        let app = Router::new()
+            .route("/api/v1/messages/{fiscal_code}", post(created))
+            .route(
+                "/api/citizen/v1/messages",
+                get(move || {
+                    let page = page.clone();
+                    async move { ([(header::CONTENT_TYPE, "application/json")], page) }
+                }),
+            );
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let _ = axum::serve(

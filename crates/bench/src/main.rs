@@ -1,15 +1,27 @@
-//! `sportello-bench`: Sportello's message intake measured in one run, on one machine, against
-//! two ceilings measured the same way — a bare axum round trip (A) and a raw batched insert of
-//! the same rows (B) — then the time the workers take to process what was accepted.
+//! `sportello-bench`: Sportello measured in one run, on one machine, against ceilings measured
+//! the same way in the same run.
+//!
+//! - `submit`: message intake against a bare axum round trip (A) and a raw batched insert of the
+//!   same rows (B), then the time the workers take to process what was accepted.
+//! - `batch`: one streamed NDJSON upload, its outcomes and processing, against the raw insert.
+//! - `inbox`: a citizen's inbox listing (first page, cursor paging) on one keep-alive connection,
+//!   against a bare axum GET answering the same bytes and the store's SELECT run directly.
+//! - `mail`: e-mail notifications handed to a real SMTP server (aiosmtpd) by the workers, against
+//!   the same e-mails sent straight through `SmtpMailer` with the workers' concurrency.
 //!
 //! `cargo run --release -p bench -- submit --backend sqlite --connections 64 --duration 10s`
 //! `cargo run --release -p bench -- batch --backend sqlite --rows 1000000`
+//! `cargo run --release -p bench -- inbox --backend sqlite --messages 10000 --requests 5000`
+//! `cargo run --release -p bench -- mail --backend sqlite --messages 5000`
 
 mod bare;
 mod batch;
+mod client;
 mod db;
+mod inbox;
 mod insert;
 mod load;
+mod mail;
 mod report;
 mod submit;
 mod sys;
@@ -45,6 +57,72 @@ enum Command {
     Submit(SubmitArgs),
     /// One streamed NDJSON batch upload: raw insert ceiling, upload, outcomes, processing.
     Batch(BatchArgs),
+    /// Citizen inbox listing (first page, cursor paging): bare GET and raw SQL ceilings.
+    Inbox(InboxArgs),
+    /// E-mail notifications to a real SMTP server: direct SmtpMailer ceiling, Sportello.
+    Mail(MailArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct InboxArgs {
+    /// Database backend of Sportello.
+    #[arg(long, value_enum, default_value_t = BackendArg::Sqlite)]
+    backend: BackendArg,
+    /// Messages in the citizen's inbox (sent with the batch API, processed before measuring).
+    #[arg(long, default_value_t = 10_000)]
+    messages: u64,
+    /// Measured requests of each phase (first page, cursor paging, bare, raw SQL ×2).
+    #[arg(long, default_value_t = 5_000)]
+    requests: u64,
+    /// `page_size` of the listing (1–100).
+    #[arg(long, default_value_t = 100)]
+    page_size: usize,
+    /// Sportello worker tasks.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Sportello's database connections (default: Sportello's own default).
+    #[arg(long)]
+    db_max_connections: Option<u32>,
+    /// Longest wait for the set-up messages to be processed.
+    #[arg(long, default_value = "600s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// PostgreSQL server (must be on this machine); the run gets a fresh schema in it.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pg_url: String,
+    /// Tokio worker threads (default: one per CPU, as Sportello runs).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(Debug, Clone, Args)]
+struct MailArgs {
+    /// Database backend of Sportello.
+    #[arg(long, value_enum, default_value_t = BackendArg::Sqlite)]
+    backend: BackendArg,
+    /// Messages sent (one e-mail notification each) and e-mails of the ceiling.
+    #[arg(long, default_value_t = 5_000)]
+    messages: u64,
+    /// Citizens with a validated e-mail address; messages go to them round-robin.
+    #[arg(long, default_value_t = 1_000)]
+    citizens: u64,
+    /// Concurrent sends of the ceiling (default: workers × the workers' send concurrency).
+    #[arg(long)]
+    ceiling_concurrency: Option<usize>,
+    /// Sportello worker tasks.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Sportello's database connections (default: Sportello's own default).
+    #[arg(long)]
+    db_max_connections: Option<u32>,
+    /// Longest wait, from the batch upload, for every e-mail to be sent.
+    #[arg(long, default_value = "600s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// PostgreSQL server (must be on this machine); the run gets a fresh schema in it.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pg_url: String,
+    /// Tokio worker threads (default: one per CPU, as Sportello runs).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -139,6 +217,8 @@ fn main() -> anyhow::Result<()> {
     let threads = match &cli.command {
         Command::Submit(args) => args.threads,
         Command::Batch(args) => args.threads,
+        Command::Inbox(args) => args.threads,
+        Command::Mail(args) => args.threads,
     };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = threads {
@@ -148,7 +228,96 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Submit(args) => runtime.block_on(submit_command(args)),
         Command::Batch(args) => runtime.block_on(batch_command(args)),
+        Command::Inbox(args) => runtime.block_on(inbox_command(args)),
+        Command::Mail(args) => runtime.block_on(mail_command(args)),
     }
+}
+
+fn threads_or_cpus(threads: Option<usize>) -> usize {
+    threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+async fn inbox_command(args: InboxArgs) -> anyhow::Result<()> {
+    if args.backend == BackendArg::Postgres {
+        db::check_loopback(&args.pg_url)?;
+    }
+    if args.messages == 0 || args.requests == 0 {
+        bail!("--messages and --requests must be at least 1");
+    }
+    if !(1..=100).contains(&args.page_size) {
+        bail!("--page-size must be from 1 to 100");
+    }
+    eprintln!(
+        "[1/5] Sportello: citizen profile, {} messages through the batch API, processing",
+        args.messages
+    );
+    let plan = inbox::InboxPlan {
+        backend: args.backend,
+        pg_url: args.pg_url.clone(),
+        workers: args.workers,
+        db_max_connections: args.db_max_connections,
+        messages: args.messages,
+        requests: args.requests,
+        page_size: args.page_size,
+        timeout: args.timeout,
+    };
+    let outcome = inbox::run(&plan).await?;
+    let report = inbox::InboxReport {
+        plan,
+        threads: threads_or_cpus(args.threads),
+        machine: sys::machine(),
+        outcome,
+    };
+    println!("{}", report.markdown());
+    Ok(())
+}
+
+async fn mail_command(args: MailArgs) -> anyhow::Result<()> {
+    if args.backend == BackendArg::Postgres {
+        db::check_loopback(&args.pg_url)?;
+    }
+    if args.messages == 0 || args.citizens == 0 {
+        bail!("--messages and --citizens must be at least 1");
+    }
+    if args.citizens > mail::MAX_CITIZENS {
+        bail!("--citizens must be at most {}", mail::MAX_CITIZENS);
+    }
+    let concurrency = args
+        .ceiling_concurrency
+        .unwrap_or(args.workers.max(1) * jobs_send_concurrency());
+    eprintln!("[1/3] SMTP server: aiosmtpd (installed by scripts/test-tools.sh on first use)");
+    let sink = notify::testing::SmtpSink::start().await;
+    eprintln!(
+        "[2/3] ceiling: {} e-mails through SmtpMailer, {concurrency} at once",
+        args.messages
+    );
+    let ceiling = mail::ceiling(&sink, args.messages, args.citizens, concurrency).await?;
+    let ceiling_received = sink.messages().len();
+    let plan = mail::MailPlan {
+        backend: args.backend,
+        pg_url: args.pg_url.clone(),
+        workers: args.workers,
+        db_max_connections: args.db_max_connections,
+        messages: args.messages,
+        citizens: args.citizens,
+        timeout: args.timeout,
+    };
+    let sportello = mail::run(&plan, &sink).await?;
+    let report = mail::MailReport {
+        plan,
+        threads: threads_or_cpus(args.threads),
+        machine: sys::machine(),
+        ceiling,
+        ceiling_received,
+        sportello,
+    };
+    println!("{}", report.markdown());
+    Ok(())
+}
+
+/// Notifications one worker sends at once (Sportello's worker configuration, not configurable).
+fn jobs_send_concurrency() -> usize {
+    jobs::WorkerConfig::default().send_concurrency
 }
 
 async fn batch_command(args: BatchArgs) -> anyhow::Result<()> {

@@ -25,6 +25,7 @@ use crate::sys::{self, CpuUse};
 pub const ORGANIZATION_FISCAL_CODE: &str = "00441340122";
 pub const ORGANIZATION_NAME: &str = "Comune di Varese";
 pub const RECIPIENT: &str = "RSSMRA85T10A562S";
+pub const SERVICE_NAME: &str = "Tributi";
 pub const SUBJECT: &str = "Promemoria: scadenza TARI 2026";
 pub const MARKDOWN: &str = "Gentile cittadina, gentile cittadino,\n\nle ricordiamo che la \
     **prima rata della TARI 2026** scade il 16 giugno. Puo' pagarla con l'avviso pagoPA \
@@ -126,17 +127,26 @@ pub async fn run(plan: &SportelloPlan) -> anyhow::Result<SportelloOutcome> {
     Ok(out)
 }
 
-async fn run_on(db: &FreshDb, plan: &SportelloPlan) -> anyhow::Result<SportelloOutcome> {
+/// Sportello's configuration on `db`: its defaults, with `workers` and the pool size set.
+pub fn config(
+    db: &FreshDb,
+    backend: BackendArg,
+    workers: usize,
+    db_max_connections: Option<u32>,
+) -> anyhow::Result<Config> {
     let args = ConfigArgs {
         data_dir: Some(db.data_dir.clone()),
         database_url: Some(db.url.clone()),
-        content_keys: (plan.backend == BackendArg::Postgres)
-            .then(|| seal::Keyring::generate_spec("k1")),
-        workers: Some(plan.workers),
-        db_max_connections: plan.db_max_connections,
+        content_keys: (backend == BackendArg::Postgres).then(|| seal::Keyring::generate_spec("k1")),
+        workers: Some(workers),
+        db_max_connections,
         ..ConfigArgs::default()
     };
-    let config = Config::load(&args)?;
+    Config::load(&args)
+}
+
+async fn run_on(db: &FreshDb, plan: &SportelloPlan) -> anyhow::Result<SportelloOutcome> {
+    let config = config(db, plan.backend, plan.workers, plan.db_max_connections)?;
     let store = open_store(&config, true).await?;
     db.verify(store.write_pool()).await?;
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
@@ -150,6 +160,20 @@ async fn run_on(db: &FreshDb, plan: &SportelloPlan) -> anyhow::Result<SportelloO
 /// Organization, delegate, draft service authorized for [`RECIPIENT`], citizen profile; returns
 /// the service's primary key.
 pub async fn set_up(running: &Running) -> anyhow::Result<String> {
+    let store: Arc<dyn Store> = running.state.store.clone();
+    api::admin_ops::create_citizen(store.as_ref(), RECIPIENT, None, true, None)
+        .await
+        .map_err(|e| anyhow!("create citizen: {e:?}"))?;
+    set_up_service(running, &[RECIPIENT.to_owned()], 0).await
+}
+
+/// Organization, delegate and a draft service authorized for `recipients` that may ask for
+/// payments up to `max_payment_amount` euro cents; returns the service's primary key.
+pub async fn set_up_service(
+    running: &Running,
+    recipients: &[String],
+    max_payment_amount: i64,
+) -> anyhow::Result<String> {
     use api::admin_ops;
     let store: Arc<dyn Store> = running.state.store.clone();
     let s = store.as_ref();
@@ -164,16 +188,13 @@ pub async fn set_up(running: &Running) -> anyhow::Result<String> {
     admin_ops::create_delegate(s, ORGANIZATION_FISCAL_CODE, "tributi@comune.varese.it")
         .await
         .map_err(|e| anyhow!("create delegate: {e:?}"))?;
-    admin_ops::create_citizen(s, RECIPIENT, None, true, None)
-        .await
-        .map_err(|e| anyhow!("create citizen: {e:?}"))?;
     let payload = serde_json::json!({
-        "name": "Tributi",
+        "name": SERVICE_NAME,
         "description": "Avvisi e promemoria sui tributi comunali.",
         "organization": {"name": ORGANIZATION_NAME, "fiscal_code": ORGANIZATION_FISCAL_CODE},
-        "authorized_recipients": [RECIPIENT],
+        "authorized_recipients": recipients,
         "authorized_cidrs": [],
-        "max_allowed_payment_amount": 0,
+        "max_allowed_payment_amount": max_payment_amount,
         "metadata": {"scope": "LOCAL", "topic_id": 0},
     });
     let draft = messaging::service_payload::parse_service_payload(&payload)

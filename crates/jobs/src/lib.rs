@@ -4,20 +4,23 @@
 //! the job is dead (visible and retryable through the admin API) and its message FAILED.
 
 pub mod batch;
+pub mod outbound;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use messaging::citizen::{Channel, NewNotification, Purpose, notification_channels};
 use messaging::content::MessageContent;
 use messaging::delivery::{Decision, decide};
 use messaging::model::{
-    CitizenProfile, InboxEntry, Job, MessageRecord, ProcessingOutcome, ServicePreference,
+    CitizenProfile, InboxEntry, Job, MessageRecord, ProcessingOutcome, SealedContent, Service,
+    ServicePreference,
 };
 use messaging::ports::{CompletedJob, Store};
 use messaging::values::FiscalCode;
-use messaging::values::MessageId;
+use messaging::values::{MessageId, ServiceId};
 use seal::Keyring;
 use tokio::sync::{Notify, watch};
 
@@ -39,6 +42,10 @@ pub struct WorkerConfig {
     pub poll_interval_ms: u64,
     /// Platform default limits (batches apply the services' quotas).
     pub default_limits: messaging::quota::Limits,
+    /// How long before a due date the reminder goes out (`None`: no reminders).
+    pub reminder_lead_ms: Option<i64>,
+    /// Notifications and callbacks sent at once by one worker.
+    pub send_concurrency: usize,
 }
 
 impl Default for WorkerConfig {
@@ -56,6 +63,8 @@ impl Default for WorkerConfig {
                 daily_quota: None,
                 monthly_quota: None,
             },
+            reminder_lead_ms: Some(72 * 3_600_000),
+            send_concurrency: 16,
         }
     }
 }
@@ -74,6 +83,9 @@ impl WorkerConfig {
 pub trait JobEvents: Send + Sync + 'static {
     fn processed(&self, rejected: bool);
     fn failed(&self, dead: bool);
+    /// A notification (`EMAIL`, `WEBHOOK`) or callback (`CALLBACK`) attempt ended for good:
+    /// handed over (`true`) or given up (`false`).
+    fn sent(&self, _channel: &str, _ok: bool) {}
 }
 
 /// A message-processing worker.
@@ -83,6 +95,8 @@ pub struct Worker {
     pub config: WorkerConfig,
     pub events: Arc<dyn JobEvents>,
     pub wake: Arc<Notify>,
+    /// The outbound channels notifications and callbacks go through.
+    pub channels: Arc<outbound::Channels>,
 }
 
 impl Worker {
@@ -125,13 +139,27 @@ impl Worker {
         }
         let (batches, jobs): (Vec<Job>, Vec<Job>) =
             jobs.into_iter().partition(|j| j.kind == "process_batch");
+        let (sends, jobs): (Vec<Job>, Vec<Job>) = jobs
+            .into_iter()
+            .partition(|j| j.kind == "notify" || j.kind == "callback");
         for job in &batches {
             self.run_batch(job).await;
         }
-        if jobs.is_empty() {
-            return Ok(batches.len());
+        let claimed = batches.len() + sends.len() + jobs.len();
+        if !sends.is_empty() {
+            outbound::run_all(self, sends).await;
         }
-        let (done, failed) = match decide_batch(self.store.as_ref(), &self.keyring, &jobs).await {
+        if jobs.is_empty() {
+            return Ok(claimed);
+        }
+        let decided = decide_batch(
+            self.store.as_ref(),
+            &self.keyring,
+            &jobs,
+            self.config.reminder_lead_ms,
+        )
+        .await;
+        let (done, failed) = match decided {
             Ok(split) => split,
             Err(e) => {
                 let error = format!("reading the batch failed: {e}");
@@ -151,10 +179,17 @@ impl Worker {
                 tracing::warn!(jobs = done.len(), error.cause = %e, "recording job outcomes failed");
             }
         }
+        let notified = done.iter().any(|d| match &d.outcome {
+            ProcessingOutcome::Processed { notifications, .. } => !notifications.is_empty(),
+            ProcessingOutcome::Rejected(_) => false,
+        });
+        if notified {
+            self.wake.notify_one();
+        }
         for (job, error) in failed {
             self.record_failure(&job, &error).await;
         }
-        Ok(jobs.len() + batches.len())
+        Ok(claimed)
     }
 
     async fn run_batch(&self, job: &Job) {
@@ -182,7 +217,7 @@ impl Worker {
         }
     }
 
-    async fn record_failure(&self, job: &Job, error: &str) {
+    pub(crate) async fn record_failure(&self, job: &Job, error: &str) {
         let now = Utc::now();
         let dead = job.attempts >= self.config.max_attempts;
         let retry_at = (!dead)
@@ -209,6 +244,7 @@ async fn decide_batch(
     store: &dyn Store,
     keyring: &Keyring,
     jobs: &[Job],
+    reminder_lead_ms: Option<i64>,
 ) -> Result<(Vec<CompletedJob>, Failed), messaging::ports::StoreError> {
     let mut failed = Vec::new();
     let mut ids = Vec::with_capacity(jobs.len());
@@ -251,6 +287,20 @@ async fn decide_batch(
         preferences.entry(fc.to_string()).or_default().push(p);
     }
 
+    let mut services: HashMap<ServiceId, Option<Service>> = HashMap::new();
+    for m in messages.values() {
+        if let std::collections::hash_map::Entry::Vacant(e) = services.entry(m.service_id) {
+            e.insert(store.get_service(&m.service_id).await?);
+        }
+    }
+    let context = Context {
+        keyring,
+        profiles: &profiles,
+        preferences: &preferences,
+        services: &services,
+        reminder_lead_ms,
+        now: Utc::now(),
+    };
     let mut done = Vec::with_capacity(ids.len());
     for (job, id) in ids {
         let Some(message) = messages.get(&id) else {
@@ -260,7 +310,7 @@ async fn decide_batch(
             ));
             continue;
         };
-        match decide_one(keyring, message, &profiles, &preferences) {
+        match decide_one(&context, message) {
             Ok(outcome) => done.push(CompletedJob {
                 job_id: job.id,
                 message_id: id,
@@ -272,14 +322,27 @@ async fn decide_batch(
     Ok((done, failed))
 }
 
-/// The outcome for one message given the batch's profiles and preferences.
-fn decide_one(
-    keyring: &Keyring,
-    message: &MessageRecord,
-    profiles: &HashMap<String, CitizenProfile>,
-    preferences: &HashMap<String, Vec<ServicePreference>>,
-) -> Result<ProcessingOutcome, String> {
-    let plain = keyring
+/// What one round read for deciding its messages.
+struct Context<'a> {
+    keyring: &'a Keyring,
+    profiles: &'a HashMap<String, CitizenProfile>,
+    preferences: &'a HashMap<String, Vec<ServicePreference>>,
+    services: &'a HashMap<ServiceId, Option<Service>>,
+    reminder_lead_ms: Option<i64>,
+    now: DateTime<Utc>,
+}
+
+/// The outcome for one message given the round's profiles, preferences and services: the
+/// decision, the inbox entry, and the notifications the citizen's preferences ask for.
+fn decide_one(cx: &Context<'_>, message: &MessageRecord) -> Result<ProcessingOutcome, String> {
+    if message.content.key_id == ERASED {
+        // The citizen deleted their account after the message was accepted.
+        return Ok(ProcessingOutcome::Rejected(
+            messaging::model::RejectionReason::UserNotFound,
+        ));
+    }
+    let plain = cx
+        .keyring
         .open(
             &message.content.key_id,
             &message.content.bytes,
@@ -288,32 +351,110 @@ fn decide_one(
         .map_err(|e| format!("cannot open message content: {e}"))?;
     let content: MessageContent = serde_json::from_slice(&plain)
         .map_err(|e| format!("stored message content does not parse: {e}"))?;
+    let expires_at = message.created_at + chrono::Duration::seconds(message.time_to_live);
     if message.fiscal_code.is_sandbox() {
-        // The sandbox code has no inbox: the message goes to the service's delegate by e-mail
-        // once notifications exist.
-        return Ok(ProcessingOutcome::Processed { inbox: None });
+        // The sandbox code has no inbox: the organization's delegates get a copy by e-mail.
+        return Ok(ProcessingOutcome::Processed {
+            inbox: None,
+            notifications: vec![NewNotification {
+                subject_id: message.id.to_string(),
+                fiscal_code: message.fiscal_code.clone(),
+                channel: Channel::Email,
+                purpose: Purpose::Sandbox,
+                send_at: cx.now,
+                expires_at,
+                payload: None,
+            }],
+        });
     }
-    let profile = profiles.get(message.fiscal_code.as_str());
+    let profile = cx.profiles.get(message.fiscal_code.as_str());
     let preference = profile.and_then(|p| {
-        preferences.get(p.fiscal_code.as_str()).and_then(|list| {
+        cx.preferences.get(p.fiscal_code.as_str()).and_then(|list| {
             list.iter().find(|pref| {
                 pref.service_id == message.service_id && pref.settings_version == p.settings_version
             })
         })
     });
-    Ok(match decide(profile, &message.service_id, preference) {
-        Decision::Deliver => ProcessingOutcome::Processed {
-            inbox: Some(InboxEntry {
+    let profile = match (decide(profile, &message.service_id, preference), profile) {
+        (Decision::Deliver, Some(p)) => p,
+        (Decision::Reject(reason), _) => return Ok(ProcessingOutcome::Rejected(reason)),
+        (Decision::Deliver, None) => {
+            return Ok(ProcessingOutcome::Rejected(
+                messaging::model::RejectionReason::UserNotFound,
+            ));
+        }
+    };
+    let service = cx
+        .services
+        .get(&message.service_id)
+        .and_then(Option::as_ref)
+        .ok_or_else(|| "the sending service does not exist".to_owned())?;
+    let rpt_id = content.payment_data.as_ref().map(|p| {
+        let payee = p
+            .payee
+            .as_ref()
+            .map_or(service.organization_fiscal_code.as_str(), |payee| {
+                payee.fiscal_code.as_str()
+            });
+        format!("{payee}{}", p.notice_number.as_str())
+    });
+    let (title_key, title) = cx.keyring.seal(
+        content.subject.as_bytes(),
+        format!("title:{}", message.id).as_bytes(),
+    );
+    let channels = notification_channels(profile, &message.service_id, preference);
+    let mut notifications = Vec::new();
+    if expires_at > cx.now {
+        for &channel in &channels {
+            notifications.push(NewNotification {
+                subject_id: message.id.to_string(),
                 fiscal_code: message.fiscal_code.clone(),
-                message_id: message.id,
-                service_id: message.service_id,
-                has_payment: content.payment_data.is_some(),
-                due_date: content.due_date,
-            }),
-        },
-        Decision::Reject(reason) => ProcessingOutcome::Rejected(reason),
+                channel,
+                purpose: Purpose::Message,
+                send_at: cx.now,
+                expires_at,
+                payload: None,
+            });
+        }
+    }
+    if let (Some(due), Some(lead)) = (content.due_date, cx.reminder_lead_ms)
+        && profile.reminders_enabled
+    {
+        let send_at = due - chrono::Duration::milliseconds(lead);
+        if send_at > cx.now && send_at < expires_at {
+            for &channel in &channels {
+                notifications.push(NewNotification {
+                    subject_id: message.id.to_string(),
+                    fiscal_code: message.fiscal_code.clone(),
+                    channel,
+                    purpose: Purpose::Reminder,
+                    send_at,
+                    expires_at: due.min(expires_at),
+                    payload: None,
+                });
+            }
+        }
+    }
+    Ok(ProcessingOutcome::Processed {
+        inbox: Some(InboxEntry {
+            fiscal_code: message.fiscal_code.clone(),
+            message_id: message.id,
+            service_id: message.service_id,
+            has_payment: content.payment_data.is_some(),
+            due_date: content.due_date,
+            title: SealedContent {
+                key_id: title_key,
+                bytes: title,
+            },
+            rpt_id,
+            created_at: message.created_at,
+        }),
+        notifications,
     })
 }
+
+/// The key id of a message whose content was erased with its citizen's account.
+pub const ERASED: &str = messaging::model::ERASED_KEY_ID;
 
 #[cfg(test)]
 mod tests {

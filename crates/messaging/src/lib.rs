@@ -2,11 +2,13 @@
 //! send to whom, and the ports (storage traits) the adapters implement. No I/O lives here.
 
 pub mod batch;
+pub mod citizen;
 pub mod content;
 pub mod delivery;
 pub mod fields;
 pub mod lifecycle;
 pub mod model;
+pub mod outbound;
 pub mod ports;
 pub mod quality;
 pub mod quota;

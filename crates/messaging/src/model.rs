@@ -272,6 +272,13 @@ pub struct CitizenProfile {
     pub settings_version: i64,
     /// LEGACY-mode blocks: service id → blocked channels.
     pub blocked_channels: std::collections::BTreeMap<String, Vec<BlockedChannel>>,
+    /// The version of the terms of service the citizen accepted, if any.
+    pub accepted_tos_version: Option<i64>,
+    /// Whether due-date reminders are sent (IO `reminder_status` ENABLED).
+    pub reminders_enabled: bool,
+    /// Whether push notifications carry no content (IO `push_notifications_content_type`
+    /// ANONYMOUS).
+    pub push_anonymous: bool,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -347,6 +354,9 @@ impl RejectionReason {
         }
     }
 }
+
+/// The key id of message content erased with its recipient's account (the bytes are empty).
+pub const ERASED_KEY_ID: &str = "erased";
 
 /// Message content sealed for storage: the ciphertext and the id of the key that sealed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -465,6 +475,9 @@ pub enum ProcessingOutcome {
     /// Stored in the citizen's inbox (no inbox entry for the sandbox code).
     Processed {
         inbox: Option<InboxEntry>,
+        /// E-mail and push notifications (and due-date reminders) to send, decided by the
+        /// citizen's preferences at processing time.
+        notifications: Vec<crate::citizen::NewNotification>,
     },
     Rejected(RejectionReason),
 }
@@ -477,6 +490,12 @@ pub struct InboxEntry {
     pub service_id: ServiceId,
     pub has_payment: bool,
     pub due_date: Option<DateTime<Utc>>,
+    /// The message subject, sealed (bound to the message id), so that the inbox lists titles
+    /// without opening whole contents.
+    pub title: SealedContent,
+    /// `<organization fiscal code><notice number>` for payment messages.
+    pub rpt_id: Option<String>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// One step in a service's history (`GET /manage/services/{id}/history`).

@@ -229,6 +229,144 @@ pub trait Store: Send + Sync + 'static {
         preference: &ServicePreference,
     ) -> StoreResult<()>;
 
+    /// Writes `profile`: creates it when `expected_version` is `None` (`Conflict` if it
+    /// exists), otherwise replaces it if the stored version is `expected_version` (`Conflict`
+    /// if not, `NotFound` if there is no profile). With `validation`, also stores the pending
+    /// e-mail validation and its e-mail notification (with its job), in the same transaction.
+    async fn save_citizen(
+        &self,
+        profile: &CitizenProfile,
+        expected_version: Option<i64>,
+        validation: Option<&crate::citizen::NewEmailValidation>,
+    ) -> StoreResult<()>;
+    /// Marks the address validated if the token is known, unexpired, and the profile still has
+    /// that address; removes the citizen's pending validations. Returns the citizen.
+    async fn validate_email(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<FiscalCode>>;
+    /// Removes everything held about the citizen (profile, preferences, inbox, sessions,
+    /// validations, notifications) and erases the content of their messages, which stay as
+    /// status records for the enti that sent them. One transaction; `false` if nothing was held.
+    async fn delete_citizen(
+        &self,
+        fiscal_code: &FiscalCode,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    // Citizen sessions.
+    async fn create_session(
+        &self,
+        session: &crate::citizen::CitizenSession,
+        token_hash: &str,
+    ) -> StoreResult<()>;
+    /// The active (unrevoked, unexpired) session with this token hash.
+    async fn session_by_token_hash(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<crate::citizen::CitizenSession>>;
+    /// The citizen's sessions, newest first, revoked and expired ones included (login history).
+    async fn sessions_of(
+        &self,
+        fiscal_code: &FiscalCode,
+        limit: i64,
+    ) -> StoreResult<Vec<crate::citizen::CitizenSession>>;
+    /// Revokes one active session of the citizen; `false` if there is none with that id.
+    async fn revoke_session(
+        &self,
+        fiscal_code: &FiscalCode,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Revokes every active session of the citizen; returns how many.
+    async fn revoke_sessions(
+        &self,
+        fiscal_code: &FiscalCode,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+
+    // Inbox.
+    /// A page of the citizen's inbox, newest first.
+    async fn inbox_page(
+        &self,
+        fiscal_code: &FiscalCode,
+        query: &crate::citizen::InboxQuery,
+    ) -> StoreResult<Vec<crate::citizen::InboxItem>>;
+    /// One message of the citizen's inbox (`None` for a message of anyone else).
+    async fn inbox_item(
+        &self,
+        fiscal_code: &FiscalCode,
+        id: &MessageId,
+    ) -> StoreResult<Option<crate::citizen::InboxItem>>;
+    /// Applies a status change to one of the citizen's messages; the first time it is read and
+    /// `read_callback` is set, a `read` event for the sending service's callback is queued in
+    /// the same transaction. Returns the new `(is_read, is_archived)`, `None` if the citizen has
+    /// no such message.
+    async fn change_message_status(
+        &self,
+        fiscal_code: &FiscalCode,
+        id: &MessageId,
+        change: crate::citizen::StatusChange,
+        read_callback: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<(bool, bool)>>;
+    /// Every message addressed to the citizen (any status), oldest first, for the export.
+    async fn messages_to(&self, fiscal_code: &FiscalCode) -> StoreResult<Vec<MessageRecord>>;
+
+    // Notifications.
+    async fn get_notification(&self, id: i64) -> StoreResult<Option<crate::citizen::Notification>>;
+    /// Notifications of a message, or of a citizen's messages (for the export).
+    async fn notifications_of_message(
+        &self,
+        message_id: &MessageId,
+    ) -> StoreResult<Vec<crate::citizen::Notification>>;
+    async fn notifications_of_citizen(
+        &self,
+        fiscal_code: &FiscalCode,
+    ) -> StoreResult<Vec<crate::citizen::Notification>>;
+    /// Records an attempt at a notification and, in the same transaction, requeues its job at
+    /// `attempt.retry_at` or removes it. A validation e-mail that was sent loses its payload.
+    async fn record_notification_attempt(
+        &self,
+        id: i64,
+        job_id: i64,
+        attempt: &crate::citizen::Attempt,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    // Callbacks to enti.
+    async fn set_callback(
+        &self,
+        service: &ServiceId,
+        config: Option<&crate::citizen::CallbackConfig>,
+    ) -> StoreResult<()>;
+    async fn get_callback(
+        &self,
+        service: &ServiceId,
+    ) -> StoreResult<Option<crate::citizen::CallbackConfig>>;
+    async fn get_callback_delivery(
+        &self,
+        id: i64,
+    ) -> StoreResult<Option<crate::citizen::CallbackDelivery>>;
+    /// Records an attempt at a delivery like [`Store::record_notification_attempt`].
+    async fn record_callback_attempt(
+        &self,
+        id: i64,
+        job_id: i64,
+        attempt: &crate::citizen::Attempt,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The delivery log, newest first, optionally of one service, entries older than
+    /// `before_id` (exclusive) if given.
+    async fn callback_deliveries(
+        &self,
+        service: Option<&ServiceId>,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<crate::citizen::CallbackDelivery>>;
+
     // Messages.
     /// Writes a group of messages and their processing jobs in one transaction (group commit).
     /// Returns one outcome per input, in order.
@@ -287,7 +425,9 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         lease_ms: i64,
     ) -> StoreResult<Vec<Job>>;
-    /// Records the outcomes of message jobs and removes the jobs, all in one transaction. A
+    /// Records the outcomes of message jobs and removes the jobs, all in one transaction: the
+    /// statuses, the inbox entries, the notifications with their jobs, and a `processed` or
+    /// `rejected` delivery (with its job) for every message whose service has a callback. A
     /// message no longer ACCEPTED is left as it is (processing is idempotent).
     async fn complete_message_jobs(
         &self,

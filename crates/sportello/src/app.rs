@@ -39,6 +39,39 @@ impl jobs::JobEvents for MetricsEvents {
     fn failed(&self, dead: bool) {
         self.0.job_failed(dead);
     }
+    fn sent(&self, channel: &str, ok: bool) {
+        self.0.outbound(channel, ok);
+    }
+}
+
+/// The outbound channels from the configuration; an unconfigured channel is off, and says so.
+pub fn channels(config: &Config) -> anyhow::Result<jobs::outbound::Channels> {
+    let mailer: Option<Arc<dyn messaging::outbound::Mailer>> = match &config.smtp_url {
+        Some(url) => {
+            let mailer = notify::smtp::SmtpMailer::from_url(&url.0, &config.mail_from)
+                .map_err(|e| anyhow::anyhow!("SPORTELLO_SMTP_URL / SPORTELLO_MAIL_FROM: {e}"))?;
+            Some(Arc::new(mailer))
+        }
+        None => {
+            tracing::warn!(
+                "e-mail channel off: SPORTELLO_SMTP_URL is not set; e-mail notifications are \
+                 recorded FAILED"
+            );
+            None
+        }
+    };
+    if config.push_url.is_none() {
+        tracing::warn!(
+            "push channel off: SPORTELLO_PUSH_URL is not set; push notifications are recorded \
+             FAILED"
+        );
+    }
+    Ok(jobs::outbound::Channels {
+        mailer,
+        http: Arc::new(notify::http::HttpClient::new()),
+        push_url: config.push_url.clone(),
+        public_url: config.public_url.clone(),
+    })
 }
 
 /// A running Sportello: its address and the handles to stop it.
@@ -92,10 +125,14 @@ pub async fn start(
         trusted_proxies: config.trusted_proxies.clone(),
         auth_cache: config.auth_cache,
         default_limits: config.default_limits,
+        public_url: config.public_url.clone(),
+        session_ttl: config.session_ttl,
+        email_validation_ttl: std::time::Duration::from_secs(48 * 3_600),
     };
     let state = AppState::new(store.clone(), keyring.clone(), settings, writers);
     let (shutdown, shutdown_rx) = watch::channel(false);
 
+    let channels = Arc::new(channels(config)?);
     let mut workers = Vec::new();
     for _ in 0..config.workers {
         let worker = jobs::Worker {
@@ -103,10 +140,14 @@ pub async fn start(
             keyring: keyring.clone(),
             config: jobs::WorkerConfig {
                 default_limits: config.default_limits,
+                reminder_lead_ms: config
+                    .reminder_lead
+                    .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
                 ..config.job.clone()
             },
             events: Arc::new(MetricsEvents(state.metrics.clone())),
             wake: state.jobs_ready.clone(),
+            channels: channels.clone(),
         };
         workers.push(tokio::spawn(worker.run(shutdown_rx.clone())));
     }

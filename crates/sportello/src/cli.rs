@@ -84,7 +84,7 @@ enum Admin {
         #[command(subcommand)]
         command: ServiceCmd,
     },
-    /// Citizen profiles (for testing before the citizen side exists).
+    /// Citizen profiles and sessions (for operators and tests).
     Citizen {
         #[command(subcommand)]
         command: CitizenCmd,
@@ -219,6 +219,14 @@ enum CitizenCmd {
         /// Create the profile with the inbox switched off.
         #[arg(long)]
         inbox_disabled: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issue a session (the development login): prints the bearer token of
+    /// `/api/citizen/v1`, shown only now. Does not create the profile.
+    Session {
+        #[arg(long)]
+        fiscal_code: String,
         #[arg(long)]
         json: bool,
     },
@@ -782,6 +790,24 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                 .map_err(api_err)?;
                 print(json, &CitizenView::from(&p), || {
                     format!("citizen profile created ({})", p.preference_mode.as_str())
+                })
+            }
+            CitizenCmd::Session { fiscal_code, json } => {
+                let (token, session) =
+                    admin_ops::issue_citizen_session(s, &fiscal_code, config.session_ttl, None)
+                        .await
+                        .map_err(api_err)?;
+                let expires_at = messaging::content::format_timestamp(&session.expires_at);
+                let out = serde_json::json!({
+                    "token": token,
+                    "session_id": session.id,
+                    "expires_at": expires_at,
+                });
+                print(json, &out, || {
+                    format!(
+                        "session {} (expires {expires_at})\ntoken: {token}",
+                        session.id
+                    )
                 })
             }
         },

@@ -94,6 +94,30 @@ pub struct ConfigArgs {
     /// Log format: `text` or `json`.
     #[arg(long, env = "SPORTELLO_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
+    /// Absolute base URL citizens reach this installation at (links in e-mails).
+    #[arg(long, env = "SPORTELLO_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// SMTP server for e-mail, `smtp://host:port` (`?tls=required` for STARTTLS) or
+    /// `smtps://host:port`, with optional `user:password@`; unset: e-mail channel off.
+    #[arg(
+        long,
+        env = "SPORTELLO_SMTP_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub smtp_url: Option<String>,
+    /// Sender of e-mails, e.g. `Comune di Esempio <noreply@comune.example.it>`.
+    #[arg(long, env = "SPORTELLO_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+    /// Push gateway URL notifications are POSTed to; unset: push channel off.
+    #[arg(long, env = "SPORTELLO_PUSH_URL", global = true)]
+    pub push_url: Option<String>,
+    /// Hours before a message's due date its reminder is sent (0: no reminders).
+    #[arg(long, env = "SPORTELLO_REMINDER_LEAD_HOURS", global = true)]
+    pub reminder_lead_hours: Option<u64>,
+    /// Hours a citizen session lasts.
+    #[arg(long, env = "SPORTELLO_SESSION_TTL_HOURS", global = true)]
+    pub session_ttl_hours: Option<u64>,
 }
 
 /// The TOML file's shape: the same names as the flags, in snake case.
@@ -119,6 +143,12 @@ struct FileConfig {
     daily_quota: Option<u64>,
     monthly_quota: Option<u64>,
     log_format: Option<String>,
+    public_url: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    push_url: Option<String>,
+    reminder_lead_hours: Option<u64>,
+    session_ttl_hours: Option<u64>,
 }
 
 /// The resolved configuration.
@@ -137,6 +167,15 @@ pub struct Config {
     pub auth_cache: std::time::Duration,
     pub default_limits: messaging::quota::Limits,
     pub log_json: bool,
+    pub public_url: String,
+    /// The e-mail channel: `None` means off.
+    pub smtp_url: Option<Secret>,
+    pub mail_from: String,
+    /// The push channel: `None` means off.
+    pub push_url: Option<String>,
+    /// `None`: no due-date reminders.
+    pub reminder_lead: Option<std::time::Duration>,
+    pub session_ttl: std::time::Duration,
 }
 
 fn read_secret(path: &Path) -> anyhow::Result<Secret> {
@@ -236,7 +275,46 @@ impl Config {
         if log_format != "text" && log_format != "json" {
             bail!("log format must be `text` or `json`");
         }
+        let public_url = args
+            .public_url
+            .clone()
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"));
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        match url::Url::parse(&public_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            _ => bail!("the public URL must be an absolute http(s) URL, got `{public_url}`"),
+        }
+        let push_url = args.push_url.clone().or(file.push_url);
+        if let Some(p) = &push_url {
+            match url::Url::parse(p) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+                _ => bail!("the push gateway URL must be an absolute http(s) URL"),
+            }
+        }
+        let hours = |h: u64| std::time::Duration::from_secs(h.saturating_mul(3_600));
+        let session_ttl_hours = args
+            .session_ttl_hours
+            .or(file.session_ttl_hours)
+            .unwrap_or(24 * 30);
+        if session_ttl_hours == 0 {
+            bail!("the session lifetime must be at least one hour");
+        }
         Ok(Self {
+            public_url,
+            smtp_url: args.smtp_url.clone().or(file.smtp_url).map(Secret),
+            mail_from: args
+                .mail_from
+                .clone()
+                .or(file.mail_from)
+                .unwrap_or_else(|| "Sportello <noreply@localhost>".to_owned()),
+            push_url,
+            reminder_lead: match args.reminder_lead_hours.or(file.reminder_lead_hours) {
+                Some(0) => None,
+                Some(h) => Some(hours(h)),
+                None => Some(hours(72)),
+            },
+            session_ttl: hours(session_ttl_hours),
             data_dir,
             database_url,
             listen,

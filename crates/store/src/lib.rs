@@ -3,6 +3,7 @@
 //! order (SQLite numbers them the same way); the few dialect differences are branched on
 //! [`Backend`]. Each backend has its own migration folder with matching version numbers.
 
+mod citizen;
 mod migrate;
 pub mod raw;
 mod rows;

@@ -33,6 +33,11 @@ pub const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         "batches",
         include_str!("../migrations/sqlite/0005_batches.sql"),
     ),
+    (
+        6,
+        "citizen",
+        include_str!("../migrations/sqlite/0006_citizen.sql"),
+    ),
 ];
 
 /// `(version, name, sql)` for PostgreSQL.
@@ -61,6 +66,11 @@ pub const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         5,
         "batches",
         include_str!("../migrations/postgres/0005_batches.sql"),
+    ),
+    (
+        6,
+        "citizen",
+        include_str!("../migrations/postgres/0006_citizen.sql"),
     ),
 ];
 

@@ -18,7 +18,7 @@ pub(crate) fn backend(e: sqlx::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn corrupt(column: &str) -> StoreError {
+pub(crate) fn corrupt(column: &str) -> StoreError {
     StoreError::Backend(format!("stored value in column `{column}` does not parse"))
 }
 
@@ -46,11 +46,11 @@ pub(crate) fn int(row: &AnyRow, col: &str) -> StoreResult<i64> {
     row.try_get::<i64, _>(col).map_err(backend)
 }
 
-fn boolean(row: &AnyRow, col: &str) -> StoreResult<bool> {
+pub(crate) fn boolean(row: &AnyRow, col: &str) -> StoreResult<bool> {
     Ok(int(row, col)? != 0)
 }
 
-fn parsed<T>(
+pub(crate) fn parsed<T>(
     row: &AnyRow,
     col: &str,
     parse: impl Fn(&str) -> Result<T, ValueError>,
@@ -146,7 +146,8 @@ pub(crate) fn service(row: &AnyRow) -> StoreResult<Service> {
 
 pub(crate) const CITIZEN_COLUMNS: &str = "fiscal_code, email, is_email_validated, \
     is_inbox_enabled, is_email_enabled, is_webhook_enabled, preferred_languages, \
-    preference_mode, settings_version, blocked_channels, version, created_at, updated_at";
+    preference_mode, settings_version, blocked_channels, version, created_at, updated_at, \
+    accepted_tos_version, reminders_enabled, push_anonymous";
 
 pub(crate) fn citizen(row: &AnyRow) -> StoreResult<CitizenProfile> {
     Ok(CitizenProfile {
@@ -163,6 +164,11 @@ pub(crate) fn citizen(row: &AnyRow) -> StoreResult<CitizenProfile> {
             .ok_or_else(|| corrupt("preference_mode"))?,
         settings_version: int(row, "settings_version")?,
         blocked_channels: json(row, "blocked_channels")?,
+        accepted_tos_version: row
+            .try_get::<Option<i64>, _>("accepted_tos_version")
+            .map_err(backend)?,
+        reminders_enabled: boolean(row, "reminders_enabled")?,
+        push_anonymous: boolean(row, "push_anonymous")?,
         version: int(row, "version")?,
         created_at: time(int(row, "created_at")?),
         updated_at: time(int(row, "updated_at")?),

@@ -25,14 +25,14 @@ use crate::rows::{self, backend, flag, int, ms, text, to_json};
 use crate::{Backend, OpenError, migrate};
 
 /// Rows per multi-row INSERT, well under both engines' parameter limits.
-const INSERT_CHUNK: usize = 256;
+pub(crate) const INSERT_CHUNK: usize = 256;
 
 /// The messaging store on SQLite or PostgreSQL.
 #[derive(Clone)]
 pub struct SqlStore {
-    backend: Backend,
-    read: AnyPool,
-    write: AnyPool,
+    pub(crate) backend: Backend,
+    pub(crate) read: AnyPool,
+    pub(crate) write: AnyPool,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -53,7 +53,7 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 /// `Ok` when a write touched a row, `NotFound(what)` when it touched none.
-fn found(rows: u64, what: &str) -> StoreResult<()> {
+pub(crate) fn found(rows: u64, what: &str) -> StoreResult<()> {
     if rows == 0 {
         Err(StoreError::NotFound(what.into()))
     } else {
@@ -62,7 +62,7 @@ fn found(rows: u64, what: &str) -> StoreResult<()> {
 }
 
 /// Maps a unique-constraint violation to `Conflict(message)`, anything else to `Backend`.
-fn conflict_if_unique(message: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+pub(crate) fn conflict_if_unique(message: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     move |e| {
         if is_unique_violation(&e) {
             StoreError::Conflict(message.into())
@@ -84,7 +84,7 @@ fn is_fk_violation(e: &sqlx::Error) -> bool {
 /// `($1, $2, …), ($n+1, …)` for `rows` rows of `cols` columns; plain `?` on SQLite, which binds
 /// anonymous parameters directly (numbered ones are looked up by name, which grows quadratic in
 /// a large multi-row statement).
-fn values_list(backend: Backend, rows: usize, cols: usize) -> String {
+pub(crate) fn values_list(backend: Backend, rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     for r in 0..rows {
         if r > 0 {
@@ -109,12 +109,12 @@ fn values_list(backend: Backend, rows: usize, cols: usize) -> String {
 }
 
 /// `$1, $2, …` (or `?, ?, …` on SQLite) for an `IN (…)` list of `n` parameters.
-fn in_list(backend: Backend, n: usize) -> String {
+pub(crate) fn in_list(backend: Backend, n: usize) -> String {
     in_list_from(backend, 1, n)
 }
 
 /// Like [`in_list`], numbering from `$first` (after other parameters of the statement).
-fn in_list_from(backend: Backend, first: usize, n: usize) -> String {
+pub(crate) fn in_list_from(backend: Backend, first: usize, n: usize) -> String {
     (first..first + n)
         .map(|i| match backend {
             Backend::Sqlite => "?".to_owned(),
@@ -212,7 +212,7 @@ impl SqlStore {
     }
 
     /// The row of `sql` (one text parameter) mapped by `map`, if there is one.
-    async fn one<T>(
+    pub(crate) async fn one<T>(
         &self,
         sql: &str,
         key: String,
@@ -314,7 +314,7 @@ impl SqlStore {
     }
 
     /// Rows of `select … WHERE <column> IN (keys)`, queried in chunks and mapped by `map`.
-    async fn select_in<T>(
+    pub(crate) async fn select_in<T>(
         &self,
         select: &str,
         column: &str,
@@ -1159,29 +1159,7 @@ impl Store for SqlStore {
     }
 
     async fn create_citizen(&self, p: &CitizenProfile) -> StoreResult<()> {
-        let sql = format!(
-            "INSERT INTO citizens ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-             $12, $13)",
-            rows::CITIZEN_COLUMNS
-        );
-        sqlx::query(&sql)
-            .bind(p.fiscal_code.as_str().to_owned())
-            .bind(p.email.as_ref().map(|e| e.as_str().to_owned()))
-            .bind(flag(p.is_email_validated))
-            .bind(flag(p.is_inbox_enabled))
-            .bind(flag(p.is_email_enabled))
-            .bind(flag(p.is_webhook_enabled))
-            .bind(to_json(&p.preferred_languages))
-            .bind(p.preference_mode.as_str())
-            .bind(p.settings_version)
-            .bind(to_json(&p.blocked_channels))
-            .bind(p.version)
-            .bind(ms(&p.created_at))
-            .bind(ms(&p.updated_at))
-            .execute(&self.write)
-            .await
-            .map_err(conflict_if_unique("a profile for this citizen exists"))?;
-        Ok(())
+        self.save_citizen_impl(p, None, None).await
     }
 
     async fn get_citizen(&self, fiscal_code: &FiscalCode) -> StoreResult<Option<CitizenProfile>> {
@@ -1263,6 +1241,185 @@ impl Store for SqlStore {
         .await
         .map_err(backend)?;
         Ok(())
+    }
+
+    async fn save_citizen(
+        &self,
+        profile: &CitizenProfile,
+        expected_version: Option<i64>,
+        validation: Option<&messaging::citizen::NewEmailValidation>,
+    ) -> StoreResult<()> {
+        self.save_citizen_impl(profile, expected_version, validation)
+            .await
+    }
+
+    async fn validate_email(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<FiscalCode>> {
+        self.validate_email_impl(token_hash, now).await
+    }
+
+    async fn delete_citizen(
+        &self,
+        fiscal_code: &FiscalCode,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.delete_citizen_impl(fiscal_code, now).await
+    }
+
+    async fn create_session(
+        &self,
+        session: &messaging::citizen::CitizenSession,
+        token_hash: &str,
+    ) -> StoreResult<()> {
+        self.create_session_impl(session, token_hash).await
+    }
+
+    async fn session_by_token_hash(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<messaging::citizen::CitizenSession>> {
+        self.session_by_token_hash_impl(token_hash, now).await
+    }
+
+    async fn sessions_of(
+        &self,
+        fiscal_code: &FiscalCode,
+        limit: i64,
+    ) -> StoreResult<Vec<messaging::citizen::CitizenSession>> {
+        self.sessions_of_impl(fiscal_code, limit).await
+    }
+
+    async fn revoke_session(
+        &self,
+        fiscal_code: &FiscalCode,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        Ok(self
+            .revoke_sessions_where(fiscal_code, Some(id), now)
+            .await?
+            > 0)
+    }
+
+    async fn revoke_sessions(
+        &self,
+        fiscal_code: &FiscalCode,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        self.revoke_sessions_where(fiscal_code, None, now).await
+    }
+
+    async fn inbox_page(
+        &self,
+        fiscal_code: &FiscalCode,
+        query: &messaging::citizen::InboxQuery,
+    ) -> StoreResult<Vec<messaging::citizen::InboxItem>> {
+        self.inbox_page_impl(fiscal_code, query).await
+    }
+
+    async fn inbox_item(
+        &self,
+        fiscal_code: &FiscalCode,
+        id: &MessageId,
+    ) -> StoreResult<Option<messaging::citizen::InboxItem>> {
+        self.inbox_item_impl(fiscal_code, id).await
+    }
+
+    async fn change_message_status(
+        &self,
+        fiscal_code: &FiscalCode,
+        id: &MessageId,
+        change: messaging::citizen::StatusChange,
+        read_callback: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<(bool, bool)>> {
+        self.change_message_status_impl(fiscal_code, id, change, read_callback, now)
+            .await
+    }
+
+    async fn messages_to(&self, fiscal_code: &FiscalCode) -> StoreResult<Vec<MessageRecord>> {
+        self.messages_to_impl(fiscal_code).await
+    }
+
+    async fn get_notification(
+        &self,
+        id: i64,
+    ) -> StoreResult<Option<messaging::citizen::Notification>> {
+        self.get_notification_impl(id).await
+    }
+
+    async fn notifications_of_message(
+        &self,
+        message_id: &MessageId,
+    ) -> StoreResult<Vec<messaging::citizen::Notification>> {
+        self.notifications_where("subject_id", message_id.to_string())
+            .await
+    }
+
+    async fn notifications_of_citizen(
+        &self,
+        fiscal_code: &FiscalCode,
+    ) -> StoreResult<Vec<messaging::citizen::Notification>> {
+        self.notifications_where("fiscal_code", fiscal_code.as_str().to_owned())
+            .await
+    }
+
+    async fn record_notification_attempt(
+        &self,
+        id: i64,
+        job_id: i64,
+        attempt: &messaging::citizen::Attempt,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.record_notification_attempt_impl(id, job_id, attempt, now)
+            .await
+    }
+
+    async fn set_callback(
+        &self,
+        service: &ServiceId,
+        config: Option<&messaging::citizen::CallbackConfig>,
+    ) -> StoreResult<()> {
+        self.set_callback_impl(service, config).await
+    }
+
+    async fn get_callback(
+        &self,
+        service: &ServiceId,
+    ) -> StoreResult<Option<messaging::citizen::CallbackConfig>> {
+        self.get_callback_impl(service).await
+    }
+
+    async fn get_callback_delivery(
+        &self,
+        id: i64,
+    ) -> StoreResult<Option<messaging::citizen::CallbackDelivery>> {
+        self.get_callback_delivery_impl(id).await
+    }
+
+    async fn record_callback_attempt(
+        &self,
+        id: i64,
+        job_id: i64,
+        attempt: &messaging::citizen::Attempt,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.record_callback_attempt_impl(id, job_id, attempt, now)
+            .await
+    }
+
+    async fn callback_deliveries(
+        &self,
+        service: Option<&ServiceId>,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<messaging::citizen::CallbackDelivery>> {
+        self.callback_deliveries_impl(service, before_id, limit)
+            .await
     }
 
     async fn accept_messages(&self, batch: &[NewMessageRecord]) -> StoreResult<Vec<AcceptOutcome>> {
@@ -1423,6 +1580,7 @@ impl Store for SqlStore {
         // One UPDATE per resulting status; only messages still ACCEPTED change, so a job run
         // twice (after a lease takeover) has one effect.
         let mut processed_now = std::collections::HashSet::new();
+        let mut changed_now = Vec::new();
         let groups: [(MessageStatus, Option<RejectionReason>); 3] = [
             (MessageStatus::Processed, None),
             (MessageStatus::Rejected, Some(RejectionReason::UserNotFound)),
@@ -1457,16 +1615,18 @@ impl Store for SqlStore {
                     q = q.bind(id.clone());
                 }
                 for row in q.fetch_all(&mut *tx).await.map_err(backend)? {
+                    let id = text(&row, "id")?;
                     if status == MessageStatus::Processed {
-                        processed_now.insert(text(&row, "id")?);
+                        processed_now.insert(id.clone());
                     }
+                    changed_now.push(id);
                 }
             }
         }
         let inbox: Vec<&InboxEntry> = done
             .iter()
             .filter_map(|d| match &d.outcome {
-                ProcessingOutcome::Processed { inbox: Some(e) }
+                ProcessingOutcome::Processed { inbox: Some(e), .. }
                     if processed_now.contains(&d.message_id.to_string()) =>
                 {
                     Some(e)
@@ -1476,9 +1636,9 @@ impl Store for SqlStore {
             .collect();
         for chunk in inbox.chunks(INSERT_CHUNK) {
             let sql = format!(
-                "INSERT INTO inbox (fiscal_code, message_id, service_id, has_payment, due_date) \
-                 VALUES {} ON CONFLICT DO NOTHING",
-                values_list(self.backend, chunk.len(), 5)
+                "INSERT INTO inbox (fiscal_code, message_id, service_id, has_payment, due_date, \
+                 title_key_id, title, rpt_id, created_at) VALUES {} ON CONFLICT DO NOTHING",
+                values_list(self.backend, chunk.len(), 9)
             );
             let mut q = sqlx::query(&sql);
             for e in chunk {
@@ -1487,10 +1647,24 @@ impl Store for SqlStore {
                     .bind(e.message_id.to_string())
                     .bind(e.service_id.to_string())
                     .bind(flag(e.has_payment))
-                    .bind(e.due_date.as_ref().map(ms));
+                    .bind(e.due_date.as_ref().map(ms))
+                    .bind(e.title.key_id.clone())
+                    .bind(e.title.bytes.clone())
+                    .bind(e.rpt_id.clone())
+                    .bind(ms(&e.created_at));
             }
             q.execute(&mut *tx).await.map_err(backend)?;
         }
+        let notifications: Vec<messaging::citizen::NewNotification> = done
+            .iter()
+            .filter(|d| processed_now.contains(&d.message_id.to_string()))
+            .flat_map(|d| match &d.outcome {
+                ProcessingOutcome::Processed { notifications, .. } => notifications.clone(),
+                ProcessingOutcome::Rejected(_) => Vec::new(),
+            })
+            .collect();
+        crate::citizen::insert_notifications(&mut tx, &notifications, now).await?;
+        crate::citizen::queue_outcome_callbacks(self, &mut tx, &changed_now, now).await?;
         let job_ids: Vec<i64> = done.iter().map(|d| d.job_id).collect();
         for chunk in job_ids.chunks(INSERT_CHUNK) {
             let sql = format!(
@@ -1520,7 +1694,7 @@ impl Store for SqlStore {
         };
         let row = sqlx::query(
             "UPDATE jobs SET status = $1, run_at = $2, last_error = $3 WHERE id = $4 \
-             RETURNING message_id",
+             RETURNING kind, message_id",
         )
         .bind(status.as_str())
         .bind(run_at)
@@ -1530,15 +1704,30 @@ impl Store for SqlStore {
         .await
         .map_err(backend)?;
         if let (Some(row), None) = (row, retry_at) {
-            sqlx::query(
-                "UPDATE messages SET status = 'FAILED', updated_at = $1 WHERE id = $2 \
-                 AND status = 'ACCEPTED'",
-            )
-            .bind(ms(&now))
-            .bind(text(&row, "message_id")?)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+            // A dead job fails what it was working on.
+            let sql = match text(&row, "kind")?.as_str() {
+                "process_message" => Some(
+                    "UPDATE messages SET status = 'FAILED', updated_at = $1 WHERE id = $2 \
+                     AND status = 'ACCEPTED'",
+                ),
+                "notify" => Some(
+                    "UPDATE notifications SET status = 'FAILED', updated_at = $1 \
+                     WHERE CAST(id AS TEXT) = $2",
+                ),
+                "callback" => Some(
+                    "UPDATE callback_deliveries SET status = 'FAILED', updated_at = $1 \
+                     WHERE CAST(id AS TEXT) = $2",
+                ),
+                _ => None,
+            };
+            if let Some(sql) = sql {
+                sqlx::query(sql)
+                    .bind(ms(&now))
+                    .bind(text(&row, "message_id")?)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            }
         }
         tx.commit().await.map_err(backend)
     }
@@ -1564,7 +1753,7 @@ impl Store for SqlStore {
         let mut tx = self.write.begin().await.map_err(backend)?;
         let row = sqlx::query(
             "UPDATE jobs SET status = 'queued', run_at = $1, attempts = 0 \
-             WHERE id = $2 AND status = 'dead' RETURNING message_id",
+             WHERE id = $2 AND status = 'dead' RETURNING kind, message_id",
         )
         .bind(ms(&now))
         .bind(job_id)
@@ -1574,15 +1763,26 @@ impl Store for SqlStore {
         let Some(row) = row else {
             return Err(StoreError::NotFound("dead job".into()));
         };
-        sqlx::query(
-            "UPDATE messages SET status = 'ACCEPTED', updated_at = $1 WHERE id = $2 \
-             AND status = 'FAILED'",
-        )
-        .bind(ms(&now))
-        .bind(text(&row, "message_id")?)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
+        let sql = match text(&row, "kind")?.as_str() {
+            "notify" => {
+                "UPDATE notifications SET status = 'PENDING', updated_at = $1 \
+                 WHERE CAST(id AS TEXT) = $2 AND status = 'FAILED'"
+            }
+            "callback" => {
+                "UPDATE callback_deliveries SET status = 'PENDING', updated_at = $1 \
+                 WHERE CAST(id AS TEXT) = $2 AND status = 'FAILED'"
+            }
+            _ => {
+                "UPDATE messages SET status = 'ACCEPTED', updated_at = $1 WHERE id = $2 \
+                 AND status = 'FAILED'"
+            }
+        };
+        sqlx::query(sql)
+            .bind(ms(&now))
+            .bind(text(&row, "message_id")?)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         tx.commit().await.map_err(backend)
     }
 

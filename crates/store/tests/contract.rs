@@ -2,13 +2,18 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{Duration, Utc};
+use messaging::citizen::{
+    Attempt, CallbackConfig, Channel, CitizenSession, NewEmailValidation, NewNotification, Purpose,
+    StatusChange,
+};
 use messaging::content::FeatureLevel;
 use messaging::model::{
     AcceptOutcome, Idempotency, InboxEntry, JobStatus, KeyType, LifecycleStatus, NewMessageRecord,
     Organization, ProcessingOutcome, PublicationStatus, RejectionReason, SealedContent, Service,
 };
+use messaging::model::{CitizenProfile, PreferenceMode};
 use messaging::ports::{Store, StoreError, StoredKey};
-use messaging::values::{FiscalCode, MessageId, OrganizationFiscalCode, ServiceId};
+use messaging::values::{Email, FiscalCode, MessageId, OrganizationFiscalCode, ServiceId};
 use store::SqlStore;
 
 enum Backend {
@@ -50,7 +55,7 @@ impl Db {
             }
         };
         let store = SqlStore::connect(&url, 4).await.unwrap();
-        assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5]);
+        assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5, 6]);
         assert!(
             store.migrate().await.unwrap().is_empty(),
             "migrations are idempotent"
@@ -164,6 +169,12 @@ macro_rules! both {
 }
 
 both!(
+    sessions_are_found_by_token_hash_until_revoked_or_expired,
+    a_stale_profile_update_conflicts_and_changes_nothing,
+    an_email_validation_works_once_and_only_for_the_current_address,
+    deleting_a_citizen_leaves_only_the_entes_status_records,
+    reading_a_message_queues_one_read_callback_when_the_service_has_one,
+    outcome_callbacks_are_queued_only_for_services_with_a_callback,
     a_duplicate_organization_is_a_conflict,
     services_round_trip_and_stale_updates_conflict,
     a_group_commit_dedupes_idempotency_keys_even_within_the_group,
@@ -234,7 +245,7 @@ async fn batch_reads_return_exactly_the_records_that_exist(b: Backend) {
     let absent = FiscalCode::parse("BNCLRA70A41H501B").unwrap();
     let now = Utc::now();
     db.store
-        .create_citizen(&messaging::model::CitizenProfile {
+        .create_citizen(&CitizenProfile {
             fiscal_code: present.clone(),
             email: None,
             is_email_validated: false,
@@ -242,9 +253,12 @@ async fn batch_reads_return_exactly_the_records_that_exist(b: Backend) {
             is_email_enabled: true,
             is_webhook_enabled: false,
             preferred_languages: vec!["it_IT".into()],
-            preference_mode: messaging::model::PreferenceMode::Manual,
+            preference_mode: PreferenceMode::Manual,
             settings_version: 2,
             blocked_channels: Default::default(),
+            accepted_tos_version: None,
+            reminders_enabled: true,
+            push_anonymous: false,
             version: 0,
             created_at: now,
             updated_at: now,
@@ -400,15 +414,7 @@ async fn completing_a_job_twice_never_duplicates_the_inbox_entry(b: Backend) {
         .await
         .unwrap()
         .remove(0);
-    let outcome = ProcessingOutcome::Processed {
-        inbox: Some(InboxEntry {
-            fiscal_code: m.fiscal_code.clone(),
-            message_id: m.id,
-            service_id: s.id,
-            has_payment: false,
-            due_date: None,
-        }),
-    };
+    let outcome = processed(&m, s.id);
     db.store
         .complete_message_job(job.id, &m.id, &outcome, Utc::now())
         .await
@@ -429,6 +435,16 @@ async fn completing_a_job_twice_never_duplicates_the_inbox_entry(b: Backend) {
         store::raw::scalar_i64(&db.store, "SELECT COUNT(*) FROM inbox")
             .await
             .unwrap(),
+        1
+    );
+    // Completing it once more (same outcome) notifies nobody twice.
+    db.store
+        .complete_message_job(job.id, &m.id, &outcome, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM notifications").await, 1);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM jobs WHERE kind = 'notify'").await,
         1
     );
     db.done().await;
@@ -499,5 +515,552 @@ async fn failed_jobs_are_retried_then_dead_and_can_be_requeued(b: Backend) {
         db.store.retry_job(dead[0].id, now).await,
         Err(StoreError::NotFound(_))
     ));
+    db.done().await;
+}
+
+const FC: &str = "RSSMRA85T10A562S";
+
+async fn count(db: &Db, sql: &str) -> i64 {
+    store::raw::scalar_i64(&db.store, sql).await.unwrap()
+}
+
+fn processed(m: &NewMessageRecord, service: ServiceId) -> ProcessingOutcome {
+    ProcessingOutcome::Processed {
+        inbox: Some(InboxEntry {
+            fiscal_code: m.fiscal_code.clone(),
+            message_id: m.id,
+            service_id: service,
+            has_payment: false,
+            due_date: None,
+            title: SealedContent {
+                key_id: "k1".into(),
+                bytes: vec![7; 32],
+            },
+            rpt_id: None,
+            created_at: m.created_at,
+        }),
+        notifications: vec![NewNotification {
+            subject_id: m.id.to_string(),
+            fiscal_code: m.fiscal_code.clone(),
+            channel: Channel::Email,
+            purpose: Purpose::Message,
+            send_at: Utc::now(),
+            expires_at: Utc::now() + Duration::hours(1),
+            payload: None,
+        }],
+    }
+}
+
+fn profile() -> CitizenProfile {
+    let now = Utc::now();
+    CitizenProfile {
+        fiscal_code: FiscalCode::parse(FC).unwrap(),
+        email: Some(Email::parse("mario.rossi@example.it").unwrap()),
+        is_email_validated: false,
+        is_inbox_enabled: true,
+        is_email_enabled: true,
+        is_webhook_enabled: false,
+        preferred_languages: vec!["it_IT".into()],
+        preference_mode: PreferenceMode::Auto,
+        settings_version: 0,
+        blocked_channels: Default::default(),
+        accepted_tos_version: Some(1),
+        reminders_enabled: true,
+        push_anonymous: false,
+        version: 0,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn validation(id: &str, token_hash: &str, email: &str) -> NewEmailValidation {
+    NewEmailValidation {
+        id: id.into(),
+        token_hash: token_hash.into(),
+        email: email.into(),
+        expires_at: Utc::now() + Duration::hours(1),
+        notification: NewNotification {
+            subject_id: id.into(),
+            fiscal_code: FiscalCode::parse(FC).unwrap(),
+            channel: Channel::Email,
+            purpose: Purpose::EmailValidation,
+            send_at: Utc::now(),
+            expires_at: Utc::now() + Duration::hours(1),
+            payload: Some(SealedContent {
+                key_id: "k1".into(),
+                bytes: vec![1; 16],
+            }),
+        },
+    }
+}
+
+/// Accepts a message for the citizen and completes its job with `outcome`.
+async fn deliver(
+    db: &Db,
+    s: &Service,
+    outcome: impl Fn(&NewMessageRecord) -> ProcessingOutcome,
+) -> MessageId {
+    let m = message(s.id, None);
+    db.store
+        .accept_messages(std::slice::from_ref(&m))
+        .await
+        .unwrap();
+    let job = db
+        .store
+        .claim_jobs(10, Utc::now() + Duration::seconds(1), 1_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| j.message_id == m.id.to_string())
+        .unwrap();
+    db.store
+        .complete_message_job(job.id, &m.id, &outcome(&m), Utc::now())
+        .await
+        .unwrap();
+    m.id
+}
+
+async fn sessions_are_found_by_token_hash_until_revoked_or_expired(b: Backend) {
+    let db = Db::new(b).await;
+    let now = Utc::now();
+    let session = |id: &str, expires: chrono::DateTime<Utc>| CitizenSession {
+        id: id.into(),
+        fiscal_code: FiscalCode::parse(FC).unwrap(),
+        method: "admin".into(),
+        client_ip: None,
+        created_at: now,
+        expires_at: expires,
+        revoked_at: None,
+    };
+    db.store
+        .create_session(&session("s1", now + Duration::hours(1)), "h1")
+        .await
+        .unwrap();
+    db.store
+        .create_session(&session("s2", now + Duration::hours(1)), "h2")
+        .await
+        .unwrap();
+    db.store
+        .create_session(&session("s3", now - Duration::seconds(1)), "h3")
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store
+            .session_by_token_hash("h1", now)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        "s1"
+    );
+    assert!(
+        db.store
+            .session_by_token_hash("h3", now)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(
+        db.store
+            .session_by_token_hash("nope", now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let other = FiscalCode::parse("BNCGPP80A01H501E").unwrap();
+    assert!(
+        !db.store.revoke_session(&other, "s1", now).await.unwrap(),
+        "not another citizen's"
+    );
+    assert!(
+        db.store
+            .revoke_session(&FiscalCode::parse(FC).unwrap(), "s1", now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        db.store
+            .session_by_token_hash("h1", now)
+            .await
+            .unwrap()
+            .is_none(),
+        "revoked"
+    );
+    assert_eq!(
+        db.store
+            .revoke_sessions(&FiscalCode::parse(FC).unwrap(), now)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        db.store
+            .session_by_token_hash("h2", now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let history = db
+        .store
+        .sessions_of(&FiscalCode::parse(FC).unwrap(), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        history.len(),
+        3,
+        "history keeps revoked and expired sessions"
+    );
+    db.done().await;
+}
+
+async fn a_stale_profile_update_conflicts_and_changes_nothing(b: Backend) {
+    let db = Db::new(b).await;
+    let mut p = profile();
+    db.store.save_citizen(&p, None, None).await.unwrap();
+    assert!(matches!(
+        db.store.save_citizen(&p, None, None).await,
+        Err(StoreError::Conflict(_))
+    ));
+    p.version = 1;
+    p.is_webhook_enabled = true;
+    let v = validation("v1", "th1", "mario.rossi@example.it");
+    db.store.save_citizen(&p, Some(0), Some(&v)).await.unwrap();
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM email_validations").await,
+        1
+    );
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM jobs WHERE kind = 'notify'").await,
+        1
+    );
+    let mut stale = p.clone();
+    stale.version = 1;
+    stale.is_inbox_enabled = false;
+    let v2 = validation("v2", "th2", "mario.rossi@example.it");
+    match db.store.save_citizen(&stale, Some(0), Some(&v2)).await {
+        Err(StoreError::Conflict(m)) => assert!(m.contains("stored 1"), "{m}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let stored = db.store.get_citizen(&p.fiscal_code).await.unwrap().unwrap();
+    assert!(stored.is_inbox_enabled && stored.is_webhook_enabled);
+    assert_eq!(stored.version, 1);
+    assert_eq!(stored.accepted_tos_version, Some(1));
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM email_validations").await,
+        1,
+        "nothing written"
+    );
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM notifications").await, 1);
+    let nobody = CitizenProfile {
+        fiscal_code: FiscalCode::parse("BNCGPP80A01H501E").unwrap(),
+        ..p.clone()
+    };
+    assert!(matches!(
+        db.store.save_citizen(&nobody, Some(0), None).await,
+        Err(StoreError::NotFound(_))
+    ));
+    db.done().await;
+}
+
+async fn an_email_validation_works_once_and_only_for_the_current_address(b: Backend) {
+    let db = Db::new(b).await;
+    let mut p = profile();
+    db.store
+        .save_citizen(
+            &p,
+            None,
+            Some(&validation("v1", "old", "mario.rossi@example.it")),
+        )
+        .await
+        .unwrap();
+    // The address changes before the first link is opened: a new link replaces the old one.
+    p.email = Some(Email::parse("mario@example.org").unwrap());
+    p.version = 1;
+    db.store
+        .save_citizen(
+            &p,
+            Some(0),
+            Some(&validation("v2", "new", "mario@example.org")),
+        )
+        .await
+        .unwrap();
+    let now = Utc::now();
+    assert!(db.store.validate_email("old", now).await.unwrap().is_none());
+    assert_eq!(
+        db.store
+            .validate_email("new", now)
+            .await
+            .unwrap()
+            .unwrap()
+            .as_str(),
+        FC
+    );
+    assert!(
+        db.store.validate_email("new", now).await.unwrap().is_none(),
+        "once"
+    );
+    assert!(
+        db.store
+            .get_citizen(&p.fiscal_code)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_email_validated
+    );
+    db.done().await;
+}
+
+async fn deleting_a_citizen_leaves_only_the_entes_status_records(b: Backend) {
+    let (db, s) = seeded(b).await;
+    let p = profile();
+    db.store
+        .save_citizen(
+            &p,
+            None,
+            Some(&validation("v1", "th", "mario.rossi@example.it")),
+        )
+        .await
+        .unwrap();
+    let now = Utc::now();
+    db.store
+        .create_session(
+            &CitizenSession {
+                id: "s1".into(),
+                fiscal_code: p.fiscal_code.clone(),
+                method: "admin".into(),
+                client_ip: Some("127.0.0.1".into()),
+                created_at: now,
+                expires_at: now + Duration::hours(1),
+                revoked_at: None,
+            },
+            "h1",
+        )
+        .await
+        .unwrap();
+    db.store
+        .upsert_service_preference(
+            &p.fiscal_code,
+            &messaging::model::ServicePreference {
+                service_id: s.id,
+                settings_version: 0,
+                is_inbox_enabled: true,
+                is_email_enabled: false,
+                is_webhook_enabled: false,
+                can_access_message_read_status: true,
+            },
+        )
+        .await
+        .unwrap();
+    let id = deliver(&db, &s, |m| processed(m, s.id)).await;
+    assert!(db.store.delete_citizen(&p.fiscal_code, now).await.unwrap());
+    for table in [
+        "citizens",
+        "service_preferences",
+        "inbox",
+        "citizen_sessions",
+        "email_validations",
+        "notifications",
+    ] {
+        assert_eq!(
+            count(
+                &db,
+                &format!("SELECT COUNT(*) FROM {table} WHERE fiscal_code = '{FC}'")
+            )
+            .await,
+            0,
+            "{table} still holds the citizen"
+        );
+    }
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM jobs WHERE kind = 'notify'").await,
+        0
+    );
+    let m = db.store.get_message(&id).await.unwrap().unwrap();
+    assert_eq!(m.status.as_str(), "PROCESSED", "the ente keeps the status");
+    assert!(m.content.bytes.is_empty());
+    assert_eq!(m.content.key_id, messaging::model::ERASED_KEY_ID);
+    assert!(
+        db.store
+            .session_by_token_hash("h1", now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        db.store
+            .messages_to(&p.fiscal_code)
+            .await
+            .unwrap()
+            .iter()
+            .all(|m| m.content.bytes.is_empty())
+    );
+    assert!(
+        !db.store.delete_citizen(&p.fiscal_code, now).await.unwrap(),
+        "nothing left"
+    );
+    db.done().await;
+}
+
+async fn reading_a_message_queues_one_read_callback_when_the_service_has_one(b: Backend) {
+    let (db, s) = seeded(b).await;
+    let fc = FiscalCode::parse(FC).unwrap();
+    let plain = deliver(&db, &s, |m| processed(m, s.id)).await;
+    let now = Utc::now();
+    let read = StatusChange {
+        read: Some(true),
+        archived: None,
+    };
+    db.store
+        .change_message_status(&fc, &plain, read, true, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM callback_deliveries").await,
+        0,
+        "no callback set"
+    );
+    db.store
+        .set_callback(
+            &s.id,
+            Some(&CallbackConfig {
+                url: "https://ente.example.it/hook".into(),
+                secret: SealedContent {
+                    key_id: "k1".into(),
+                    bytes: vec![3; 24],
+                },
+            }),
+        )
+        .await
+        .unwrap();
+    let id = deliver(&db, &s, |m| processed(m, s.id)).await;
+    let other = FiscalCode::parse("BNCGPP80A01H501E").unwrap();
+    assert!(
+        db.store
+            .change_message_status(&other, &id, read, true, now)
+            .await
+            .unwrap()
+            .is_none(),
+        "not another citizen's"
+    );
+    let archive = StatusChange {
+        read: None,
+        archived: Some(true),
+    };
+    assert_eq!(
+        db.store
+            .change_message_status(&fc, &id, archive, true, now)
+            .await
+            .unwrap(),
+        Some((false, true))
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM callback_deliveries WHERE event = 'read'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        db.store
+            .change_message_status(&fc, &id, read, true, now)
+            .await
+            .unwrap(),
+        Some((true, true))
+    );
+    assert_eq!(
+        db.store
+            .change_message_status(&fc, &id, read, true, now)
+            .await
+            .unwrap(),
+        Some((true, true))
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM callback_deliveries WHERE event = 'read'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM jobs WHERE kind = 'callback'").await,
+        2,
+        "processed and read"
+    );
+    assert!(db.store.get_message(&id).await.unwrap().unwrap().is_read);
+    let log = db
+        .store
+        .callback_deliveries(Some(&s.id), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].event.as_str(), "read", "newest first");
+    db.done().await;
+}
+
+async fn outcome_callbacks_are_queued_only_for_services_with_a_callback(b: Backend) {
+    let (db, s) = seeded(b).await;
+    deliver(&db, &s, |_| {
+        ProcessingOutcome::Rejected(RejectionReason::UserNotFound)
+    })
+    .await;
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM callback_deliveries").await,
+        0
+    );
+    let config = CallbackConfig {
+        url: "https://ente.example.it/hook".into(),
+        secret: SealedContent {
+            key_id: "k1".into(),
+            bytes: vec![3; 24],
+        },
+    };
+    db.store.set_callback(&s.id, Some(&config)).await.unwrap();
+    assert_eq!(db.store.get_callback(&s.id).await.unwrap(), Some(config));
+    let id = deliver(&db, &s, |_| {
+        ProcessingOutcome::Rejected(RejectionReason::ServiceNotAllowed)
+    })
+    .await;
+    let log = db.store.callback_deliveries(None, None, 10).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].message_id, id);
+    assert_eq!(log[0].event.as_str(), "rejected");
+    assert_eq!(log[0].reason.as_deref(), Some("SERVICE_NOT_ALLOWED"));
+    let job = db
+        .store
+        .claim_jobs(10, Utc::now() + Duration::seconds(1), 1_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| j.kind == "callback")
+        .unwrap();
+    let attempt = Attempt {
+        status: "DELIVERED".into(),
+        status_code: Some(204),
+        error: None,
+        retry_at: None,
+    };
+    db.store
+        .record_callback_attempt(log[0].id, job.id, &attempt, Utc::now())
+        .await
+        .unwrap();
+    let d = db
+        .store
+        .get_callback_delivery(log[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (d.status.as_str(), d.attempts, d.last_status_code),
+        ("DELIVERED", 1, Some(204))
+    );
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM jobs WHERE kind = 'callback'").await,
+        0
+    );
+    db.store.set_callback(&s.id, None).await.unwrap();
+    assert!(db.store.get_callback(&s.id).await.unwrap().is_none());
     db.done().await;
 }

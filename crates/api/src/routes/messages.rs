@@ -197,27 +197,39 @@ pub async fn get_message(
             "A service may only read the messages it sent.",
         ));
     }
-    let plain = state
-        .keyring
-        .open(
-            &record.content.key_id,
-            &record.content.bytes,
-            id.to_string().as_bytes(),
-        )
-        .map_err(ApiError::internal)?;
-    let content: MessageContent = serde_json::from_slice(&plain).map_err(ApiError::internal)?;
+    // The content of a message whose recipient deleted their account is erased: the service
+    // still reads the status, with an empty content object.
+    let content: Option<MessageContent> = if record.content.key_id == jobs_erased() {
+        None
+    } else {
+        let plain = state
+            .keyring
+            .open(
+                &record.content.key_id,
+                &record.content.bytes,
+                id.to_string().as_bytes(),
+            )
+            .map_err(ApiError::internal)?;
+        Some(serde_json::from_slice(&plain).map_err(ApiError::internal)?)
+    };
     let advanced = record.feature_level == FeatureLevel::Advanced;
     let read_status = advanced.then_some(if record.is_read { "READ" } else { "UNREAD" });
-    let payment_status =
-        (advanced && record.status == MessageStatus::Processed && content.payment_data.is_some())
-            .then_some("NOT_PAID");
+    let payment_status = (advanced
+        && record.status == MessageStatus::Processed
+        && content.as_ref().is_some_and(|c| c.payment_data.is_some()))
+    .then_some("NOT_PAID");
+    let notification = notification_status(&state.store.notifications_of_message(&id).await?);
     Ok(Json(ExternalMessageResponseWithContent {
+        notification,
         message: ExternalCreatedMessageWithContent {
             id: id.to_string(),
             fiscal_code: record.fiscal_code.to_string(),
             time_to_live: record.time_to_live,
             created_at: format_timestamp(&record.created_at),
-            content,
+            content: content.map_or_else(
+                || serde_json::json!({}),
+                |c| serde_json::to_value(c).unwrap_or_default(),
+            ),
             sender_service_id: record.service_id.to_string(),
             feature_level_type: record.feature_level.as_str(),
         },
@@ -225,4 +237,32 @@ pub async fn get_message(
         read_status,
         payment_status,
     }))
+}
+
+/// The per-channel status of a message's notification (the sandbox copy counts as e-mail); a
+/// channel shows once its first attempt is made, IO having no value for "not yet attempted".
+fn notification_status(
+    list: &[messaging::citizen::Notification],
+) -> Option<crate::wire::MessageResponseNotificationStatus> {
+    use messaging::citizen::{Channel, NotificationStatus, Purpose};
+    let mut status = crate::wire::MessageResponseNotificationStatus::default();
+    for n in list
+        .iter()
+        .filter(|n| matches!(n.purpose, Purpose::Message | Purpose::Sandbox))
+    {
+        if n.status == NotificationStatus::Pending {
+            continue;
+        }
+        let value = n.status.as_str();
+        match n.channel {
+            Channel::Email => status.email = Some(value),
+            Channel::Webhook => status.webhook = Some(value),
+        }
+    }
+    (status.email.is_some() || status.webhook.is_some()).then_some(status)
+}
+
+/// The key id marking erased content (see `Store::delete_citizen`).
+fn jobs_erased() -> &'static str {
+    messaging::model::ERASED_KEY_ID
 }

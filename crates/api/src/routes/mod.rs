@@ -2,7 +2,9 @@
 
 pub mod admin;
 pub mod batches;
+pub mod callbacks;
 pub mod catalogue;
+pub mod citizen;
 pub mod lifecycle;
 pub mod manage;
 pub mod messages;

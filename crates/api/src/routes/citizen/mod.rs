@@ -1,0 +1,86 @@
+//! The citizen API (`/api/citizen/v1`, session bearer token): profile and e-mail validation,
+//! per-service preferences, the inbox, sessions, and the GDPR export. Every handler reads and
+//! changes only the calling citizen's data: an id that belongs to someone else gets the same
+//! answer as an unknown one.
+
+pub mod export;
+pub mod inbox;
+pub mod preferences;
+pub mod profile;
+pub mod sessions;
+pub mod wire;
+
+use axum::extract::Query;
+use axum::http::Uri;
+use messaging::FieldErrors;
+use messaging::citizen::InboxItem;
+use messaging::fields::ObjectReader;
+
+use crate::problem::{ApiError, ApiResult};
+use crate::state::AppState;
+
+fn invalid(title: &'static str, errors: FieldErrors) -> ApiError {
+    ApiError::Validation { title, errors }
+}
+
+fn profile_not_found() -> ApiError {
+    ApiError::not_found(
+        "Profile not found",
+        "You have no profile yet: create it with PUT /api/citizen/v1/profile (version 0).",
+    )
+}
+
+fn message_not_found() -> ApiError {
+    ApiError::not_found(
+        "Message not found",
+        "No message with this ID is in your inbox.",
+    )
+}
+
+/// A field name from the client, shortened so that an answer never grows with the input.
+fn echo(name: &str) -> String {
+    name.chars().take(40).collect()
+}
+
+/// Records every member of `o` that is not in `allowed` (bodies are strict: a misspelt field
+/// is an error, not a silent no-op).
+fn refuse_unknown(o: &ObjectReader<'_>, allowed: &[&str], errors: &mut FieldErrors) {
+    for key in o.obj.keys() {
+        if !allowed.contains(&key.as_str()) {
+            errors.push(o.path(&echo(key)), "is not a known field");
+        }
+    }
+}
+
+/// The query string's pairs, in order. Parameters the route does not take (`allowed`) and
+/// repeated ones are recorded in `errors`; only a query string that does not parse fails here.
+fn query_pairs(
+    uri: &Uri,
+    allowed: &[&str],
+    errors: &mut FieldErrors,
+) -> ApiResult<Vec<(String, String)>> {
+    let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(uri).map_err(|_| {
+        ApiError::bad_request("Invalid request", "The query string is not well formed.")
+    })?;
+    for (i, (k, _)) in pairs.iter().enumerate() {
+        if !allowed.contains(&k.as_str()) {
+            errors.push(echo(k), "is not a parameter of this operation");
+        } else if pairs[..i].iter().any(|(seen, _)| seen == k) {
+            errors.push(echo(k), "is given more than once");
+        }
+    }
+    Ok(pairs)
+}
+
+/// The subject of an inbox item, opened.
+fn open_title(state: &AppState, item: &InboxItem) -> ApiResult<String> {
+    let plain = state
+        .keyring
+        .open(
+            &item.title.key_id,
+            &item.title.bytes,
+            format!("title:{}", item.message_id).as_bytes(),
+        )
+        .map_err(ApiError::internal)?;
+    String::from_utf8(plain).map_err(ApiError::internal)
+}

@@ -1,0 +1,38 @@
+"""A real SMTP server for the test suite: aiosmtpd, saving every accepted message in a Maildir.
+
+Run by the Rust test support (`notify::testing::SmtpSink`) with the venv of
+scripts/test-tools.sh, as `python scripts/smtp_sink.py -n -l 127.0.0.1:PORT -c __main__.Sink MAILDIR`
+(aiosmtpd's own command line). Two additions to aiosmtpd's Mailbox handler:
+  * recipients whose local part starts with `reject` are refused with 550 and those starting with
+    `tempfail` with 451, so tests can exercise a real server's permanent and temporary refusals;
+  * the server exits when its standard input (a pipe from the test process) closes, so a test
+    process that dies without cleaning up leaves no server behind.
+"""
+
+import os
+import sys
+import threading
+
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.main import main
+
+
+class Sink(Mailbox):
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        local = address.split("@", 1)[0].lower()
+        if local.startswith("reject"):
+            return "550 5.1.1 Mailbox unavailable"
+        if local.startswith("tempfail"):
+            return "451 4.3.0 Try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def exit_with_parent():
+    sys.stdin.buffer.read()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    threading.Thread(target=exit_with_parent, daemon=True).start()
+    main(sys.argv[1:])
