@@ -7,6 +7,10 @@ scripts/test-tools.sh, as `python scripts/smtp_sink.py -n -l 127.0.0.1:PORT -c _
     `tempfail` with 451, so tests can exercise a real server's permanent and temporary refusals;
   * the server exits when its standard input (a pipe from the test process) closes, so a test
     process that dies without cleaning up leaves no server behind.
+
+For benchmarks (`sportello-bench mail`), `-c __main__.Counter COUNT_FILE` instead of
+`-c __main__.Sink MAILDIR` accepts every message and only counts it: writing each message to a
+Maildir costs the server more than the SMTP dialogue and would bound the measurement.
 """
 
 import os
@@ -25,6 +29,26 @@ class Sink(Mailbox):
         if local.startswith("tempfail"):
             return "451 4.3.0 Try again later"
         envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+class Counter:
+    """Accepts every message and keeps only their number, rewritten (decimal ASCII, padded with
+    spaces to a fixed width) at the start of COUNT_FILE after each message."""
+
+    def __init__(self, path):
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self.count = 0
+
+    @classmethod
+    def from_cli(cls, parser, *args):
+        if len(args) != 1:
+            parser.error("Counter needs the path of its count file")
+        return cls(args[0])
+
+    async def handle_DATA(self, server, session, envelope):
+        self.count += 1
+        os.pwrite(self.fd, str(self.count).encode().ljust(20), 0)
         return "250 OK"
 
 

@@ -156,16 +156,18 @@ where
 
 /// Recent service-key look-ups (hash → service), reused for a short time so that a busy
 /// service does not cost a database read per request. Misses are not cached.
-pub struct KeyCache {
+pub struct TtlCache<V> {
     ttl: std::time::Duration,
-    entries:
-        std::sync::RwLock<std::collections::HashMap<String, (std::time::Instant, ServiceAuth)>>,
+    entries: std::sync::RwLock<std::collections::HashMap<String, (std::time::Instant, V)>>,
 }
+
+/// Recent service-key look-ups.
+pub type KeyCache = TtlCache<ServiceAuth>;
 
 /// Entries kept at most; the cache is emptied when it is full.
 const KEY_CACHE_MAX: usize = 10_000;
 
-impl KeyCache {
+impl<V: Clone> TtlCache<V> {
     pub fn new(ttl: std::time::Duration) -> Self {
         Self {
             ttl,
@@ -173,7 +175,7 @@ impl KeyCache {
         }
     }
 
-    pub fn get(&self, hash: &str) -> Option<ServiceAuth> {
+    pub fn get(&self, hash: &str) -> Option<V> {
         if self.ttl.is_zero() {
             return None;
         }
@@ -182,7 +184,7 @@ impl KeyCache {
         (at.elapsed() < self.ttl).then(|| found.clone())
     }
 
-    pub fn put(&self, hash: String, found: ServiceAuth) {
+    pub fn put(&self, hash: String, found: V) {
         if self.ttl.is_zero() {
             return;
         }

@@ -93,12 +93,21 @@ where
             })
             .filter(|t| plausible_token(t))
             .ok_or(ApiError::Unauthorized(UNAUTHORIZED))?;
-        let session = state
-            .store
-            .session_by_token_hash(&seal::key_hash(token), Utc::now())
-            .await
-            .map_err(ApiError::from)?
-            .ok_or(ApiError::Unauthorized(UNAUTHORIZED))?;
+        let hash = seal::key_hash(token);
+        let now = Utc::now();
+        let session = match state.citizen_sessions.get(&hash) {
+            Some(s) if s.is_active(now) => s,
+            _ => {
+                let s = state
+                    .store
+                    .session_by_token_hash(&hash, now)
+                    .await
+                    .map_err(ApiError::from)?
+                    .ok_or(ApiError::Unauthorized(UNAUTHORIZED))?;
+                state.citizen_sessions.put(hash, s.clone());
+                s
+            }
+        };
         Ok(Self {
             fiscal_code: session.fiscal_code,
             session_id: session.id,

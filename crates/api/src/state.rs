@@ -29,6 +29,9 @@ pub struct ApiSettings {
     pub session_ttl: std::time::Duration,
     /// How long an e-mail validation link works.
     pub email_validation_ttl: std::time::Duration,
+    /// Whether the e-mail and push channels are configured (shown by `/readyz` and `/metrics`).
+    pub email_enabled: bool,
+    pub push_enabled: bool,
 }
 
 impl std::fmt::Debug for ApiSettings {
@@ -44,6 +47,8 @@ impl std::fmt::Debug for ApiSettings {
             .field("public_url", &self.public_url)
             .field("session_ttl", &self.session_ttl)
             .field("email_validation_ttl", &self.email_validation_ttl)
+            .field("email_enabled", &self.email_enabled)
+            .field("push_enabled", &self.push_enabled)
             .finish()
     }
 }
@@ -60,6 +65,9 @@ pub struct AppState {
     pub jobs_ready: Arc<Notify>,
     /// Recent service-key look-ups.
     pub service_keys: Arc<crate::auth::KeyCache>,
+    /// Recent citizen-session look-ups (same lifetime as service keys; revocations through
+    /// this node clear it at once).
+    pub citizen_sessions: Arc<crate::auth::TtlCache<messaging::citizen::CitizenSession>>,
     /// Per-service request rate buckets.
     pub rate_limiter: Arc<crate::ratelimit::RateLimiter>,
 }
@@ -84,6 +92,7 @@ impl AppState {
             store,
             keyring,
             service_keys: Arc::new(crate::auth::KeyCache::new(settings.auth_cache)),
+            citizen_sessions: Arc::new(crate::auth::TtlCache::new(settings.auth_cache)),
             rate_limiter: Arc::default(),
             settings: Arc::new(settings),
             intake,

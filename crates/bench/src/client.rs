@@ -93,10 +93,6 @@ impl Samples {
         self.us.sort_unstable();
     }
 
-    pub fn len(&self) -> usize {
-        self.us.len()
-    }
-
     /// Requests per second over the phase.
     pub fn rate(&self) -> f64 {
         self.us.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
@@ -112,7 +108,9 @@ impl Samples {
     }
 
     pub fn max_ms(&self) -> f64 {
-        self.us.last().map_or(f64::NAN, |&us| f64::from(us) / 1000.0)
+        self.us
+            .last()
+            .map_or(f64::NAN, |&us| f64::from(us) / 1000.0)
     }
 
     /// `p50 / p90 / p99 / max` in milliseconds.
@@ -141,6 +139,6 @@ mod tests {
         assert!((s.percentile_ms(50.0) - 50.0).abs() < 1e-9);
         assert!((s.percentile_ms(99.0) - 99.0).abs() < 1e-9);
         assert!((s.max_ms() - 100.0).abs() < 1e-9);
-        assert_eq!(s.len(), 100);
+        assert_eq!(s.us.len(), 100);
     }
 }

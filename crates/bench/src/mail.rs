@@ -1,7 +1,6 @@
-//! Notification throughput: e-mails handed to a real SMTP server (aiosmtpd, `notify::testing::
-//! SmtpSink`) by Sportello's workers, against a ceiling measured in the same run: the same e-mails
-//! sent straight through `notify::smtp::SmtpMailer` to the same server with the concurrency the
-//! workers use.
+//! Notification throughput: e-mails handed to a real SMTP server (aiosmtpd, see `sink.rs`) by
+//! Sportello's workers, against a ceiling measured in the same run: the same e-mails sent straight
+//! through `notify::smtp::SmtpMailer` to the same server with the concurrency the workers use.
 //!
 //! Set-up: `--citizens` profiles with a validated address are written through
 //! `Store::save_citizen` (the validation e-mail and its link are skipped), a draft service is
@@ -26,7 +25,6 @@ use messaging::ports::Store;
 use messaging::values::{Email, FiscalCode};
 use notify::smtp::SmtpMailer;
 use notify::templates::{self, Lang};
-use notify::testing::SmtpSink;
 use sportello::app::{Running, open_store, start};
 use sqlx::{AnyPool, Row};
 use store::SqlStore;
@@ -35,6 +33,7 @@ use tokio::task::JoinSet;
 
 use crate::client::Conn;
 use crate::db::{BackendArg, FreshDb};
+use crate::sink::{Sink, SinkKind};
 use crate::submit::{self, MARKDOWN, ORGANIZATION_NAME, SERVICE_NAME, SUBJECT};
 use crate::sys::{self, CpuUse, Machine};
 
@@ -56,6 +55,7 @@ pub struct MailPlan {
     pub db_max_connections: Option<u32>,
     pub messages: u64,
     pub citizens: u64,
+    pub sink: SinkKind,
     pub timeout: Duration,
 }
 
@@ -64,10 +64,17 @@ pub struct MailPlan {
 pub struct CeilingOutcome {
     pub sent: u64,
     pub errors: BTreeMap<String, u64>,
+    /// Messages the server counted during the ceiling.
+    pub received: u64,
     pub elapsed: Duration,
     pub concurrency: usize,
     pub cpu: CpuUse,
+    /// Mean time of one e-mail sent alone (one at a time, [`LONE_SENDS`] of them).
+    pub lone_ms: f64,
 }
+
+/// E-mails sent one at a time to measure the time of one SMTP transaction.
+pub const LONE_SENDS: u64 = 50;
 
 impl CeilingOutcome {
     pub fn rate(&self) -> f64 {
@@ -88,7 +95,7 @@ pub struct SportelloMail {
     pub sent: i64,
     pub notifications: BTreeMap<String, i64>,
     /// E-mails the SMTP server received during the Sportello phase.
-    pub received: usize,
+    pub received: u64,
     pub send_concurrency: usize,
     pub cpu: CpuUse,
 }
@@ -133,7 +140,7 @@ fn rendered(to: String) -> Mail {
 /// The ceiling: `messages` e-mails through one `SmtpMailer` (one lettre pool), `concurrency`
 /// at a time, each rendered from the template as the worker renders it.
 pub async fn ceiling(
-    sink: &SmtpSink,
+    sink: &Sink,
     messages: u64,
     citizens: u64,
     concurrency: usize,
@@ -142,6 +149,7 @@ pub async fn ceiling(
         SmtpMailer::from_url(&sink.url(), MAIL_FROM).map_err(|e| anyhow!("SMTP mailer: {e}"))?,
     );
     let next = Arc::new(AtomicU64::new(0));
+    let received_before = sink.received()?;
     let before = sys::cpu_snapshot();
     let started = Instant::now();
     let mut tasks = JoinSet::new();
@@ -175,11 +183,20 @@ pub async fn ceiling(
     }
     out.elapsed = started.elapsed();
     out.cpu = sys::cpu_between(before, sys::cpu_snapshot());
+    out.received = sink.received()?.saturating_sub(received_before);
+    let started = Instant::now();
+    for i in 0..LONE_SENDS {
+        mailer
+            .send(&rendered(address(i % citizens)))
+            .await
+            .map_err(|e| anyhow!("lone send: {e}"))?;
+    }
+    out.lone_ms = started.elapsed().as_secs_f64() * 1000.0 / LONE_SENDS as f64;
     Ok(out)
 }
 
 /// Runs the Sportello phase on a fresh database, which is removed afterwards.
-pub async fn run(plan: &MailPlan, sink: &SmtpSink) -> anyhow::Result<SportelloMail> {
+pub async fn run(plan: &MailPlan, sink: &Sink) -> anyhow::Result<SportelloMail> {
     let db = FreshDb::create(plan.backend, &plan.pg_url, "sportello.db").await?;
     let result = run_on(&db, plan, sink).await;
     let dropped = db.drop_schema().await;
@@ -188,7 +205,7 @@ pub async fn run(plan: &MailPlan, sink: &SmtpSink) -> anyhow::Result<SportelloMa
     Ok(out)
 }
 
-async fn run_on(db: &FreshDb, plan: &MailPlan, sink: &SmtpSink) -> anyhow::Result<SportelloMail> {
+async fn run_on(db: &FreshDb, plan: &MailPlan, sink: &Sink) -> anyhow::Result<SportelloMail> {
     let mut config = submit::config(db, plan.backend, plan.workers, plan.db_max_connections)?;
     config.smtp_url = Some(sportello::config::Secret(sink.url()));
     config.mail_from = MAIL_FROM.to_owned();
@@ -256,7 +273,7 @@ async fn measure(
     store: &SqlStore,
     db: &FreshDb,
     plan: &MailPlan,
-    sink: &SmtpSink,
+    sink: &Sink,
 ) -> anyhow::Result<SportelloMail> {
     let begun = Instant::now();
     let codes = citizens(store, plan.citizens).await?;
@@ -280,10 +297,13 @@ async fn measure(
         .connect(&db.url)
         .await
         .context("cannot open the polling connection")?;
-    let received_before = sink.messages().len();
+    let received_before = sink.received()?;
     let total = i64::try_from(plan.messages)?;
 
-    eprintln!("[3/3] Sportello: batch of {} messages, then e-mails", plan.messages);
+    eprintln!(
+        "[3/3] Sportello: batch of {} messages, then e-mails",
+        plan.messages
+    );
     let mut conn = Conn::open(running.addr).await?;
     let before = sys::cpu_snapshot();
     let started = Instant::now();
@@ -315,12 +335,21 @@ async fn measure(
     while all_sent.is_none() && started.elapsed() < plan.timeout {
         tokio::time::sleep(POLL).await;
         if processed.is_none()
-            && scalar(&pool, "SELECT COUNT(*) FROM messages WHERE status = 'PROCESSED'").await?
+            && scalar(
+                &pool,
+                "SELECT COUNT(*) FROM messages WHERE status = 'PROCESSED'",
+            )
+            .await?
                 >= total
         {
             processed = Some(started.elapsed());
         }
-        if scalar(&pool, "SELECT COUNT(*) FROM notifications WHERE status = 'SENT'").await? >= total
+        if scalar(
+            &pool,
+            "SELECT COUNT(*) FROM notifications WHERE status = 'SENT'",
+        )
+        .await?
+            >= total
         {
             all_sent = Some(started.elapsed());
         }
@@ -355,7 +384,7 @@ async fn measure(
         window_ms,
         sent,
         notifications,
-        received: sink.messages().len().saturating_sub(received_before),
+        received: sink.received()?.saturating_sub(received_before),
         send_concurrency: 0,
         cpu,
     })
@@ -368,12 +397,14 @@ pub struct MailReport {
     pub threads: usize,
     pub machine: Machine,
     pub ceiling: CeilingOutcome,
-    pub ceiling_received: usize,
     pub sportello: SportelloMail,
 }
 
 fn secs(d: Option<Duration>) -> String {
-    d.map_or_else(|| "not reached".to_owned(), |d| format!("{:.2}", d.as_secs_f64()))
+    d.map_or_else(
+        || "not reached".to_owned(),
+        |d| format!("{:.2}", d.as_secs_f64()),
+    )
 }
 
 fn cpu(c: &CpuUse) -> String {
@@ -404,11 +435,7 @@ impl MailReport {
             p.messages,
             p.citizens
         );
-        let _ = writeln!(
-            out,
-            "- date: {}",
-            chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
-        );
+        let _ = writeln!(out, "- date: {}", Utc::now().format("%Y-%m-%d %H:%M UTC"));
         let _ = writeln!(
             out,
             "- machine: {} CPUs ({}), {:.1} GiB RAM, Linux {}",
@@ -417,9 +444,15 @@ impl MailReport {
         let _ = writeln!(
             out,
             "- client, Sportello and SMTP client in one process, {} tokio worker threads; \
-             Sportello workers: {} × {} sends at once; SMTP server: aiosmtpd (Maildir), its own \
+             Sportello workers: {} × {} sends at once; SMTP server: aiosmtpd ({}), its own \
              process (counted under \"others\")\n",
-            self.threads, p.workers, s.send_concurrency
+            self.threads,
+            p.workers,
+            s.send_concurrency,
+            match p.sink {
+                SinkKind::Count => "counting handler",
+                SinkKind::Maildir => "Maildir",
+            }
         );
         let rows: Vec<(String, String)> = vec![
             (
@@ -431,12 +464,11 @@ impl MailReport {
             ),
             (
                 "ceiling: sent; received by the server; errors".into(),
-                format!(
-                    "{}; {}; {}",
-                    c.sent,
-                    self.ceiling_received,
-                    counts(&c.errors)
-                ),
+                format!("{}; {}; {}", c.sent, c.received, counts(&c.errors)),
+            ),
+            (
+                format!("ceiling: one e-mail alone (mean of {LONE_SENDS}, pooled connection), ms"),
+                format!("{:.1}", c.lone_ms),
             ),
             (
                 "set-up: citizens (Store::save_citizen) and service, s".into(),
@@ -453,7 +485,12 @@ impl MailReport {
             ),
             (
                 "**Sportello: e-mails/s, first notification written → last SENT**".into(),
-                format!("**{:.0}** ({} in {:.2} s)", s.rate(), s.sent, s.window_ms as f64 / 1000.0),
+                format!(
+                    "**{:.0}** ({} in {:.2} s)",
+                    s.rate(),
+                    s.sent,
+                    s.window_ms as f64 / 1000.0
+                ),
             ),
             (
                 "notifications by status; e-mails received by the server".into(),

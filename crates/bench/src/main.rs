@@ -23,6 +23,7 @@ mod insert;
 mod load;
 mod mail;
 mod report;
+mod sink;
 mod submit;
 mod sys;
 
@@ -108,6 +109,9 @@ struct MailArgs {
     /// Concurrent sends of the ceiling (default: workers × the workers' send concurrency).
     #[arg(long)]
     ceiling_concurrency: Option<usize>,
+    /// What the SMTP server does with each message: count it, or store it in a Maildir.
+    #[arg(long, value_enum, default_value_t = sink::SinkKind::Count)]
+    sink: sink::SinkKind,
     /// Sportello worker tasks.
     #[arg(long, default_value_t = 2)]
     workers: usize,
@@ -286,13 +290,12 @@ async fn mail_command(args: MailArgs) -> anyhow::Result<()> {
         .ceiling_concurrency
         .unwrap_or(args.workers.max(1) * jobs_send_concurrency());
     eprintln!("[1/3] SMTP server: aiosmtpd (installed by scripts/test-tools.sh on first use)");
-    let sink = notify::testing::SmtpSink::start().await;
+    let sink = sink::Sink::start(args.sink).await?;
     eprintln!(
         "[2/3] ceiling: {} e-mails through SmtpMailer, {concurrency} at once",
         args.messages
     );
     let ceiling = mail::ceiling(&sink, args.messages, args.citizens, concurrency).await?;
-    let ceiling_received = sink.messages().len();
     let plan = mail::MailPlan {
         backend: args.backend,
         pg_url: args.pg_url.clone(),
@@ -300,6 +303,7 @@ async fn mail_command(args: MailArgs) -> anyhow::Result<()> {
         db_max_connections: args.db_max_connections,
         messages: args.messages,
         citizens: args.citizens,
+        sink: args.sink,
         timeout: args.timeout,
     };
     let sportello = mail::run(&plan, &sink).await?;
@@ -308,7 +312,6 @@ async fn mail_command(args: MailArgs) -> anyhow::Result<()> {
         threads: threads_or_cpus(args.threads),
         machine: sys::machine(),
         ceiling,
-        ceiling_received,
         sportello,
     };
     println!("{}", report.markdown());

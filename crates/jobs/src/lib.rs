@@ -448,6 +448,7 @@ fn decide_one(cx: &Context<'_>, message: &MessageRecord) -> Result<ProcessingOut
             },
             rpt_id,
             created_at: message.created_at,
+            time_to_live: message.time_to_live,
         }),
         notifications,
     })

@@ -496,6 +496,7 @@ pub struct InboxEntry {
     /// `<organization fiscal code><notice number>` for payment messages.
     pub rpt_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    pub time_to_live: i64,
 }
 
 /// One step in a service's history (`GET /manage/services/{id}/history`).

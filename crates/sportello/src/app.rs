@@ -128,6 +128,8 @@ pub async fn start(
         public_url: config.public_url.clone(),
         session_ttl: config.session_ttl,
         email_validation_ttl: std::time::Duration::from_secs(48 * 3_600),
+        email_enabled: config.smtp_url.is_some(),
+        push_enabled: config.push_url.is_some(),
     };
     let state = AppState::new(store.clone(), keyring.clone(), settings, writers);
     let (shutdown, shutdown_rx) = watch::channel(false);

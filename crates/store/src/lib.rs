@@ -4,6 +4,7 @@
 //! [`Backend`]. Each backend has its own migration folder with matching version numbers.
 
 mod citizen;
+pub use citizen::inbox_select;
 mod migrate;
 pub mod raw;
 mod rows;

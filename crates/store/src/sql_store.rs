@@ -1637,8 +1637,9 @@ impl Store for SqlStore {
         for chunk in inbox.chunks(INSERT_CHUNK) {
             let sql = format!(
                 "INSERT INTO inbox (fiscal_code, message_id, service_id, has_payment, due_date, \
-                 title_key_id, title, rpt_id, created_at) VALUES {} ON CONFLICT DO NOTHING",
-                values_list(self.backend, chunk.len(), 9)
+                 title_key_id, title, rpt_id, created_at, time_to_live) VALUES {} \
+                 ON CONFLICT DO NOTHING",
+                values_list(self.backend, chunk.len(), 10)
             );
             let mut q = sqlx::query(&sql);
             for e in chunk {
@@ -1651,7 +1652,8 @@ impl Store for SqlStore {
                     .bind(e.title.key_id.clone())
                     .bind(e.title.bytes.clone())
                     .bind(e.rpt_id.clone())
-                    .bind(ms(&e.created_at));
+                    .bind(ms(&e.created_at))
+                    .bind(e.time_to_live);
             }
             q.execute(&mut *tx).await.map_err(backend)?;
         }

@@ -538,6 +538,7 @@ fn processed(m: &NewMessageRecord, service: ServiceId) -> ProcessingOutcome {
             },
             rpt_id: None,
             created_at: m.created_at,
+            time_to_live: m.time_to_live,
         }),
         notifications: vec![NewNotification {
             subject_id: m.id.to_string(),

@@ -15,8 +15,16 @@ pub async fn healthz() -> impl IntoResponse {
 
 /// Readiness: the database answers.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let on = |b: bool| if b { "on" } else { "off" };
+    let channels = json!({
+        "email": on(state.settings.email_enabled),
+        "push": on(state.settings.push_enabled),
+    });
     match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({"status": "ready"}))),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({"status": "ready", "channels": channels})),
+        ),
         Err(e) => {
             tracing::warn!(error.cause = %e, "readiness check failed");
             (
@@ -30,6 +38,19 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let jobs = state.store.job_counts().await.ok();
     let mut text = state.metrics.render(jobs);
+    text.push_str(
+        "# HELP sportello_channel_enabled Whether an outbound channel is configured (1) or off (0).\n\
+         # TYPE sportello_channel_enabled gauge\n",
+    );
+    for (channel, on) in [
+        ("email", state.settings.email_enabled),
+        ("push", state.settings.push_enabled),
+    ] {
+        text.push_str(&format!(
+            "sportello_channel_enabled{{channel=\"{channel}\"}} {}\n",
+            u8::from(on)
+        ));
+    }
     let now = chrono::Utc::now();
     for (period, name) in [
         (

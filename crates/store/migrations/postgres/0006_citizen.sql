@@ -5,12 +5,14 @@ ALTER TABLE citizens ADD COLUMN accepted_tos_version BIGINT;
 ALTER TABLE citizens ADD COLUMN reminders_enabled BIGINT NOT NULL DEFAULT 1;
 ALTER TABLE citizens ADD COLUMN push_anonymous BIGINT NOT NULL DEFAULT 0;
 
--- The sealed subject (bound to the message id), the payment reference and the creation time,
+-- The sealed subject (bound to the message id), the payment reference, the creation time and
+-- the time to live,
 -- so that a page of the inbox is one indexed read.
 ALTER TABLE inbox ADD COLUMN title_key_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE inbox ADD COLUMN title BYTEA;
 ALTER TABLE inbox ADD COLUMN rpt_id TEXT;
 ALTER TABLE inbox ADD COLUMN created_at BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE inbox ADD COLUMN time_to_live BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX inbox_listing ON inbox (fiscal_code, is_archived, message_id);
 CREATE INDEX inbox_by_service ON inbox (fiscal_code, service_id, message_id);
 CREATE INDEX messages_by_citizen ON messages (fiscal_code, id);

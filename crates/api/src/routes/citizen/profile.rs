@@ -385,6 +385,7 @@ pub async fn delete_profile(
         .delete_citizen(&caller.fiscal_code, Utc::now())
         .await?
     {
+        state.citizen_sessions.clear();
         tracing::info!("citizen account deleted");
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -83,6 +83,7 @@ pub async fn revoke_session(
         .revoke_session(&caller.fiscal_code, &id.to_ascii_uppercase(), Utc::now())
         .await?
     {
+        state.citizen_sessions.clear();
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(
@@ -101,6 +102,7 @@ pub async fn revoke_all(
         .store
         .revoke_sessions(&caller.fiscal_code, Utc::now())
         .await?;
+    state.citizen_sessions.clear();
     Ok(Json(RevokedSessions { revoked }))
 }
 
