@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use messaging::citizen::{
     Attempt, CallbackDelivery, Channel, DeliveryStatus, Notification, NotificationStatus, Purpose,
+    notification_channels,
 };
 use messaging::content::{MessageContent, format_timestamp};
 use messaging::model::{Job, MessageRecord, Service};
@@ -252,6 +253,23 @@ async fn send_notification(worker: &Worker, n: &Notification) -> Result<(), Fail
             .await?);
     }
     let (message, content, service) = message_of(worker, n).await?;
+    // The citizen may have changed their mind since the message was processed (a reminder
+    // goes out days later): the channel must still be wanted now.
+    let preference = store
+        .get_service_preference(
+            &n.fiscal_code,
+            &message.service_id,
+            profile.settings_version,
+        )
+        .await
+        .map_err(transient)?;
+    if !notification_channels(&profile, &message.service_id, preference.as_ref())
+        .contains(&n.channel)
+    {
+        return Err(Failure::Skip(
+            "the citizen turned this channel off after the message was processed".into(),
+        ));
+    }
     let secure = service.require_secure_channels || content.require_secure_channels == Some(true);
     let open_url = public_url.clone();
     match n.channel {

@@ -588,7 +588,57 @@ async fn a_due_date_reminder_is_sent_before_the_due_date(backend: Backend) {
     app.finish().await;
 }
 
+async fn a_reminder_is_not_sent_once_the_citizen_turned_the_channel_off(backend: Backend) {
+    let peers = Peers::start().await;
+    let app = spawn_tuned(backend, &peers, true, |c| {
+        c.reminder_lead = Some(Duration::from_secs(3_600));
+    })
+    .await;
+    let manage = app.onboard().await;
+    let (_, key) = app.service(&manage, json!({})).await;
+    let token = validated_citizen(&app, &peers, json!({"is_webhook_enabled": false}), 0).await;
+    let due = chrono::Utc::now() + chrono::Duration::seconds(3_603);
+    let r = app
+        .send(
+            &key,
+            CITIZEN,
+            json!({"subject": "Rata TARI in scadenza", "markdown": markdown(),
+                   "due_date": messaging::content::format_timestamp(&due)}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    peers.smtp.wait_for(2, WAIT).await;
+    // Before the reminder is due, the citizen turns e-mail off.
+    let profile = citizen(&app, &token, "GET", "/profile", None).await;
+    let r = citizen(
+        &app,
+        &token,
+        "PUT",
+        "/profile",
+        Some(&json!({"version": profile.body["version"], "is_email_enabled": false})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(
+        peers.smtp.messages().len(),
+        2,
+        "no reminder after opting out"
+    );
+    let export = citizen(&app, &token, "GET", "/export", None).await;
+    let reminder = export.body["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["purpose"] == "reminder")
+        .cloned()
+        .unwrap_or_else(|| panic!("no reminder in {}", export.body));
+    assert_eq!(reminder["status"], "FAILED", "{reminder}");
+    app.finish().await;
+}
+
 both_backends!(
+    a_reminder_is_not_sent_once_the_citizen_turned_the_channel_off,
     the_whole_flow_reaches_inbox_mail_push_and_the_entes_callback,
     secure_channel_services_notify_without_content,
     mail_waits_while_the_smtp_server_is_down_and_arrives_when_it_returns,
