@@ -555,8 +555,9 @@ async fn a_due_date_reminder_is_sent_before_the_due_date(backend: Backend) {
     let manage = app.onboard().await;
     let (_, key) = app.service(&manage, json!({})).await;
     validated_citizen(&app, &peers, json!({"is_webhook_enabled": false}), 0).await;
-    // Due in one hour and three seconds: the reminder goes out in about three seconds.
-    let due = chrono::Utc::now() + chrono::Duration::seconds(3_603);
+    // Due in one hour and eight seconds: the reminder goes out in about eight seconds (room for
+    // a slow machine to process the message first).
+    let due = chrono::Utc::now() + chrono::Duration::seconds(3_608);
     let due_text = messaging::content::format_timestamp(&due);
     let r = app
         .send(
@@ -597,7 +598,7 @@ async fn a_reminder_is_not_sent_once_the_citizen_turned_the_channel_off(backend:
     let manage = app.onboard().await;
     let (_, key) = app.service(&manage, json!({})).await;
     let token = validated_citizen(&app, &peers, json!({"is_webhook_enabled": false}), 0).await;
-    let due = chrono::Utc::now() + chrono::Duration::seconds(3_603);
+    let due = chrono::Utc::now() + chrono::Duration::seconds(3_608);
     let r = app
         .send(
             &key,
@@ -619,7 +620,7 @@ async fn a_reminder_is_not_sent_once_the_citizen_turned_the_channel_off(backend:
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    tokio::time::sleep(Duration::from_secs(11)).await;
     assert_eq!(
         peers.smtp.messages().len(),
         2,
