@@ -386,22 +386,10 @@ pub async fn create_citizen(
     }
     let now = Utc::now();
     let profile = CitizenProfile {
-        fiscal_code,
         email,
-        is_email_validated: false,
         is_inbox_enabled: inbox_enabled,
-        is_email_enabled: true,
-        is_webhook_enabled: false,
-        preferred_languages: vec!["it_IT".to_owned()],
         preference_mode: mode,
-        settings_version: 0,
-        blocked_channels: Default::default(),
-        accepted_tos_version: None,
-        reminders_enabled: true,
-        push_anonymous: false,
-        version: 0,
-        created_at: now,
-        updated_at: now,
+        ..CitizenProfile::new(fiscal_code, now)
     };
     store.create_citizen(&profile).await?;
     Ok(profile)

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use chrono::Utc;
 use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{Method, StatusCode};
-use messaging::model::{CitizenProfile, PreferenceMode};
+use messaging::model::CitizenProfile;
 use messaging::outbound::{Mail, Mailer};
 use messaging::ports::Store;
 use messaging::values::{Email, FiscalCode};
@@ -233,22 +233,10 @@ async fn citizens(store: &SqlStore, n: u64) -> anyhow::Result<Vec<String>> {
         codes.push(fiscal_code.as_str().to_owned());
         let now = Utc::now();
         let profile = CitizenProfile {
-            fiscal_code,
             email: Some(Email::parse(&address(i)).map_err(|e| anyhow!("{}", e.reason))?),
             is_email_validated: true,
             is_inbox_enabled: true,
-            is_email_enabled: true,
-            is_webhook_enabled: false,
-            preferred_languages: vec!["it_IT".to_owned()],
-            preference_mode: PreferenceMode::Auto,
-            settings_version: 0,
-            blocked_channels: BTreeMap::new(),
-            accepted_tos_version: None,
-            reminders_enabled: true,
-            push_anonymous: false,
-            version: 0,
-            created_at: now,
-            updated_at: now,
+            ..CitizenProfile::new(fiscal_code, now)
         };
         let store = store.clone();
         tasks.spawn(async move { store.save_citizen(&profile, None, None).await });

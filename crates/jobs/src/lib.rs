@@ -335,22 +335,13 @@ struct Context<'a> {
 /// The outcome for one message given the round's profiles, preferences and services: the
 /// decision, the inbox entry, and the notifications the citizen's preferences ask for.
 fn decide_one(cx: &Context<'_>, message: &MessageRecord) -> Result<ProcessingOutcome, String> {
-    if message.content.key_id == ERASED {
+    if message.content.is_erased() {
         // The citizen deleted their account after the message was accepted.
         return Ok(ProcessingOutcome::Rejected(
             messaging::model::RejectionReason::UserNotFound,
         ));
     }
-    let plain = cx
-        .keyring
-        .open(
-            &message.content.key_id,
-            &message.content.bytes,
-            message.id.to_string().as_bytes(),
-        )
-        .map_err(|e| format!("cannot open message content: {e}"))?;
-    let content: MessageContent = serde_json::from_slice(&plain)
-        .map_err(|e| format!("stored message content does not parse: {e}"))?;
+    let content = open_content(cx.keyring, message)?;
     let expires_at = message.created_at + chrono::Duration::seconds(message.time_to_live);
     if message.fiscal_code.is_sandbox() {
         // The sandbox code has no inbox: the organization's delegates get a copy by e-mail.
@@ -454,8 +445,21 @@ fn decide_one(cx: &Context<'_>, message: &MessageRecord) -> Result<ProcessingOut
     })
 }
 
-/// The key id of a message whose content was erased with its citizen's account.
-pub const ERASED: &str = messaging::model::ERASED_KEY_ID;
+/// A message's content, opened and parsed (the caller has checked it is not erased).
+pub(crate) fn open_content(
+    keyring: &Keyring,
+    message: &MessageRecord,
+) -> Result<MessageContent, String> {
+    let plain = keyring
+        .open(
+            &message.content.key_id,
+            &message.content.bytes,
+            message.id.to_string().as_bytes(),
+        )
+        .map_err(|e| format!("cannot open message content: {e}"))?;
+    serde_json::from_slice(&plain)
+        .map_err(|e| format!("stored message content does not parse: {e}"))
+}
 
 #[cfg(test)]
 mod tests {

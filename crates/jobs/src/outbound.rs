@@ -17,7 +17,7 @@ use messaging::outbound::{HttpPoster, Mail, Mailer, SendError};
 use notify::templates::{self, Lang};
 use serde_json::json;
 
-use crate::{ERASED, Worker};
+use crate::Worker;
 
 /// The outbound channels, as configured. A channel that is `None` is off: its notifications
 /// are recorded FAILED with the reason, never silently dropped.
@@ -180,19 +180,10 @@ async fn message_of(
         .await
         .map_err(|e| Failure::Send(SendError::Transient(e.to_string())))?
         .ok_or_else(|| Failure::Skip("the message no longer exists".into()))?;
-    if message.content.key_id == ERASED {
+    if message.content.is_erased() {
         return Err(Failure::Skip("the message content was erased".into()));
     }
-    let plain = worker
-        .keyring
-        .open(
-            &message.content.key_id,
-            &message.content.bytes,
-            message.id.to_string().as_bytes(),
-        )
-        .map_err(|e| Failure::Skip(format!("cannot open the message content: {e}")))?;
-    let content: MessageContent = serde_json::from_slice(&plain)
-        .map_err(|e| Failure::Skip(format!("stored content does not parse: {e}")))?;
+    let content = crate::open_content(&worker.keyring, &message).map_err(Failure::Skip)?;
     let service = store
         .get_service(&message.service_id)
         .await
@@ -434,7 +425,7 @@ async fn run_callback(worker: &Worker, job: &Job) -> Result<(), String> {
                     .await
                 {
                     Ok(code) => Ok(code),
-                    Err(e) => Err((status_of(&e), e)),
+                    Err(e) => Err((notify::http::status_of(&e).map(i64::from), e)),
                 }
             }
         },
@@ -485,19 +476,4 @@ async fn run_callback(worker: &Worker, job: &Job) -> Result<(), String> {
         .record_callback_attempt(d.id, job.id, &attempt, Utc::now())
         .await
         .map_err(|e| e.to_string())
-}
-
-/// The HTTP status in an error text like `HTTP 503`, if any.
-fn status_of(e: &SendError) -> Option<i64> {
-    let text = match e {
-        SendError::Transient(t) | SendError::Permanent(t) => t,
-    };
-    text.split_whitespace()
-        .skip_while(|w| *w != "HTTP")
-        .nth(1)
-        .and_then(|code| {
-            code.trim_end_matches(|c: char| !c.is_ascii_digit())
-                .parse()
-                .ok()
-        })
 }

@@ -284,6 +284,31 @@ pub struct CitizenProfile {
     pub updated_at: DateTime<Utc>,
 }
 
+impl CitizenProfile {
+    /// The profile a citizen starts with (`docs/API.md`): no address, inbox off until turned
+    /// on, e-mail notifications on, push off, Italian, AUTO mode, reminders on, full push.
+    pub fn new(fiscal_code: FiscalCode, now: DateTime<Utc>) -> Self {
+        Self {
+            fiscal_code,
+            email: None,
+            is_email_validated: false,
+            is_inbox_enabled: false,
+            is_email_enabled: true,
+            is_webhook_enabled: false,
+            preferred_languages: vec!["it_IT".to_owned()],
+            preference_mode: PreferenceMode::Auto,
+            settings_version: 0,
+            blocked_channels: Default::default(),
+            accepted_tos_version: None,
+            reminders_enabled: true,
+            push_anonymous: false,
+            version: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// A citizen's choice for one service (AUTO/MANUAL modes), valid for one settings version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServicePreference {
@@ -364,6 +389,14 @@ pub struct SealedContent {
     pub key_id: String,
     /// nonce ‖ ciphertext ‖ tag.
     pub bytes: Vec<u8>,
+}
+
+impl SealedContent {
+    /// Whether this is content erased with its recipient's account ([`ERASED_KEY_ID`], no
+    /// bytes: real sealed content always carries a nonce and a tag).
+    pub fn is_erased(&self) -> bool {
+        self.key_id == ERASED_KEY_ID || self.bytes.is_empty()
+    }
 }
 
 /// A message to write at intake, with its idempotency data.

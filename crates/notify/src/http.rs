@@ -115,6 +115,13 @@ pub fn classify_status(status: u16) -> Result<u16, SendError> {
     }
 }
 
+/// The HTTP status a peer answered, from an error of [`classify_status`] (`HTTP 503`); `None`
+/// when the peer did not answer (connection failed, timeout) or the request was never sent.
+pub fn status_of(error: &SendError) -> Option<u16> {
+    let (SendError::Transient(text) | SendError::Permanent(text)) = error;
+    text.strip_prefix("HTTP ")?.parse().ok()
+}
+
 #[async_trait]
 impl HttpPoster for HttpClient {
     async fn post_json(
@@ -184,6 +191,14 @@ mod tests {
     #[test]
     fn statuses_are_classified_for_retry() {
         assert_eq!(classify_status(200), Ok(200));
+        for code in [404, 503] {
+            let error = classify_status(code).unwrap_err();
+            assert_eq!(status_of(&error), Some(code));
+        }
+        assert_eq!(
+            status_of(&SendError::Transient("HTTP timeout".to_owned())),
+            None
+        );
         assert_eq!(classify_status(204), Ok(204));
         for transient in [408, 429, 500, 502, 503, 504] {
             assert_eq!(

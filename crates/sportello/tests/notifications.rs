@@ -516,6 +516,8 @@ async fn a_bad_callback_configuration_is_refused_and_changes_nothing(backend: Ba
     let app = spawn(backend, &peers, true).await;
     let manage = app.onboard().await;
     let (service, _) = app.service(&manage, json!({})).await;
+    // A working configuration first: the refused one must leave it as it is.
+    set_callback(&app, &manage, &service, "https://ente.example.it/hook").await;
     let r = app
         .with_key(
             &manage,
@@ -541,8 +543,13 @@ async fn a_bad_callback_configuration_is_refused_and_changes_nothing(backend: Ba
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body["configured"], false);
-    assert!(r.text.find(SECRET).is_none());
+    assert_eq!(r.body["configured"], true);
+    assert_eq!(r.body["url"], "https://ente.example.it/hook");
+    assert!(
+        !r.text.contains(SECRET),
+        "the secret is never shown: {}",
+        r.text
+    );
     app.finish().await;
 }
 

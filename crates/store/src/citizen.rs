@@ -477,12 +477,14 @@ impl SqlStore {
         }
         // The enti keep a status record of what they sent, without the content.
         held += sqlx::query(
-            "UPDATE messages SET content = $1, content_key_id = 'erased', updated_at = $2 \
-             WHERE fiscal_code = $3 AND content_key_id <> 'erased'",
+            "UPDATE messages SET content = $1, content_key_id = $2, updated_at = $3 \
+             WHERE fiscal_code = $4 AND content_key_id <> $5",
         )
         .bind(Vec::<u8>::new())
+        .bind(messaging::model::ERASED_KEY_ID)
         .bind(ms(&now))
         .bind(fc)
+        .bind(messaging::model::ERASED_KEY_ID)
         .execute(&mut *tx)
         .await
         .map_err(backend)?

@@ -199,19 +199,7 @@ pub async fn get_message(
     }
     // The content of a message whose recipient deleted their account is erased: the service
     // still reads the status, with an empty content object.
-    let content: Option<MessageContent> = if record.content.key_id == jobs_erased() {
-        None
-    } else {
-        let plain = state
-            .keyring
-            .open(
-                &record.content.key_id,
-                &record.content.bytes,
-                id.to_string().as_bytes(),
-            )
-            .map_err(ApiError::internal)?;
-        Some(serde_json::from_slice(&plain).map_err(ApiError::internal)?)
-    };
+    let content: Option<MessageContent> = crate::routes::open_content(&state.keyring, &record)?;
     let advanced = record.feature_level == FeatureLevel::Advanced;
     let read_status = advanced.then_some(if record.is_read { "READ" } else { "UNREAD" });
     let payment_status = (advanced
@@ -260,9 +248,4 @@ fn notification_status(
         }
     }
     (status.email.is_some() || status.webhook.is_some()).then_some(status)
-}
-
-/// The key id marking erased content (see `Store::delete_citizen`).
-fn jobs_erased() -> &'static str {
-    messaging::model::ERASED_KEY_ID
 }

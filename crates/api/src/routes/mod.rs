@@ -56,6 +56,27 @@ pub(crate) fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiEr
 /// The raw request body, with a problem+json answer when it is too large or unreadable.
 pub struct Body(pub Bytes);
 
+/// A stored message's content, opened and parsed; `None` once it was erased with its
+/// recipient's account.
+pub(crate) fn open_content<T: serde::de::DeserializeOwned>(
+    keyring: &seal::Keyring,
+    record: &messaging::model::MessageRecord,
+) -> crate::problem::ApiResult<Option<T>> {
+    if record.content.is_erased() {
+        return Ok(None);
+    }
+    let plain = keyring
+        .open(
+            &record.content.key_id,
+            &record.content.bytes,
+            record.id.to_string().as_bytes(),
+        )
+        .map_err(ApiError::internal)?;
+    Ok(Some(
+        serde_json::from_slice(&plain).map_err(ApiError::internal)?,
+    ))
+}
+
 impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
 

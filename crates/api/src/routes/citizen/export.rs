@@ -223,21 +223,7 @@ async fn held_messages(state: &AppState, fc: &FiscalCode) -> ApiResult<Vec<Held>
                 (None, name)
             }
         };
-        let content = if record.content.key_id == messaging::model::ERASED_KEY_ID
-            || record.content.bytes.is_empty()
-        {
-            None
-        } else {
-            let plain = state
-                .keyring
-                .open(
-                    &record.content.key_id,
-                    &record.content.bytes,
-                    record.id.to_string().as_bytes(),
-                )
-                .map_err(ApiError::internal)?;
-            Some(serde_json::from_slice(&plain).map_err(ApiError::internal)?)
-        };
+        let content = crate::routes::open_content(&state.keyring, &record)?;
         out.push(Held {
             record,
             service_name,

@@ -18,7 +18,7 @@ use messaging::values::{FiscalCode, MessageId, ServiceId};
 use super::wire::{CitizenMessage, InboxItemView, InboxPage, MessageStatusView};
 use super::{invalid, message_not_found, open_title, query_pairs, refuse_unknown};
 use crate::citizen_auth::CitizenCaller;
-use crate::problem::{ApiError, ApiResult};
+use crate::problem::ApiResult;
 use crate::routes::{Body, json_body};
 use crate::state::AppState;
 
@@ -230,15 +230,8 @@ pub async fn get_message(
         .await?
         .filter(|r| &r.fiscal_code == fc)
         .ok_or_else(message_not_found)?;
-    let plain = state
-        .keyring
-        .open(
-            &record.content.key_id,
-            &record.content.bytes,
-            id.to_string().as_bytes(),
-        )
-        .map_err(ApiError::internal)?;
-    let content: serde_json::Value = serde_json::from_slice(&plain).map_err(ApiError::internal)?;
+    let content: serde_json::Value =
+        crate::routes::open_content(&state.keyring, &record)?.ok_or_else(message_not_found)?;
     let title = open_title(&state, &item)?;
     Ok(Json(CitizenMessage {
         item: InboxItemView::new(fc.as_str(), &item, title),

@@ -6,6 +6,7 @@
 //! unvalidated until its citizen opens the link sent to it; the validation and its e-mail are
 //! written in the same transaction as the profile.
 
+use notify::templates::escape_html;
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -211,28 +212,6 @@ fn blocked(
     ok.then_some(out)
 }
 
-/// The profile a citizen starts with (documented in `docs/API.md`).
-fn new_profile(fiscal_code: FiscalCode, now: DateTime<Utc>) -> CitizenProfile {
-    CitizenProfile {
-        fiscal_code,
-        email: None,
-        is_email_validated: false,
-        is_inbox_enabled: false,
-        is_email_enabled: true,
-        is_webhook_enabled: false,
-        preferred_languages: vec!["it_IT".to_owned()],
-        preference_mode: PreferenceMode::Auto,
-        settings_version: 0,
-        blocked_channels: BTreeMap::new(),
-        accepted_tos_version: None,
-        reminders_enabled: true,
-        push_anonymous: false,
-        version: 0,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
 /// `PUT /profile`: creates the profile (`version` 0) or updates it (`version` = the stored
 /// one); 200 with the profile as stored.
 pub async fn put_profile(
@@ -258,7 +237,7 @@ pub async fn put_profile(
                     .to_owned(),
             ));
         }
-        None => (new_profile(caller.fiscal_code.clone(), now), None),
+        None => (CitizenProfile::new(caller.fiscal_code.clone(), now), None),
         Some(p) if p.version != update.version => {
             return Err(ApiError::Conflict(format!(
                 "stale version: stored {}",
@@ -443,22 +422,6 @@ pub async fn validate_email(State(state): State<AppState>, uri: Uri) -> Response
             )
         }
     }
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn page(
