@@ -9,6 +9,7 @@ use serde_json::json;
 both_backends!(
     a_service_over_its_rate_gets_429_with_the_gateway_headers,
     a_service_over_its_daily_quota_gets_429_saying_which_quota_and_when_it_resets,
+    sixty_four_parallel_submitters_get_no_server_error_and_exactly_the_daily_quota,
 );
 
 async fn a_service_over_its_rate_gets_429_with_the_gateway_headers(backend: Backend) {
@@ -130,5 +131,76 @@ async fn a_service_over_its_daily_quota_gets_429_saying_which_quota_and_when_it_
         "{}",
         m.text
     );
+    app.finish().await;
+}
+
+/// Concurrent intake writers (four on PostgreSQL) lock the day and month usage rows in one order
+/// and read them under that lock: no deadlock, and the quota holds exactly.
+async fn sixty_four_parallel_submitters_get_no_server_error_and_exactly_the_daily_quota(
+    backend: Backend,
+) {
+    const QUOTA: usize = 150;
+    const SUBMITTERS: usize = 64;
+    const EACH: usize = 5;
+    let app = TestApp::spawn(backend).await;
+    let manage = app.onboard().await;
+    let (id, key) = app.service(&manage, json!({})).await;
+    let r = app
+        .admin(
+            "PUT",
+            &format!("/services/{id}/limits"),
+            Some(&json!({"daily_quota": QUOTA})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let body = json!({"content": {"subject": "Benvenuto nel servizio", "markdown": markdown()}});
+    let path = format!("/api/v1/messages/{CITIZEN}");
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..SUBMITTERS {
+        let (addr, key, path, body) = (app.addr, key.clone(), path.clone(), body.to_string());
+        tasks.spawn(async move {
+            let mut statuses = Vec::with_capacity(EACH);
+            for _ in 0..EACH {
+                let r = common::send(
+                    addr,
+                    "POST",
+                    &path,
+                    &[("ocp-apim-subscription-key", &key)],
+                    Some(body.clone()),
+                )
+                .await;
+                statuses.push((r.status, r.text));
+            }
+            statuses
+        });
+    }
+    let mut created = 0;
+    let mut refused = 0;
+    while let Some(done) = tasks.join_next().await {
+        for (status, text) in done.unwrap() {
+            match status {
+                201 => created += 1,
+                429 => refused += 1,
+                other => panic!("unexpected {other}: {text}"),
+            }
+        }
+    }
+    assert_eq!(created, QUOTA, "exactly the quota is accepted");
+    assert_eq!(refused, SUBMITTERS * EACH - QUOTA, "the rest is refused");
+    assert_eq!(
+        app.db.count("SELECT COUNT(*) FROM messages").await,
+        QUOTA as i64,
+        "no refused message was written"
+    );
+    let usage = app
+        .with_key(
+            &manage,
+            "GET",
+            &format!("/manage/services/{id}/usage"),
+            None,
+        )
+        .await;
+    assert_eq!(usage.body["daily"]["used"], QUOTA, "{}", usage.body);
+    assert_eq!(usage.body["monthly"]["used"], QUOTA, "{}", usage.body);
     app.finish().await;
 }

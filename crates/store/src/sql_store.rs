@@ -237,9 +237,34 @@ impl SqlStore {
         batch: &[NewMessageRecord],
         outcomes: &mut [Option<AcceptOutcome>],
     ) -> StoreResult<()> {
-        use std::collections::HashMap;
-        // (service, period key) → (used before this group, accepted in this group)
-        let mut usage: HashMap<(String, String), (u64, u64)> = HashMap::new();
+        use std::collections::BTreeMap;
+        // (service, period key) → (used before this group, accepted in this group). A BTreeMap so
+        // that every writer locks the usage rows in the same order: concurrent PostgreSQL writers
+        // locking a service's day and month rows in opposite orders deadlock.
+        let mut usage: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+        for (m, outcome) in batch.iter().zip(outcomes.iter()) {
+            if matches!(outcome, Some(AcceptOutcome::Created(_))) {
+                for period in [QuotaPeriod::Daily, QuotaPeriod::Monthly] {
+                    usage.insert((m.service_id.to_string(), period.key(m.created_at)), (0, 0));
+                }
+            }
+        }
+        // Read each counter under a row lock taken by a no-op upsert (it creates a missing row), so
+        // a concurrent writer waits here until this group commits and then sees its messages: the
+        // quota is exact across writers and nodes.
+        for ((service, period), (before, _)) in usage.iter_mut() {
+            let n: i64 = sqlx::query_scalar(
+                "INSERT INTO service_usage (service_id, period, messages) VALUES ($1, $2, 0) \
+                 ON CONFLICT (service_id, period) DO UPDATE SET \
+                 messages = service_usage.messages RETURNING messages",
+            )
+            .bind(service.clone())
+            .bind(period.clone())
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(backend)?;
+            *before = n.max(0) as u64;
+        }
         for (m, outcome) in batch.iter().zip(outcomes.iter_mut()) {
             if !matches!(outcome, Some(AcceptOutcome::Created(_))) {
                 continue;
@@ -249,32 +274,16 @@ impl SqlStore {
                 (QuotaPeriod::Daily, m.quotas.daily),
                 (QuotaPeriod::Monthly, m.quotas.monthly),
             ];
-            let mut refused = None;
-            for (period, limit) in periods {
-                let key = (service.clone(), period.key(m.created_at));
-                if !usage.contains_key(&key) {
-                    let n: Option<i64> = sqlx::query_scalar(
-                        "SELECT messages FROM service_usage WHERE service_id = $1 AND period = $2",
-                    )
-                    .bind(key.0.clone())
-                    .bind(key.1.clone())
-                    .fetch_optional(&mut **tx)
-                    .await
-                    .map_err(backend)?;
-                    usage.insert(key.clone(), (n.unwrap_or(0).max(0) as u64, 0));
-                }
-                let (before, now) = usage[&key];
-                if let Some(limit) = limit
-                    && refused.is_none()
-                    && before + now >= limit
-                {
-                    refused = Some(AcceptOutcome::QuotaExceeded {
+            let refused = periods.into_iter().find_map(|(period, limit)| {
+                let (before, now) = usage[&(service.clone(), period.key(m.created_at))];
+                limit.filter(|limit| before + now >= *limit).map(|limit| {
+                    AcceptOutcome::QuotaExceeded {
                         period,
                         limit,
                         resets_at: period.resets_at(m.created_at),
-                    });
-                }
-            }
+                    }
+                })
+            });
             match refused {
                 Some(r) => {
                     sqlx::query("DELETE FROM messages WHERE id = $1")
@@ -299,9 +308,8 @@ impl SqlStore {
                 continue;
             }
             sqlx::query(
-                "INSERT INTO service_usage (service_id, period, messages) VALUES ($1, $2, $3) \
-                 ON CONFLICT (service_id, period) DO UPDATE SET \
-                 messages = service_usage.messages + excluded.messages",
+                "UPDATE service_usage SET messages = messages + $3 \
+                 WHERE service_id = $1 AND period = $2",
             )
             .bind(service)
             .bind(period)
