@@ -11,30 +11,35 @@ const BASE13_LIMIT: u64 = 10_000_000_000_000;
 /// A pagoPA notice number (numero avviso, NAV): exactly 18 ASCII digits, the first of
 /// which (the aux digit) is 0, 1, 2 or 3.
 ///
-/// With aux digit 3 the number is `3` ‖ segregation code (2 digits) ‖ IUV base
-/// (13 digits) ‖ check digits (2 digits), and the check digits must equal the first
-/// 16 digits, read as a decimal number, modulo 93. Numbers with the other aux digits
-/// are accepted without a check.
+/// The layouts (SACI, "Generazione dell'Identificativo Univoco di Versamento"):
+/// - aux 0: `0` ‖ application code (2) ‖ IUV base (13) ‖ check digits (2);
+/// - aux 1: `1` ‖ IUV (17), with no check digits;
+/// - aux 2: `2` ‖ IUV base (15) ‖ check digits (2);
+/// - aux 3: `3` ‖ segregation code (2) ‖ IUV base (13) ‖ check digits (2).
+///
+/// Wherever there are check digits they must equal the first 16 digits, read as a decimal
+/// number, modulo 93.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct NoticeNumber(String);
 
 impl NoticeNumber {
-    /// Parses a notice number, checking its digits, aux digit and (for aux digit 3)
-    /// its check digits.
+    /// Parses a notice number, checking its digits, aux digit and (for aux digits 0, 2
+    /// and 3) its check digits.
     pub fn parse(input: &str) -> Result<Self, ValueError> {
         if input.len() != LENGTH || !input.bytes().all(|byte| byte.is_ascii_digit()) {
             return Err(ValueError::new("a notice number must be exactly 18 digits"));
         }
         let bytes = input.as_bytes();
         match bytes[0] {
-            b'0'..=b'2' => {}
-            b'3' => {
+            b'1' => {}
+            aux @ (b'0' | b'2' | b'3') => {
                 let (first_sixteen, check) = input.split_at(LENGTH - 2);
                 if check_digits(decimal(first_sixteen)) != check {
-                    return Err(ValueError::new(
-                        "the check digits of a notice number with aux digit 3 (its last 2 digits) \
-                         do not match the first 16 digits",
-                    ));
+                    return Err(ValueError::new(format!(
+                        "the check digits of a notice number with aux digit {} (its last 2 \
+                         digits) do not match the first 16 digits",
+                        char::from(aux)
+                    )));
                 }
             }
             _ => {
@@ -84,7 +89,7 @@ fn decimal(digits: &str) -> u64 {
         .fold(0, |value, byte| value * 10 + u64::from(byte - b'0'))
 }
 
-/// The two check digits of the first 16 digits of an aux digit 3 notice number.
+/// The two check digits of the first 16 digits of a notice number (aux digits 0, 2, 3).
 fn check_digits(first_sixteen: u64) -> String {
     format!("{:02}", first_sixteen % 93)
 }
@@ -111,14 +116,49 @@ mod tests {
         }
     }
 
+    /// Notice numbers printed on real notices, from the QR-code tests of pagoPA's own
+    /// io-pagopa-commons (`PAGOPA|002|<NAV>|…`): not computed by this crate.
     #[test]
-    fn numbers_with_aux_digits_0_to_2_are_accepted_without_a_check() {
-        for (text, aux) in [
-            ("012345678901234567", 0),
-            ("100000000000000000", 1),
-            ("299999999999999999", 2),
-        ] {
+    fn real_notice_numbers_with_aux_digits_0_and_3_are_accepted() {
+        for (text, aux) in [("001721265093769322", 0), ("302032002700000251", 3)] {
             assert_eq!(NoticeNumber::parse(text).unwrap().aux_digit(), aux);
+        }
+    }
+
+    #[test]
+    fn aux_digit_1_numbers_have_no_check_digits() {
+        for text in [
+            "100000000000000000",
+            "101234567890123456",
+            "199999999999999999",
+        ] {
+            assert_eq!(NoticeNumber::parse(text).unwrap().aux_digit(), 1);
+        }
+    }
+
+    #[test]
+    fn aux_digits_0_and_2_carry_mod_93_check_digits_too() {
+        // The real aux 0 notice above (0 ‖ application code 01 ‖ base13 7212650937693 ‖ 22)
+        // with other check digits.
+        assert!(reason("001721265093769323").contains("aux digit 0"));
+        assert!(reason("001721265093769300").contains("check digits"));
+        // 2 ‖ base15 000000000000001: 2,000,000,000,000,001 = 93 × 21,505,376,344,086 + 3,
+        // worked out by hand, so the check digits are 03.
+        assert_eq!(
+            NoticeNumber::parse("200000000000000103")
+                .unwrap()
+                .aux_digit(),
+            2
+        );
+        assert_eq!(
+            reason("200000000000000104"),
+            "the check digits of a notice number with aux digit 2 (its last 2 digits) \
+             do not match the first 16 digits"
+        );
+        // io-pagopa-commons's synthetic aux 0 and 2 examples ("…22") only test the layout: their
+        // check digits are wrong, and they are refused.
+        for text in ["011012345678901222", "201234567890123422"] {
+            assert!(reason(text).contains("check digits"), "{text}");
         }
     }
 
@@ -240,8 +280,19 @@ mod tests {
         }
 
         #[test]
-        fn any_eighteen_digits_with_aux_digit_0_to_2_are_accepted(text in "[0-2][0-9]{17}") {
+        fn any_eighteen_digits_with_aux_digit_1_are_accepted(text in "1[0-9]{17}") {
             prop_assert!(NoticeNumber::parse(&text).is_ok());
+        }
+
+        #[test]
+        fn aux_0_and_2_numbers_parse_exactly_when_their_check_digits_are_the_remainder(
+            aux in prop::sample::select(vec![0u64, 2]),
+            body in 0u64..1_000_000_000_000_000,
+            check in 0u64..100
+        ) {
+            let first_sixteen = aux * 1_000_000_000_000_000 + body;
+            let text = format!("{first_sixteen:016}{check:02}");
+            prop_assert_eq!(NoticeNumber::parse(&text).is_ok(), first_sixteen % 93 == check);
         }
 
         #[test]
