@@ -13,14 +13,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::private_files;
 
 /// Opens the database of `config`; applies migrations when `migrate` (always on SQLite).
 pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<SqlStore> {
-    if config.is_sqlite() {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!("cannot create data directory {}", config.data_dir.display())
-        })?;
-    }
+    prepare_files(config)?;
     let store = SqlStore::connect(&config.database_url, config.db_max_connections).await?;
     if migrate || config.is_sqlite() {
         store.migrate().await?;
@@ -28,6 +25,36 @@ pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<SqlSto
         store.check_schema().await?;
     }
     Ok(store)
+}
+
+/// Reports a data directory, database or secret file that other local users can reach, then
+/// (embedded database) creates the data directory and the database file private to the owner.
+pub fn prepare_files(config: &Config) -> anyhow::Result<()> {
+    let mut watched = config.secret_files.clone();
+    watched.push(config.data_dir.clone());
+    watched.push(config.data_dir.join("content-keys"));
+    let database = private_files::sqlite_file(&config.database_url);
+    if let Some(db) = &database {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = db.clone().into_os_string();
+            name.push(suffix);
+            watched.push(name.into());
+        }
+    }
+    watched.sort();
+    watched.dedup();
+    private_files::warn_if_not_private(&watched);
+    if config.is_sqlite() {
+        private_files::create_private_dir(&config.data_dir)?;
+        if let Some(db) = &database {
+            if let Some(dir) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create directory {}", dir.display()))?;
+            }
+            private_files::create_private_file(db)?;
+        }
+    }
+    Ok(())
 }
 
 struct MetricsEvents(Arc<Metrics>);

@@ -282,6 +282,9 @@ enum JobsCmd {
 
 /// Runs the command line; the process exit code.
 pub fn main() -> ExitCode {
+    // Before any file is opened (and before the runtime's threads exist): the database, its
+    // journal files and generated keys hold personal data and secrets.
+    crate::private_files::restrict_umask();
     let cli = Cli::parse();
     let config = match Config::load(&cli.config) {
         Ok(c) => c,
@@ -380,9 +383,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Serve => serve(config, true).await,
         Command::Worker => serve(config, false).await,
         Command::Migrate => {
-            if config.is_sqlite() {
-                std::fs::create_dir_all(&config.data_dir)?;
-            }
+            crate::app::prepare_files(&config)?;
             let store = store::SqlStore::connect(&config.database_url, 2).await?;
             let applied = store.migrate().await?;
             if applied.is_empty() {
