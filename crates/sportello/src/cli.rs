@@ -42,8 +42,13 @@ enum Command {
         #[command(subcommand)]
         command: BatchCmd,
     },
-    /// Platform administration (works while the server runs).
+    /// Platform administration (works while the server runs, on the database of the same
+    /// --data-dir or --database-url).
     Admin {
+        /// Create and migrate the database if there is none (otherwise an admin command
+        /// refuses, so that a wrong --data-dir is not mistaken for an empty installation).
+        #[arg(long, global = true)]
+        create: bool,
         #[command(subcommand)]
         command: Admin,
     },
@@ -419,13 +424,35 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             store.close().await;
             result.map(|()| ExitCode::SUCCESS)
         }
-        Command::Admin { command } => {
-            let store = crate::app::open_store(&config, false).await?;
+        Command::Admin { create, command } => {
+            let store = if create {
+                crate::app::open_store(&config, true).await?
+            } else {
+                crate::app::open_existing_store(&config)
+                    .await?
+                    .ok_or_else(|| no_database(&config))?
+            };
             let result = admin(command, &config, Arc::new(store.clone())).await;
             store.close().await;
             result.map(|()| ExitCode::SUCCESS)
         }
     }
+}
+
+/// Why an admin command did not run: it found no database where it looked.
+fn no_database(config: &Config) -> anyhow::Error {
+    let location = crate::app::database_location(config);
+    let how = if config.is_sqlite() {
+        "admin commands use the database that `sportello serve` or `sportello migrate` created \
+         with the same --data-dir (SPORTELLO_DATA_DIR, default ./sportello-data in the current \
+         directory)"
+    } else {
+        "run `sportello migrate` with the same --database-url first"
+    };
+    Refused(format!(
+        "no Sportello database at {location}: {how}; pass --create to create an empty one there"
+    ))
+    .into()
 }
 
 async fn serve(config: Config, http: bool) -> anyhow::Result<ExitCode> {
