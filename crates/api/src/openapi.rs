@@ -348,6 +348,15 @@ pub mod schemas {
         Deleted,
     }
 
+    /// Publication state of a service (Sportello's addition to IO's lifecycle): `published`
+    /// (citizens see the card as last approved) or `unpublished`.
+    #[derive(ToSchema)]
+    #[schema(rename_all = "lowercase")]
+    pub enum CmsServicePublicationState {
+        Published,
+        Unpublished,
+    }
+
     /// Status kind of a history item: `publication` for a publication event, `lifecycle`
     /// for a lifecycle event.
     #[derive(ToSchema)]

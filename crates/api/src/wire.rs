@@ -194,6 +194,10 @@ impl From<&Service> for CmsServiceData {
 pub struct CmsServiceLifecycle {
     pub id: String,
     pub status: CmsServiceLifecycleStatus,
+    /// Whether citizens see the service now (`published`, the card as last approved) or not
+    /// (`unpublished`): separate from `status`, which stays `approved` once published.
+    #[schema(value_type = schemas::CmsServicePublicationState)]
+    pub publication: &'static str,
     #[schema(value_type = schemas::Timestamp)]
     pub last_update: String,
     #[schema(required = false)]
@@ -252,6 +256,7 @@ impl From<&Service> for CmsServiceLifecycle {
                 value: s.lifecycle.as_str(),
                 reason: s.lifecycle_reason.clone(),
             },
+            publication: s.publication.as_str(),
             last_update: format_timestamp(&s.updated_at),
             metadata: metadata(&s.metadata),
             data: CmsServiceData::from(s),

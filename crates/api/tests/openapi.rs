@@ -81,12 +81,27 @@ const SPORTELLO_PARAMETERS: &[(&str, &str, &str)] = &[
 ];
 
 /// Properties Sportello adds to the reference's schemas: `(operation id, where, why)`.
-const SPORTELLO_PROPERTIES: &[(&str, &str, &str)] = &[(
-    "cmsGetServiceHistory",
-    "response.items[].actor",
-    "who made the change (`delegate:<id>`, `operator`, `quality-checks`): Sportello's history \
-     doubles as the audit trail a delegate can read",
-)];
+const SPORTELLO_PROPERTIES: &[(&str, &str, &str)] = &[
+    (
+        "cmsGetServiceHistory",
+        "response.items[].actor",
+        "who made the change (`delegate:<id>`, `operator`, `quality-checks`): Sportello's \
+         history doubles as the audit trail a delegate can read",
+    ),
+    ("cmsCreateService", "response.publication", PUBLICATION_WHY),
+    (
+        "cmsGetServices",
+        "response.value[].publication",
+        PUBLICATION_WHY,
+    ),
+    ("cmsGetService", "response.publication", PUBLICATION_WHY),
+    ("cmsUpdateService", "response.publication", PUBLICATION_WHY),
+];
+
+/// Why a service as read by its delegate carries its publication state.
+const PUBLICATION_WHY: &str = "`status` stays `approved` once a service is published, so the \
+    publication state (`published`/`unpublished`) is shown beside it; otherwise only a 404 or 200 \
+    from `GET …/release` tells it";
 
 /// Properties of the reference that Sportello does not serve: `(operation id, where, why)`.
 /// A required property listed here is also left out of the comparison of `required` lists

@@ -13,14 +13,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::private_files;
 
 /// Opens the database of `config`; applies migrations when `migrate` (always on SQLite).
 pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<SqlStore> {
-    if config.is_sqlite() {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!("cannot create data directory {}", config.data_dir.display())
-        })?;
-    }
+    prepare_files(config)?;
     let store = SqlStore::connect(&config.database_url, config.db_max_connections).await?;
     if migrate || config.is_sqlite() {
         store.migrate().await?;
@@ -28,6 +25,100 @@ pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<SqlSto
         store.check_schema().await?;
     }
     Ok(store)
+}
+
+/// Reports a data directory, database or secret file that other local users can reach, then
+/// (embedded database) creates the data directory and the database file private to the owner.
+pub fn prepare_files(config: &Config) -> anyhow::Result<()> {
+    warn_about_wide_files(config);
+    if config.is_sqlite() {
+        private_files::create_private_dir(&config.data_dir)?;
+        if let Some(db) = private_files::sqlite_file(&config.database_url) {
+            if let Some(dir) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create directory {}", dir.display()))?;
+            }
+            private_files::create_private_file(&db)?;
+        }
+    }
+    Ok(())
+}
+
+fn warn_about_wide_files(config: &Config) {
+    let mut watched = config.secret_files.clone();
+    watched.push(config.data_dir.clone());
+    watched.push(config.data_dir.join("content-keys"));
+    if let Some(db) = private_files::sqlite_file(&config.database_url) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = db.clone().into_os_string();
+            name.push(suffix);
+            watched.push(name.into());
+        }
+    }
+    watched.sort();
+    watched.dedup();
+    private_files::warn_if_not_private(&watched);
+}
+
+/// Where the database of `config` is, as an operator would look for it: the absolute path of
+/// the SQLite file, or the PostgreSQL URL without its password.
+pub fn database_location(config: &Config) -> String {
+    if let Some(file) = private_files::sqlite_file(&config.database_url) {
+        return std::path::absolute(&file)
+            .unwrap_or(file)
+            .display()
+            .to_string();
+    }
+    match url::Url::parse(&config.database_url) {
+        Ok(mut url) => {
+            let _ = url.set_password(None);
+            let kept: Vec<(String, String)> = url
+                .query_pairs()
+                .filter(|(k, _)| !k.to_ascii_lowercase().contains("password"))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            url.set_query(None);
+            if !kept.is_empty() {
+                url.query_pairs_mut().extend_pairs(kept);
+            }
+            url.to_string()
+        }
+        Err(_) => "the configured database URL".to_owned(),
+    }
+}
+
+/// Opens a database that `serve`, `migrate` or `--create` made (then migrates an embedded one,
+/// as `open_store` does); `None`, with nothing created, when there is none: no SQLite file, or
+/// no Sportello schema in it or in the PostgreSQL database.
+pub async fn open_existing_store(config: &Config) -> anyhow::Result<Option<SqlStore>> {
+    if let Some(file) = private_files::sqlite_file(&config.database_url)
+        && !file.is_file()
+    {
+        return Ok(None);
+    }
+    let store = SqlStore::connect(&config.database_url, config.db_max_connections).await?;
+    let sql = match store.backend() {
+        store::Backend::Sqlite => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        }
+        store::Backend::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = 'schema_migrations'"
+        }
+    };
+    let migrated = store::raw::scalar_i64(&store, sql).await? > 0
+        && store::raw::scalar_i64(&store, "SELECT COUNT(*) FROM schema_migrations").await? > 0;
+    if !migrated {
+        store.close().await;
+        return Ok(None);
+    }
+    warn_about_wide_files(config);
+    if config.is_sqlite() {
+        store.migrate().await?;
+    } else {
+        store.check_schema().await?;
+    }
+    Ok(Some(store))
 }
 
 struct MetricsEvents(Arc<Metrics>);

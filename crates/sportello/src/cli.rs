@@ -21,7 +21,8 @@ use crate::config::{Config, ConfigArgs};
     about = "IO-compatible messaging and pagoPA rails for Italian public bodies"
 )]
 struct Cli {
-    #[command(flatten)]
+    // Shown apart in every subcommand's help, after the subcommand's own options.
+    #[command(flatten, next_help_heading = "Global options")]
     config: ConfigArgs,
     #[command(subcommand)]
     command: Command,
@@ -42,8 +43,13 @@ enum Command {
         #[command(subcommand)]
         command: BatchCmd,
     },
-    /// Platform administration (works while the server runs).
+    /// Platform administration (works while the server runs, on the database of the same
+    /// --data-dir or --database-url).
     Admin {
+        /// Create and migrate the database if there is none (otherwise admin commands refuse,
+        /// so that a wrong data directory is not mistaken for an empty installation).
+        #[arg(long, global = true)]
+        create: bool,
         #[command(subcommand)]
         command: Admin,
     },
@@ -108,6 +114,7 @@ enum Admin {
 
 #[derive(Debug, Subcommand)]
 enum OrganizationCmd {
+    /// Create an organization.
     Create {
         #[arg(long)]
         fiscal_code: String,
@@ -122,17 +129,20 @@ enum OrganizationCmd {
         #[arg(long)]
         json: bool,
     },
+    /// List organizations.
     List {
         #[arg(long)]
         json: bool,
     },
+    /// Disable an organization: its services' keys stop working.
     Disable {
-        #[arg(long)]
-        fiscal_code: String,
+        #[command(flatten)]
+        target: FiscalCodeArg,
     },
+    /// Enable a disabled organization again.
     Enable {
-        #[arg(long)]
-        fiscal_code: String,
+        #[command(flatten)]
+        target: FiscalCodeArg,
     },
 }
 
@@ -158,24 +168,27 @@ enum DelegateCmd {
     },
     /// Give a delegate a new manage key; the old one stops working.
     RotateKey {
-        #[arg(long)]
-        id: String,
+        #[command(flatten)]
+        target: IdArg,
         #[arg(long)]
         json: bool,
     },
+    /// List delegates (all, or of one organization).
     List {
         #[arg(long)]
         organization: Option<String>,
         #[arg(long)]
         json: bool,
     },
+    /// Disable a delegate (an audited variation): the manage key stops working.
     Disable {
-        #[arg(long)]
-        id: String,
+        #[command(flatten)]
+        target: IdArg,
     },
+    /// Enable a disabled delegate again.
     Enable {
-        #[arg(long)]
-        id: String,
+        #[command(flatten)]
+        target: IdArg,
     },
 }
 
@@ -208,6 +221,7 @@ enum ServiceCmd {
 
 #[derive(Debug, Subcommand)]
 enum CitizenCmd {
+    /// Create a citizen profile (for tests and operators).
     Create {
         #[arg(long)]
         fiscal_code: String,
@@ -225,8 +239,8 @@ enum CitizenCmd {
     /// Issue a session (the development login): prints the bearer token of
     /// `/api/citizen/v1`, shown only now. Does not create the profile.
     Session {
-        #[arg(long)]
-        fiscal_code: String,
+        #[command(flatten)]
+        target: FiscalCodeArg,
         #[arg(long)]
         json: bool,
     },
@@ -243,6 +257,7 @@ enum MandateCmd {
         #[arg(long)]
         service: Option<String>,
     },
+    /// The mandates of an aggregator.
     List {
         #[arg(long)]
         aggregator: String,
@@ -253,15 +268,20 @@ enum MandateCmd {
 
 #[derive(Debug, Subcommand)]
 enum ReviewCmd {
+    /// Services waiting for an operator.
     List {
         #[arg(long)]
         json: bool,
     },
+    /// Approve a submitted service (published at once if the delegate asked auto_publish).
     Approve {
-        service_id: String,
+        #[command(flatten)]
+        target: ServiceIdArg,
     },
+    /// Reject a submitted service, telling the delegate why.
     Reject {
-        service_id: String,
+        #[command(flatten)]
+        target: ServiceIdArg,
         #[arg(long)]
         reason: String,
     },
@@ -269,6 +289,7 @@ enum ReviewCmd {
 
 #[derive(Debug, Subcommand)]
 enum JobsCmd {
+    /// Jobs in the queue (all, or of one status).
     List {
         /// queued, running or dead.
         #[arg(long)]
@@ -277,11 +298,93 @@ enum JobsCmd {
         json: bool,
     },
     /// Put a dead job back in the queue (its message back to ACCEPTED).
-    Retry { id: i64 },
+    Retry {
+        #[command(flatten)]
+        target: JobIdArg,
+    },
+}
+
+// The one thing a command acts on is given by position (`review approve ID`) or by flag
+// (`--id ID`), whichever form the command had first: scripts written for either keep working.
+
+// A fiscal code, as `X` or `--fiscal-code X` (plain comments: a doc comment here would become
+// the help text of every command that flattens it).
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+struct FiscalCodeArg {
+    /// The fiscal code (or give it with --fiscal-code).
+    #[arg(value_name = "FISCAL_CODE")]
+    position: Option<String>,
+    /// The fiscal code (or give it by position).
+    #[arg(long = "fiscal-code", value_name = "FISCAL_CODE")]
+    flag: Option<String>,
+}
+
+impl FiscalCodeArg {
+    fn get(self) -> String {
+        self.flag.or(self.position).unwrap_or_default()
+    }
+}
+
+// A delegate id, as `ID` or `--id ID`.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+struct IdArg {
+    /// The delegate's id (or give it with --id).
+    #[arg(value_name = "ID")]
+    position: Option<String>,
+    /// The delegate's id (or give it by position).
+    #[arg(long = "id", value_name = "ID")]
+    flag: Option<String>,
+}
+
+impl IdArg {
+    fn get(self) -> String {
+        self.flag.or(self.position).unwrap_or_default()
+    }
+}
+
+// A service id, as `SERVICE_ID` or `--id SERVICE_ID`.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+struct ServiceIdArg {
+    /// The service's id (or give it with --id).
+    #[arg(value_name = "SERVICE_ID")]
+    position: Option<String>,
+    /// The service's id (or give it by position).
+    #[arg(long = "id", value_name = "SERVICE_ID")]
+    flag: Option<String>,
+}
+
+impl ServiceIdArg {
+    fn get(self) -> String {
+        self.flag.or(self.position).unwrap_or_default()
+    }
+}
+
+// A job id, as `ID` or `--id ID`.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+struct JobIdArg {
+    /// The job's id (or give it with --id).
+    #[arg(value_name = "ID")]
+    position: Option<i64>,
+    /// The job's id (or give it by position).
+    #[arg(long = "id", value_name = "ID")]
+    flag: Option<i64>,
+}
+
+impl JobIdArg {
+    fn get(self) -> i64 {
+        self.flag.or(self.position).unwrap_or_default()
+    }
 }
 
 /// Runs the command line; the process exit code.
 pub fn main() -> ExitCode {
+    // Before any file is opened (and before the runtime's threads exist): the database, its
+    // journal files and generated keys hold personal data and secrets.
+    crate::private_files::restrict_umask();
     let cli = Cli::parse();
     let config = match Config::load(&cli.config) {
         Ok(c) => c,
@@ -380,9 +483,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Serve => serve(config, true).await,
         Command::Worker => serve(config, false).await,
         Command::Migrate => {
-            if config.is_sqlite() {
-                std::fs::create_dir_all(&config.data_dir)?;
-            }
+            crate::app::prepare_files(&config)?;
             let store = store::SqlStore::connect(&config.database_url, 2).await?;
             let applied = store.migrate().await?;
             if applied.is_empty() {
@@ -418,13 +519,35 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             store.close().await;
             result.map(|()| ExitCode::SUCCESS)
         }
-        Command::Admin { command } => {
-            let store = crate::app::open_store(&config, false).await?;
+        Command::Admin { create, command } => {
+            let store = if create {
+                crate::app::open_store(&config, true).await?
+            } else {
+                crate::app::open_existing_store(&config)
+                    .await?
+                    .ok_or_else(|| no_database(&config))?
+            };
             let result = admin(command, &config, Arc::new(store.clone())).await;
             store.close().await;
             result.map(|()| ExitCode::SUCCESS)
         }
     }
+}
+
+/// Why an admin command did not run: it found no database where it looked.
+fn no_database(config: &Config) -> anyhow::Error {
+    let location = crate::app::database_location(config);
+    let how = if config.is_sqlite() {
+        "admin commands use the database that `sportello serve` or `sportello migrate` created \
+         with the same --data-dir (SPORTELLO_DATA_DIR, default ./sportello-data in the current \
+         directory)"
+    } else {
+        "run `sportello migrate` with the same --database-url first"
+    };
+    Refused(format!(
+        "no Sportello database at {location}: {how}; pass --create to create an empty one there"
+    ))
+    .into()
 }
 
 async fn serve(config: Config, http: bool) -> anyhow::Result<ExitCode> {
@@ -613,14 +736,16 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                         .join("\n")
                 })
             }
-            OrganizationCmd::Disable { fiscal_code } => {
+            OrganizationCmd::Disable { target } => {
+                let fiscal_code = target.get();
                 admin_ops::set_organization_disabled(s, &fiscal_code, true)
                     .await
                     .map_err(api_err)?;
                 println!("organization {fiscal_code} disabled");
                 Ok(())
             }
-            OrganizationCmd::Enable { fiscal_code } => {
+            OrganizationCmd::Enable { target } => {
+                let fiscal_code = target.get();
                 admin_ops::set_organization_disabled(s, &fiscal_code, false)
                     .await
                     .map_err(api_err)?;
@@ -682,7 +807,8 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                         .join("\n")
                 })
             }
-            DelegateCmd::Disable { id } => {
+            DelegateCmd::Disable { target } => {
+                let id = target.get();
                 let delegates = s.list_delegates(None).await?;
                 let d = delegates
                     .iter()
@@ -700,7 +826,8 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                 println!("delegate {id} disabled");
                 Ok(())
             }
-            DelegateCmd::RotateKey { id, json } => {
+            DelegateCmd::RotateKey { target, json } => {
+                let id = target.get();
                 let key = admin_ops::rotate_manage_key(s, &id, "cli")
                     .await
                     .map_err(api_err)?;
@@ -710,7 +837,8 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                     || format!("new manage key: {key}"),
                 )
             }
-            DelegateCmd::Enable { id } => {
+            DelegateCmd::Enable { target } => {
+                let id = target.get();
                 admin_ops::enable_delegate(s, &id, "cli")
                     .await
                     .map_err(api_err)?;
@@ -792,7 +920,8 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                     format!("citizen profile created ({})", p.preference_mode.as_str())
                 })
             }
-            CitizenCmd::Session { fiscal_code, json } => {
+            CitizenCmd::Session { target, json } => {
+                let fiscal_code = target.get();
                 let (token, session) =
                     admin_ops::issue_citizen_session(s, &fiscal_code, config.session_ttl, None)
                         .await
@@ -865,14 +994,16 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                         .join("\n")
                 })
             }
-            ReviewCmd::Approve { service_id } => {
+            ReviewCmd::Approve { target } => {
+                let service_id = target.get();
                 let svc = api::lifecycle_ops::approve(s, &service_id, "operator")
                     .await
                     .map_err(api_err)?;
                 println!("service {} approved ({})", svc.id, svc.publication.as_str());
                 Ok(())
             }
-            ReviewCmd::Reject { service_id, reason } => {
+            ReviewCmd::Reject { target, reason } => {
+                let service_id = target.get();
                 let svc = api::lifecycle_ops::reject(s, &service_id, &reason, "operator")
                     .await
                     .map_err(api_err)?;
@@ -906,7 +1037,8 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                         .join("\n")
                 })
             }
-            JobsCmd::Retry { id } => {
+            JobsCmd::Retry { target } => {
+                let id = target.get();
                 s.retry_job(id, chrono::Utc::now())
                     .await
                     .map_err(|e| api_err(e.into()))?;

@@ -160,6 +160,8 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     /// Explicit content keys; `None` means the generated key file in the data directory.
     pub content_keys: Option<Secret>,
+    /// The files secrets were read from (`*_FILE`), checked at start like the data directory.
+    pub secret_files: Vec<PathBuf>,
     pub trusted_proxies: Vec<Cidr>,
     pub workers: usize,
     pub job: jobs::WorkerConfig,
@@ -216,7 +218,7 @@ impl Config {
             args.admin_token.clone(),
             args.admin_token_file.clone(),
             file.admin_token,
-            file.admin_token_file,
+            file.admin_token_file.clone(),
         ) {
             (Some(t), _, _, _) => Some(Secret(t)),
             (None, Some(p), _, _) => Some(read_secret(&p)?),
@@ -224,6 +226,16 @@ impl Config {
             (None, None, None, Some(p)) => Some(read_secret(&p)?),
             _ => None,
         };
+        let secret_files: Vec<PathBuf> = [
+            &args.admin_token_file,
+            &file.admin_token_file,
+            &args.content_keys_file,
+            &file.content_keys_file,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
         if admin_token.as_ref().is_some_and(|t| t.0.len() < 16) {
             bail!("the admin token must be at least 16 characters long");
         }
@@ -231,7 +243,7 @@ impl Config {
             args.content_keys.clone(),
             args.content_keys_file.clone(),
             file.content_keys,
-            file.content_keys_file,
+            file.content_keys_file.clone(),
         ) {
             (Some(t), _, _, _) => Some(Secret(t)),
             (None, Some(p), _, _) => Some(read_secret(&p)?),
@@ -320,6 +332,7 @@ impl Config {
             listen,
             admin_token,
             content_keys,
+            secret_files,
             trusted_proxies,
             workers: args.workers.or(file.workers).unwrap_or(2),
             job,

@@ -13,6 +13,7 @@ both_backends!(
     a_published_service_is_auto_approved_for_contact_changes_only,
     each_quality_rule_rejects_a_submission_with_its_reason,
     the_citizen_catalogue_lists_only_published_services,
+    the_service_read_by_its_delegate_says_whether_it_is_published,
 );
 
 /// Creates, submits, approves (auto-publish) a good service; returns (id, key).
@@ -778,5 +779,59 @@ async fn each_quality_rule_rejects_a_submission_with_its_reason(backend: Backend
         .await;
     assert_eq!(logo.status, 200);
     let _ = key;
+    app.finish().await;
+}
+
+async fn the_service_read_by_its_delegate_says_whether_it_is_published(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let manage = comune(&app).await;
+    let mut draft = good_card();
+    draft["name"] = json!("Servizi scolastici");
+    let r = app
+        .with_key(&manage, "POST", "/manage/services", Some(&draft))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["publication"], "unpublished", "{}", r.body);
+    // Approved with auto_publish: the lifecycle says `approved`, the publication `published`.
+    let (id, _) = published_service(&app, &manage).await;
+    let service = format!("/manage/services/{id}");
+    let got = app.with_key(&manage, "GET", &service, None).await;
+    assert_eq!(got.body["status"]["value"], "approved", "{}", got.body);
+    assert_eq!(got.body["publication"], "published", "{}", got.body);
+    let list = app.with_key(&manage, "GET", "/manage/services", None).await;
+    let item = list.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(item["publication"], "published", "{item}");
+    // Publishing again is refused, and says why.
+    let again = app
+        .with_key(&manage, "POST", &format!("{service}/release"), None)
+        .await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(
+        again.body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("already published"),
+        "{}",
+        again.body
+    );
+    // Unpublished and published again: GET follows.
+    let r = app
+        .with_key(&manage, "DELETE", &format!("{service}/release"), None)
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let got = app.with_key(&manage, "GET", &service, None).await;
+    assert_eq!(got.body["publication"], "unpublished", "{}", got.body);
+    let r = app
+        .with_key(&manage, "POST", &format!("{service}/release"), None)
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let got = app.with_key(&manage, "GET", &service, None).await;
+    assert_eq!(got.body["publication"], "published", "{}", got.body);
     app.finish().await;
 }
