@@ -245,13 +245,14 @@ pub async fn report(
                     r.outcome = "cancelled".into();
                 }
                 if wants_csv {
-                    let reason = r.reason.unwrap_or_default().replace('"', "\"\"");
                     text.push_str(&format!(
-                        "{},{},{},\"{reason}\"\n",
+                        "{},{},{},",
                         r.line,
                         r.outcome,
                         r.message_id.unwrap_or_default()
                     ));
+                    crate::csv::cell(&mut text, r.reason.as_deref().unwrap_or_default());
+                    text.push('\n');
                 } else {
                     text.push_str(&serde_json::to_string(&r).unwrap_or_default());
                     text.push('\n');
