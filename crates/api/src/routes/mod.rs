@@ -50,13 +50,11 @@ pub(crate) fn accepts(headers: &HeaderMap, media_type: &str) -> bool {
 /// Parses a JSON request body, refusing anything that is not `application/json` JSON with a
 /// precise reason (line and column of the syntax error).
 pub(crate) fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
-    if let Some(ct) = content_type(headers) {
-        if ct != "application/json" && !ct.ends_with("+json") {
-            return Err(ApiError::bad_request(
-                "Invalid payload",
-                "The body must be JSON (Content-Type: application/json).",
-            ));
-        }
+    if content_type(headers).is_some_and(|ct| ct != "application/json" && !ct.ends_with("+json")) {
+        return Err(ApiError::bad_request(
+            "Invalid payload",
+            "The body must be JSON (Content-Type: application/json).",
+        ));
     }
     if body.is_empty() {
         return Err(ApiError::bad_request(
