@@ -152,7 +152,26 @@ pub async fn create_delegate(
         email: email.to_owned(),
         ..Default::default()
     };
-    let mut created = variation(store, organization, &[input], &[], "operator").await?;
+    add_delegate(store, organization, input, "operator").await
+}
+
+/// Adds one person as a delegate (a variation of one): errors name the person's own fields
+/// (`email`), as the caller sent them, not a position in a list the caller never sent.
+pub async fn add_delegate(
+    store: &dyn Store,
+    organization: &str,
+    input: DelegateInput,
+    actor: &str,
+) -> ApiResult<CreatedDelegate> {
+    let mut created = apply(
+        store,
+        organization,
+        std::slice::from_ref(&input),
+        &[],
+        actor,
+        |_, f| f.to_owned(),
+    )
+    .await?;
     created
         .pop()
         .ok_or_else(|| ApiError::internal("variation created nothing"))
@@ -160,6 +179,7 @@ pub async fn create_delegate(
 
 /// A delegate variation: the persons the organization adds and the delegates it removes, in
 /// one audited change. Returns the added delegates with their manage keys (shown only now).
+/// Errors name the person by position (`add[1].email`).
 pub async fn variation(
     store: &dyn Store,
     organization: &str,
@@ -167,13 +187,28 @@ pub async fn variation(
     remove: &[String],
     actor: &str,
 ) -> ApiResult<Vec<CreatedDelegate>> {
+    apply(store, organization, add, remove, actor, |i, f| {
+        format!("add[{i}].{f}")
+    })
+    .await
+}
+
+/// A variation whose field errors are named by `field_name(index, field)`.
+async fn apply(
+    store: &dyn Store,
+    organization: &str,
+    add: &[DelegateInput],
+    remove: &[String],
+    actor: &str,
+    field_name: impl Fn(usize, &str) -> String,
+) -> ApiResult<Vec<CreatedDelegate>> {
     let mut errors = FieldErrors::default();
     let org = OrganizationFiscalCode::parse(organization)
         .map_err(|e| errors.push("organization", e.reason))
         .ok();
     let mut delegates = Vec::new();
     for (i, d) in add.iter().enumerate() {
-        let at = |f: &str| format!("add[{i}].{f}");
+        let at = |f: &str| field_name(i, f);
         let email = Email::parse(&d.email)
             .map_err(|e| errors.push(at("email"), e.reason))
             .ok();

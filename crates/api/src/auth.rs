@@ -44,6 +44,18 @@ pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[Cidr]) ->
     client
 }
 
+/// Every `X-Forwarded-For` line joined into one list, in order: a proxy may append its own
+/// line after the client's (HAProxy `option forwardfor`), so reading only the first line would
+/// let the client choose its address. A line that is not text stands for an unreadable hop.
+fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<String> {
+    let lines: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|v| v.to_str().unwrap_or("unreadable"))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join(","))
+}
+
 impl<S> FromRequestParts<S> for ClientIp
 where
     AppState: FromRef<S>,
@@ -58,11 +70,11 @@ where
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
             .ok_or_else(|| ApiError::internal("client address not available"))?;
-        let xff = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
-        Ok(Self(client_ip(peer, xff, &state.settings.trusted_proxies)))
+        Ok(Self(client_ip(
+            peer,
+            forwarded_for(&parts.headers).as_deref(),
+            &state.settings.trusted_proxies,
+        )))
     }
 }
 
@@ -262,20 +274,29 @@ where
                 "The admin API is disabled: no admin token is configured (SPORTELLO_ADMIN_TOKEN).",
             ));
         };
-        let given = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(ApiError::Unauthorized(
-                "The admin API needs `Authorization: Bearer <admin token>`.",
-            ))?;
+        let given = bearer_token(&parts.headers).ok_or(ApiError::Unauthorized(
+            "The admin API needs `Authorization: Bearer <admin token>`.",
+        ))?;
         if constant_time_eq(given.trim().as_bytes(), expected.as_bytes()) {
             Ok(Self)
         } else {
             Err(ApiError::Unauthorized("The admin token is not valid."))
         }
     }
+}
+
+/// The token of `Authorization: Bearer <token>`, trimmed. The scheme is matched without
+/// regard to case (RFC 9110 §11.1), so `bearer` and `BEARER` work as `Bearer` does.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -337,6 +358,45 @@ mod tests {
         let off = KeyCache::new(std::time::Duration::ZERO);
         off.put("h".into(), service_auth());
         assert!(off.get("h").is_none(), "a zero TTL disables the cache");
+    }
+
+    #[test]
+    fn every_forwarded_for_line_is_read_in_order_as_one_list() {
+        let mut headers = axum::http::HeaderMap::new();
+        assert_eq!(forwarded_for(&headers), None);
+        headers.append("x-forwarded-for", "10.1.2.3".parse().unwrap());
+        headers.append("x-forwarded-for", "192.168.1.1, 127.0.0.1".parse().unwrap());
+        let joined = forwarded_for(&headers).unwrap();
+        let trusted = vec![Cidr::parse("127.0.0.1/32").unwrap()];
+        assert_eq!(
+            client_ip(ip("127.0.0.1"), Some(&joined), &trusted),
+            ip("192.168.1.1")
+        );
+        // A line that is not text is a hop that cannot be read: nothing left of it counts.
+        headers.append(
+            "x-forwarded-for",
+            axum::http::HeaderValue::from_bytes(b"\xff").unwrap(),
+        );
+        let joined = forwarded_for(&headers).unwrap();
+        assert_eq!(
+            client_ip(ip("127.0.0.1"), Some(&joined), &trusted),
+            ip("127.0.0.1")
+        );
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_matched_in_any_case() {
+        let with = |v: &str| {
+            let mut h = axum::http::HeaderMap::new();
+            h.insert("authorization", v.parse().unwrap());
+            bearer_token(&h).map(str::to_owned)
+        };
+        for v in ["Bearer abc", "bearer abc", "BEARER  abc "] {
+            assert_eq!(with(v).as_deref(), Some("abc"), "{v}");
+        }
+        for v in ["Basic abc", "Bearerabc", "Bearer ", "abc"] {
+            assert_eq!(with(v), None, "{v}");
+        }
     }
 
     #[test]

@@ -83,14 +83,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, rest) = v.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-            })
+        let token = crate::auth::bearer_token(&parts.headers)
             .filter(|t| plausible_token(t))
             .ok_or(ApiError::Unauthorized(UNAUTHORIZED))?;
         let hash = seal::key_hash(token);

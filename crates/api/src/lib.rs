@@ -7,6 +7,7 @@ pub mod admin_ops;
 pub mod auth;
 pub mod batch_ops;
 pub mod citizen_auth;
+pub mod csv;
 pub mod intake;
 pub mod lifecycle_ops;
 pub mod metrics;

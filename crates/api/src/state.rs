@@ -32,6 +32,8 @@ pub struct ApiSettings {
     /// Whether the e-mail and push channels are configured (shown by `/readyz` and `/metrics`).
     pub email_enabled: bool,
     pub push_enabled: bool,
+    /// Where the URLs enti configure (callbacks) may point: checked when they are set.
+    pub outbound: notify::OutboundPolicy,
 }
 
 impl std::fmt::Debug for ApiSettings {
@@ -49,6 +51,7 @@ impl std::fmt::Debug for ApiSettings {
             .field("email_validation_ttl", &self.email_validation_ttl)
             .field("email_enabled", &self.email_enabled)
             .field("push_enabled", &self.push_enabled)
+            .field("outbound", &self.outbound)
             .finish()
     }
 }

@@ -23,7 +23,11 @@ use crate::Worker;
 /// are recorded FAILED with the reason, never silently dropped.
 pub struct Channels {
     pub mailer: Option<Arc<dyn Mailer>>,
+    /// For the push gateway (the operator's endpoint).
     pub http: Arc<dyn HttpPoster>,
+    /// For enti's callback URLs: behind the outbound policy, which refuses internal
+    /// destinations when connecting.
+    pub callbacks: Arc<dyn HttpPoster>,
     /// The push gateway notifications are POSTed to.
     pub push_url: Option<String>,
     /// Absolute base URL for links in e-mails, without a trailing slash.
@@ -367,6 +371,13 @@ async fn send_sandbox_copy(worker: &Worker, n: &Notification) -> Result<(), Fail
     Ok(())
 }
 
+/// What the ente reads when its endpoint gave no HTTP status: one text whether the destination
+/// did not resolve, refused the connection, timed out, or is not allowed by the outbound
+/// policy, so that the delivery log cannot be used to map what answers where on the platform's
+/// network. The precise cause goes to the operator's log.
+pub const NO_HTTP_ANSWER: &str = "no HTTP answer from the callback URL (unreachable, timed out, or \
+                                  not an allowed destination)";
+
 /// The JSON body of a callback event.
 pub fn callback_body(d: &CallbackDelivery) -> serde_json::Value {
     let mut body = json!({
@@ -420,12 +431,25 @@ async fn run_callback(worker: &Worker, job: &Job) -> Result<(), String> {
                 let headers = [(notify::signature::SIGNATURE_HEADER.to_owned(), signature)];
                 match worker
                     .channels
-                    .http
+                    .callbacks
                     .post_json(&config.url, &headers, body)
                     .await
                 {
                     Ok(code) => Ok(code),
-                    Err(e) => Err((notify::http::status_of(&e).map(i64::from), e)),
+                    Err(e) => match notify::http::status_of(&e) {
+                        Some(code) => Err((Some(i64::from(code)), e)),
+                        None => {
+                            tracing::warn!(
+                                service.id = %d.service_id,
+                                delivery.id = d.id,
+                                error.cause = %e,
+                                "callback not delivered"
+                            );
+                            // Retried like any unreachable endpoint, whatever the cause: a
+                            // refusal that ended at once would tell itself apart.
+                            Err((None, SendError::Transient(NO_HTTP_ANSWER.to_owned())))
+                        }
+                    },
                 }
             }
         },

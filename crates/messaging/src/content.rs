@@ -271,14 +271,20 @@ fn parse_content(c: &ObjectReader<'_>, errors: &mut FieldErrors) -> Option<Messa
 
 /// ISO-8601 timestamp in UTC (`2018-10-13T00:00:00.000Z`); an explicit offset is accepted and
 /// converted to UTC.
+///
+/// The value is normalised to what is stored and shown everywhere: whole milliseconds (finer
+/// digits are cut), and a leap second (`…:60`, which RFC 3339 allows) is the next second
+/// (`…T00:00:60Z` is `…T00:01:00.000Z`). Without this, the ente would see `…:60.000Z` in the
+/// content it sent while the citizen's inbox, stored in milliseconds, showed `…:01:00.000Z`.
 pub fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, crate::values::ValueError> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|d| d.with_timezone(&Utc))
-        .map_err(|_| {
-            crate::values::ValueError::new(
-                "must be an ISO-8601 date-time with time zone, e.g. 2018-10-13T00:00:00.000Z",
-            )
-        })
+    let invalid = || {
+        crate::values::ValueError::new(
+            "must be an ISO-8601 date-time with time zone, e.g. 2018-10-13T00:00:00.000Z",
+        )
+    };
+    let parsed = DateTime::parse_from_rfc3339(s).map_err(|_| invalid())?;
+    // `timestamp_millis` counts a leap second's extra nanoseconds as the following second.
+    DateTime::from_timestamp_millis(parsed.timestamp_millis()).ok_or_else(invalid)
 }
 
 /// Formats a timestamp the way IO does (`…T00:00:00.000Z`).
@@ -401,6 +407,28 @@ mod tests {
         let back: MessageContent = serde_json::from_str(&text).unwrap();
         assert_eq!(back, m.content);
         assert!(text.contains("\"due_date\":\"2026-12-31T00:00:00.000Z\""));
+    }
+
+    #[test]
+    fn timestamps_are_normalised_to_whole_milliseconds_and_no_leap_second() {
+        for (input, expected) in [
+            ("2026-12-31T00:00:60Z", "2026-12-31T00:01:00.000Z"),
+            ("2026-12-31T23:59:60.500Z", "2027-01-01T00:00:00.500Z"),
+            (
+                "2026-06-30T10:00:00.123999+02:00",
+                "2026-06-30T08:00:00.123Z",
+            ),
+            ("2026-06-30T10:00:00Z", "2026-06-30T10:00:00.000Z"),
+        ] {
+            let t = parse_timestamp(input).unwrap();
+            assert_eq!(format_timestamp(&t), expected, "{input}");
+            // What is shown parses back to the same instant.
+            assert_eq!(parse_timestamp(expected).unwrap(), t, "{input}");
+            assert_eq!(t.timestamp_subsec_nanos() % 1_000_000, 0, "{input}");
+        }
+        for bad in ["2026-12-31T00:00:61Z", "2026-12-31", "tomorrow"] {
+            assert!(parse_timestamp(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The HTTP adapter of the `HttpPoster` port: POSTs JSON to the push gateway and to enti's
 //! callback URLs over https (webpki roots, rustls with ring) or plain http, with connect and
 //! request timeouts, and classifies the answer for the retry logic. Errors name the host and the
-//! status, never the body or the query string.
+//! status, never the body or the query string. Every client has an [`OutboundPolicy`]: the one
+//! for URLs the operator did not choose refuses internal destinations at connection time.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -12,9 +14,11 @@ use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue, USER_AGENT};
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use messaging::outbound::{HttpPoster, SendError};
+
+use crate::connect::{Guarded, refusal};
+use crate::policy::{OutboundPolicy, Refused};
 
 /// The default time allowed for a whole request, from connecting to reading the answer.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -25,31 +29,27 @@ pub const USER_AGENT_VALUE: &str = concat!("Sportello/", env!("CARGO_PKG_VERSION
 /// How much of an answer's body is read (then dropped) so the connection can be reused.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
-/// POSTs JSON over http or https, reusing pooled connections. Cheap to clone.
+/// POSTs JSON over http or https, reusing pooled connections, to the destinations its
+/// [`OutboundPolicy`] allows. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct HttpClient {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Client<HttpsConnector<Guarded>, Full<Bytes>>,
     request_timeout: Duration,
 }
 
-impl Default for HttpClient {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl HttpClient {
-    /// A client with the default timeouts ([`CONNECT_TIMEOUT`], [`REQUEST_TIMEOUT`]).
-    pub fn new() -> Self {
-        Self::with_timeouts(CONNECT_TIMEOUT, REQUEST_TIMEOUT)
+    /// A client with the default timeouts ([`CONNECT_TIMEOUT`], [`REQUEST_TIMEOUT`]) that
+    /// connects only where `policy` allows: [`OutboundPolicy::restricted`] for URLs an ente or
+    /// another outside party chose, [`OutboundPolicy::unrestricted`] for the operator's own
+    /// endpoints.
+    pub fn new(policy: OutboundPolicy) -> Self {
+        Self::with_timeouts(CONNECT_TIMEOUT, REQUEST_TIMEOUT, policy)
     }
 
     /// A client with the given connect and whole-request timeouts.
-    pub fn with_timeouts(connect: Duration, request: Duration) -> Self {
-        let mut http = HttpConnector::new();
-        http.set_connect_timeout(Some(connect));
-        // The HTTPS connector handles the scheme; the inner connector must accept https URIs.
-        http.enforce_http(false);
+    pub fn with_timeouts(connect: Duration, request: Duration, policy: OutboundPolicy) -> Self {
+        // The HTTPS connector handles the scheme; the inner connector accepts https URIs.
+        let http = Guarded::new(Arc::new(policy), connect);
         let tls = rustls::ClientConfig::builder_with_provider(
             rustls::crypto::ring::default_provider().into(),
         )
@@ -74,7 +74,9 @@ impl HttpClient {
     /// Sends the request and reads the answer, without the overall timeout.
     async fn exchange(&self, request: Request<Full<Bytes>>) -> Result<StatusCode, Failure> {
         let response = self.client.request(request).await.map_err(|e| {
-            if e.is_connect() {
+            if let Some(refused) = refusal(&e) {
+                Failure::Refused(refused)
+            } else if e.is_connect() {
                 Failure::Connect
             } else {
                 Failure::Network
@@ -92,6 +94,8 @@ impl HttpClient {
 
 /// What went wrong before an HTTP status was received.
 enum Failure {
+    /// The policy refused every address of the destination: nothing was sent.
+    Refused(Refused),
     Connect,
     Network,
 }
@@ -161,6 +165,9 @@ impl HttpPoster for HttpClient {
                 "HTTP timeout after {} s ({origin})",
                 self.request_timeout.as_secs_f32()
             ))),
+            Ok(Err(Failure::Refused(refused))) => Err(SendError::Permanent(format!(
+                "HTTP destination not allowed ({origin}): {refused}"
+            ))),
             Ok(Err(Failure::Connect)) => Err(SendError::Transient(format!(
                 "HTTP connection failed ({origin})"
             ))),
@@ -224,7 +231,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_url_that_is_not_http_is_refused_permanently() {
-        let client = HttpClient::new();
+        let client = HttpClient::new(OutboundPolicy::unrestricted());
         for url in ["ftp://ente.example.it/x", "/relative", "not a url"] {
             let error = client
                 .post_json(url, &[], b"{}".to_vec())
@@ -236,7 +243,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_invalid_header_is_refused_without_echoing_its_value() {
-        let client = HttpClient::new();
+        let client = HttpClient::new(OutboundPolicy::unrestricted());
         let headers = [("X-Token".to_owned(), "secret\nvalue".to_owned())];
         let error = client
             .post_json("http://127.0.0.1:9/", &headers, Vec::new())

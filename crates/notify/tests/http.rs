@@ -4,15 +4,16 @@
 
 use std::time::Duration;
 
+use messaging::values::Cidr;
 use notify::testing::HttpReceiver;
-use notify::{HttpClient, HttpPoster, SIGNATURE_HEADER, SendError};
+use notify::{HttpClient, HttpPoster, OutboundPolicy, SIGNATURE_HEADER, SendError};
 
 const WAIT: Duration = Duration::from_secs(5);
 
 #[tokio::test]
 async fn a_post_arrives_with_its_body_and_headers_and_returns_the_status() {
     let receiver = HttpReceiver::start().await;
-    let client = HttpClient::new();
+    let client = HttpClient::new(OutboundPolicy::unrestricted());
     let body = br#"{"event":"message.processed","id":"01J"}"#.to_vec();
     let signature = notify::sign(b"secret", 1_700_000_000, &body);
     let headers = [(SIGNATURE_HEADER.to_owned(), signature.clone())];
@@ -42,7 +43,7 @@ async fn a_503_answer_is_a_transient_failure() {
     let receiver = HttpReceiver::start().await;
     receiver.set_status(503);
 
-    let error = HttpClient::new()
+    let error = HttpClient::new(OutboundPolicy::unrestricted())
         .post_json(&receiver.url("/push?token=secret"), &[], b"{}".to_vec())
         .await
         .unwrap_err();
@@ -54,7 +55,7 @@ async fn a_503_answer_is_a_transient_failure() {
 #[tokio::test]
 async fn a_429_answer_is_a_transient_failure_and_a_404_a_permanent_one() {
     let receiver = HttpReceiver::start().await;
-    let client = HttpClient::new();
+    let client = HttpClient::new(OutboundPolicy::unrestricted());
 
     receiver.set_status(429);
     let error = client.post_json(&receiver.url("/"), &[], Vec::new()).await;
@@ -78,7 +79,7 @@ async fn a_closed_port_is_a_transient_failure_that_names_the_host_but_not_the_qu
         listener.local_addr().unwrap().port()
     };
 
-    let error = HttpClient::new()
+    let error = HttpClient::new(OutboundPolicy::unrestricted())
         .post_json(
             &format!("http://127.0.0.1:{port}/cb?token=secret"),
             &[],
@@ -105,7 +106,11 @@ async fn a_peer_that_does_not_answer_in_time_is_a_transient_failure() {
             held.push(socket);
         }
     });
-    let client = HttpClient::with_timeouts(Duration::from_secs(1), Duration::from_millis(300));
+    let client = HttpClient::with_timeouts(
+        Duration::from_secs(1),
+        Duration::from_millis(300),
+        OutboundPolicy::unrestricted(),
+    );
 
     let error = client
         .post_json(&format!("http://{address}/slow"), &[], b"{}".to_vec())
@@ -116,4 +121,58 @@ async fn a_peer_that_does_not_answer_in_time_is_a_transient_failure() {
         matches!(&error, SendError::Transient(text) if text.starts_with("HTTP timeout")),
         "{error:?}"
     );
+}
+
+#[tokio::test]
+async fn a_restricted_client_never_connects_to_an_internal_address_by_name_or_literal() {
+    let receiver = HttpReceiver::start().await;
+    let port = receiver
+        .url("/")
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    let client = HttpClient::new(OutboundPolicy::restricted(Vec::new()));
+    for url in [
+        format!("http://127.0.0.1:{port}/cb?token=secret"),
+        format!("http://localhost:{port}/cb?token=secret"),
+        format!("http://[::ffff:127.0.0.1]:{port}/cb"),
+        // getaddrinfo reads this number as 127.0.0.1: the resolved address is what counts.
+        format!("http://2130706433:{port}/cb"),
+    ] {
+        let error = client
+            .post_json(&url, &[], b"{}".to_vec())
+            .await
+            .unwrap_err();
+        let SendError::Permanent(text) = &error else {
+            panic!("{url}: {error:?}");
+        };
+        assert!(
+            text.starts_with("HTTP destination not allowed"),
+            "{url}: {text}"
+        );
+        assert!(text.contains("loopback"), "{url}: {text}");
+        assert!(!text.contains("secret"), "{url}: {text}");
+    }
+    assert!(
+        receiver.requests().is_empty(),
+        "nothing may reach the receiver"
+    );
+
+    // The operator's allow-list opens the network, to names and literals alike.
+    let on_premises = HttpClient::new(OutboundPolicy::restricted(vec![
+        Cidr::parse("127.0.0.0/8").unwrap(),
+    ]));
+    for url in [
+        format!("http://127.0.0.1:{port}/cb"),
+        format!("http://localhost:{port}/cb"),
+    ] {
+        assert_eq!(
+            on_premises.post_json(&url, &[], b"{}".to_vec()).await,
+            Ok(200),
+            "{url}"
+        );
+    }
+    assert_eq!(receiver.wait_for(2, WAIT).await.len(), 2);
 }

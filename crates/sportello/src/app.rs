@@ -159,10 +159,19 @@ pub fn channels(config: &Config) -> anyhow::Result<jobs::outbound::Channels> {
     }
     Ok(jobs::outbound::Channels {
         mailer,
-        http: Arc::new(notify::http::HttpClient::new()),
+        // The push gateway is the operator's own endpoint; callback URLs are the enti's.
+        http: Arc::new(notify::HttpClient::new(
+            notify::OutboundPolicy::unrestricted(),
+        )),
+        callbacks: Arc::new(notify::HttpClient::new(outbound_policy(config))),
         push_url: config.push_url.clone(),
         public_url: config.public_url.clone(),
     })
+}
+
+/// Where URLs the operator did not configure (callbacks) may point.
+pub fn outbound_policy(config: &Config) -> notify::OutboundPolicy {
+    notify::OutboundPolicy::restricted(config.outbound_allow_cidrs.clone())
 }
 
 /// A running Sportello: its address and the handles to stop it.
@@ -221,6 +230,7 @@ pub async fn start(
         email_validation_ttl: std::time::Duration::from_secs(48 * 3_600),
         email_enabled: config.smtp_url.is_some(),
         push_enabled: config.push_url.is_some(),
+        outbound: outbound_policy(config),
     };
     let state = AppState::new(store.clone(), keyring.clone(), settings, writers);
     let (shutdown, shutdown_rx) = watch::channel(false);

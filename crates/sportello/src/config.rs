@@ -63,6 +63,16 @@ pub struct ConfigArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Option<Vec<String>>,
+    /// Internal networks that callbacks (and other URLs the operator did not configure) may
+    /// reach, for on-premises receivers (comma-separated CIDRs, e.g. `127.0.0.0/8,10.1.0.0/16`);
+    /// loopback, private, link-local and other internal destinations are refused otherwise.
+    #[arg(
+        long,
+        env = "SPORTELLO_OUTBOUND_ALLOW_CIDRS",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub outbound_allow_cidrs: Option<Vec<String>>,
     /// Worker tasks processing jobs in this process (0: none).
     #[arg(long, env = "SPORTELLO_WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -132,6 +142,7 @@ struct FileConfig {
     content_keys: Option<String>,
     content_keys_file: Option<PathBuf>,
     trusted_proxies: Option<Vec<String>>,
+    outbound_allow_cidrs: Option<Vec<String>>,
     workers: Option<usize>,
     job_lease_ms: Option<i64>,
     job_max_attempts: Option<i64>,
@@ -163,6 +174,8 @@ pub struct Config {
     /// The files secrets were read from (`*_FILE`), checked at start like the data directory.
     pub secret_files: Vec<PathBuf>,
     pub trusted_proxies: Vec<Cidr>,
+    /// Internal networks outbound requests to URLs the operator did not configure may reach.
+    pub outbound_allow_cidrs: Vec<Cidr>,
     pub workers: usize,
     pub job: jobs::WorkerConfig,
     pub db_max_connections: u32,
@@ -260,6 +273,19 @@ impl Config {
             .filter(|s| !s.trim().is_empty())
             .map(|s| Cidr::parse(s.trim()).map_err(|e| anyhow::anyhow!("trusted proxy `{s}`: {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let outbound_allow_cidrs = args
+            .outbound_allow_cidrs
+            .clone()
+            .or(file.outbound_allow_cidrs)
+            .unwrap_or_default()
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| {
+                Cidr::parse(s.trim()).map_err(|e| {
+                    anyhow::anyhow!("SPORTELLO_OUTBOUND_ALLOW_CIDRS: `{}`: {e}", s.trim())
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let defaults = jobs::WorkerConfig::default();
         let job = jobs::WorkerConfig {
             lease_ms: args
@@ -334,6 +360,7 @@ impl Config {
             content_keys,
             secret_files,
             trusted_proxies,
+            outbound_allow_cidrs,
             workers: args.workers.or(file.workers).unwrap_or(2),
             job,
             db_max_connections: args
@@ -470,6 +497,43 @@ mod tests {
         assert!(!shown.contains(token));
         assert!(!shown.contains(keys.split_once(':').unwrap().1));
         assert!(shown.contains("[redacted]"));
+    }
+
+    #[test]
+    fn the_outbound_allow_list_is_read_from_flags_or_file_and_checked() {
+        let c = Config::load(&ConfigArgs::default()).unwrap();
+        assert!(
+            c.outbound_allow_cidrs.is_empty(),
+            "nothing internal by default"
+        );
+        let c = Config::load(&ConfigArgs {
+            outbound_allow_cidrs: Some(vec!["127.0.0.0/8".into(), " 10.1.0.0/16".into()]),
+            ..Default::default()
+        })
+        .unwrap();
+        let shown: Vec<String> = c
+            .outbound_allow_cidrs
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(shown, ["127.0.0.0/8", "10.1.0.0/16"]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(&path, "outbound_allow_cidrs = [\"::1\"]\n").unwrap();
+        let c = Config::load(&ConfigArgs {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.outbound_allow_cidrs[0].to_string(), "::1/128");
+        let err = Config::load(&ConfigArgs {
+            outbound_allow_cidrs: Some(vec!["10.1.0.0/33".into()]),
+            ..Default::default()
+        })
+        .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("SPORTELLO_OUTBOUND_ALLOW_CIDRS"), "{text}");
+        assert!(text.contains("10.1.0.0/33"), "{text}");
     }
 
     #[test]

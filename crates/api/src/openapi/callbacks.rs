@@ -26,7 +26,11 @@ mod schemas {
     /// Where to POST the events and the secret they are signed with.
     #[derive(ToSchema)]
     pub struct CallbackConfiguration {
-        /// Absolute http(s) URL without credentials or fragment.
+        /// Absolute http(s) URL without credentials or fragment, on a public address:
+        /// loopback, private, link-local and other internal destinations are refused (here
+        /// for an address or `localhost`, and at every connection for what a name resolves
+        /// to) unless the operator allows the network (`SPORTELLO_OUTBOUND_ALLOW_CIDRS`).
+        /// Stored and shown in its normalised form.
         #[schema(
             min_length = 1,
             max_length = 2048,
@@ -67,7 +71,10 @@ mod schemas {
         /// `PENDING`, `DELIVERED` or `FAILED`.
         pub status: String,
         pub attempts: i64,
+        /// The HTTP status of the last answer, when there was one.
         pub last_status_code: Option<i64>,
+        /// Why the last attempt failed: `HTTP <status>`, or one text for every endpoint that
+        /// gave no HTTP answer (unreachable, timed out, or not an allowed destination).
         pub last_error: Option<String>,
         pub created_at: String,
         pub updated_at: String,

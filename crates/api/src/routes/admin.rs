@@ -123,11 +123,7 @@ pub async fn create_delegate(
         fiscal_code: opt[1].clone(),
         role: opt[2].clone(),
     };
-    let mut created =
-        admin_ops::variation(state.store.as_ref(), &fc, &[input], &[], "operator").await?;
-    let created = created
-        .pop()
-        .ok_or_else(|| ApiError::internal("variation created nothing"))?;
+    let created = admin_ops::add_delegate(state.store.as_ref(), &fc, input, "operator").await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 

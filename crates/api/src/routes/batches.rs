@@ -89,13 +89,10 @@ fn view(b: &Batch, processed: i64) -> BatchView {
 }
 
 fn format_of(headers: &HeaderMap) -> ApiResult<Format> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if ct.starts_with("application/x-ndjson") || ct.starts_with("application/ndjson") {
+    let ct = crate::routes::content_type(headers).unwrap_or_default();
+    if ct == "application/x-ndjson" || ct == "application/ndjson" {
         Ok(Format::Ndjson)
-    } else if ct.starts_with("text/csv") {
+    } else if ct == "text/csv" {
         Ok(Format::Csv)
     } else {
         Err(ApiError::bad_request(
@@ -220,11 +217,8 @@ pub async fn report(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let batch = owned(&state, &caller, &id).await?;
-    let wants_csv = q.format.as_deref() == Some("csv")
-        || headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("text/csv"));
+    let wants_csv =
+        q.format.as_deref() == Some("csv") || crate::routes::accepts(&headers, "text/csv");
     let cancelled = batch.status == BatchStatus::Cancelled;
     let store = state.store.clone();
     let batch_id = batch.id;
@@ -251,13 +245,14 @@ pub async fn report(
                     r.outcome = "cancelled".into();
                 }
                 if wants_csv {
-                    let reason = r.reason.unwrap_or_default().replace('"', "\"\"");
                     text.push_str(&format!(
-                        "{},{},{},\"{reason}\"\n",
+                        "{},{},{},",
                         r.line,
                         r.outcome,
                         r.message_id.unwrap_or_default()
                     ));
+                    crate::csv::cell(&mut text, r.reason.as_deref().unwrap_or_default());
+                    text.push('\n');
                 } else {
                     text.push_str(&serde_json::to_string(&r).unwrap_or_default());
                     text.push('\n');

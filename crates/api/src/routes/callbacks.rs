@@ -23,9 +23,14 @@ pub fn secret_context(service: &ServiceId) -> String {
     format!("callback:{service}")
 }
 
-/// Parses `{url, secret}`: an absolute http(s) URL without credentials or fragment, and a
-/// secret of 16 to 256 printable ASCII characters.
-fn parse_config(value: &serde_json::Value) -> Result<(String, String), FieldErrors> {
+/// Parses `{url, secret}`: an absolute http(s) URL without credentials or fragment whose
+/// literal host the outbound `policy` allows, and a secret of 16 to 256 printable ASCII
+/// characters. The URL is kept in its normalised form (`http://2130706433/` is
+/// `http://127.0.0.1/`), the one that was checked.
+fn parse_config(
+    value: &serde_json::Value,
+    policy: &notify::OutboundPolicy,
+) -> Result<(String, String), FieldErrors> {
     let mut errors = FieldErrors::default();
     let Some(obj) = ObjectReader::new(value, "", &mut errors) else {
         return Err(errors);
@@ -36,21 +41,44 @@ fn parse_config(value: &serde_json::Value) -> Result<(String, String), FieldErro
         }
     }
     let url = obj.string("url", true, 1..=2048, &mut errors);
-    if let Some(u) = &url {
-        match url::Url::parse(u) {
-            Ok(parsed)
-                if matches!(parsed.scheme(), "http" | "https")
-                    && parsed.host().is_some()
-                    && parsed.username().is_empty()
-                    && parsed.password().is_none()
-                    && parsed.fragment().is_none() => {}
-            Ok(_) => errors.push(
+    let url = match url.as_deref().map(url::Url::parse) {
+        Some(Ok(parsed))
+            if matches!(parsed.scheme(), "http" | "https")
+                && parsed.host().is_some()
+                && parsed.username().is_empty()
+                && parsed.password().is_none()
+                && parsed.fragment().is_none() =>
+        {
+            match policy.check_url(&parsed) {
+                Ok(()) => Some(parsed.to_string()),
+                Err(refused) => {
+                    // The reason names the kind of address, not the address: reasons never
+                    // repeat input.
+                    errors.push(
+                        "url",
+                        format!(
+                            "points to {} address, which callbacks may not reach; an operator \
+                             can allow an on-premises network with SPORTELLO_OUTBOUND_ALLOW_CIDRS",
+                            refused.category.as_str()
+                        ),
+                    );
+                    None
+                }
+            }
+        }
+        Some(Ok(_)) => {
+            errors.push(
                 "url",
                 "must be an absolute http or https URL without credentials or fragment",
-            ),
-            Err(e) => errors.push("url", format!("is not a URL: {e}")),
+            );
+            None
         }
-    }
+        Some(Err(e)) => {
+            errors.push("url", format!("is not a URL: {e}"));
+            None
+        }
+        None => None,
+    };
     let secret = obj.string("secret", true, 16..=256, &mut errors);
     if secret
         .as_ref()
@@ -74,10 +102,11 @@ pub async fn put(
 ) -> ApiResult<Json<serde_json::Value>> {
     let service = owned(&state, &caller, &id).await?;
     let value = json_body(&headers, &body)?;
-    let (url, secret) = parse_config(&value).map_err(|errors| ApiError::Validation {
-        title: "Invalid callback configuration",
-        errors,
-    })?;
+    let (url, secret) =
+        parse_config(&value, &state.settings.outbound).map_err(|errors| ApiError::Validation {
+            title: "Invalid callback configuration",
+            errors,
+        })?;
     let (key_id, bytes) = state
         .keyring
         .seal(secret.as_bytes(), secret_context(&service.id).as_bytes());
@@ -190,12 +219,19 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn policy() -> notify::OutboundPolicy {
+        notify::OutboundPolicy::restricted(Vec::new())
+    }
+
     #[test]
     fn a_valid_configuration_is_accepted() {
-        let (url, secret) = parse_config(&json!({
-            "url": "https://ente.example.it/hooks/sportello",
-            "secret": "0123456789abcdef"
-        }))
+        let (url, secret) = parse_config(
+            &json!({
+                "url": "https://ente.example.it/hooks/sportello",
+                "secret": "0123456789abcdef"
+            }),
+            &policy(),
+        )
         .unwrap();
         assert_eq!(url, "https://ente.example.it/hooks/sportello");
         assert_eq!(secret, "0123456789abcdef");
@@ -203,11 +239,14 @@ mod tests {
 
     #[test]
     fn every_fault_of_a_configuration_is_listed() {
-        let errors = parse_config(&json!({
-            "url": "ftp://user:pw@example.it/x",
-            "secret": "short",
-            "extra": 1
-        }))
+        let errors = parse_config(
+            &json!({
+                "url": "ftp://user:pw@example.it/x",
+                "secret": "short",
+                "extra": 1
+            }),
+            &policy(),
+        )
         .unwrap_err();
         let text = errors.summary();
         assert!(text.contains("url"), "{text}");

@@ -18,17 +18,43 @@ use serde_json::Value;
 
 use crate::problem::ApiError;
 
+/// The media type of a `Content-Type` or `Accept`-like value without its parameters, in lower
+/// case: media types are case-insensitive (RFC 9110 §8.3.1), so `APPLICATION/JSON;
+/// Charset=UTF-8` is `application/json`.
+pub(crate) fn essence(value: &str) -> String {
+    value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// The media type of the request's `Content-Type` ([`essence`]); `None` without one.
+pub(crate) fn content_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .map(|v| essence(v.to_str().unwrap_or("")))
+}
+
+/// Whether `Accept` lists `media_type` (compared without regard to case or parameters).
+pub(crate) fn accepts(headers: &HeaderMap, media_type: &str) -> bool {
+    headers
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| essence(item) == media_type)
+}
+
 /// Parses a JSON request body, refusing anything that is not `application/json` JSON with a
 /// precise reason (line and column of the syntax error).
 pub(crate) fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
-    if let Some(ct) = headers.get(axum::http::header::CONTENT_TYPE) {
-        let ct = ct.to_str().unwrap_or("");
-        if !ct.starts_with("application/json") && !ct.contains("+json") {
-            return Err(ApiError::bad_request(
-                "Invalid payload",
-                "The body must be JSON (Content-Type: application/json).",
-            ));
-        }
+    if content_type(headers).is_some_and(|ct| ct != "application/json" && !ct.ends_with("+json")) {
+        return Err(ApiError::bad_request(
+            "Invalid payload",
+            "The body must be JSON (Content-Type: application/json).",
+        ));
     }
     if body.is_empty() {
         return Err(ApiError::bad_request(

@@ -234,13 +234,6 @@ async fn held_messages(state: &AppState, fc: &FiscalCode) -> ApiResult<Vec<Held>
     Ok(out)
 }
 
-/// One CSV field, always quoted (RFC 4180: inner quotes doubled).
-fn csv_field(out: &mut String, value: &str) {
-    out.push('"');
-    out.push_str(&value.replace('"', "\"\""));
-    out.push('"');
-}
-
 fn messages_csv(messages: &[Held]) -> String {
     let mut out = String::from(
         "id,created_at,sender_service_id,service_name,status,is_read,subject,markdown\r\n",
@@ -268,21 +261,9 @@ fn messages_csv(messages: &[Held]) -> String {
             if i > 0 {
                 out.push(',');
             }
-            csv_field(&mut out, f);
+            crate::csv::cell(&mut out, f);
         }
         out.push_str("\r\n");
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_with_inner_quotes_doubled() {
-        let mut out = String::new();
-        csv_field(&mut out, "Rata \"TARI\",\nscadenza");
-        assert_eq!(out, "\"Rata \"\"TARI\"\",\nscadenza\"");
-    }
 }
