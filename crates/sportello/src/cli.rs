@@ -768,11 +768,9 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                     fiscal_code,
                     role,
                 };
-                let created = admin_ops::variation(s, &organization, &[input], &[], "cli")
+                let created = admin_ops::add_delegate(s, &organization, input, "cli")
                     .await
-                    .map_err(api_err)?
-                    .pop()
-                    .ok_or_else(|| anyhow::anyhow!("the variation created no delegate"))?;
+                    .map_err(api_err)?;
                 print(json, &created, || {
                     format!(
                         "delegate {} ({}) created\nmanage key: {}",

@@ -13,6 +13,7 @@ both_backends!(
     an_admin_command_refuses_to_create_a_database_and_names_where_it_looked,
     an_admin_command_uses_the_database_migrate_made_or_creates_one_with_create,
     the_target_of_an_admin_command_is_given_by_position_or_by_flag,
+    a_refused_delegate_names_the_flag_the_operator_gave,
 );
 
 /// The environment of commands on `db`; on SQLite its data directory is `data_dir`.
@@ -329,4 +330,32 @@ fn a_subcommand_help_shows_the_global_options_apart_from_its_own() {
         "{}",
         out.stdout
     );
+}
+
+async fn a_refused_delegate_names_the_flag_the_operator_gave(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.onboard().await;
+    let mut env = env(&app.db, backend, Some(app.db.data_dir.path()));
+    if backend == Backend::Sqlite {
+        env.push(("SPORTELLO_DATABASE_URL".into(), app.db.url.clone()));
+    }
+    let out = tokio::task::block_in_place(|| {
+        cmd(
+            &env,
+            app.db.data_dir.path(),
+            &[
+                "admin",
+                "delegate",
+                "create",
+                "--organization",
+                ORG,
+                "--email",
+                "not-an-email",
+            ],
+        )
+    });
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("email"), "{out:?}");
+    assert!(!out.stderr.contains("add[0]"), "{out:?}");
+    app.finish().await;
 }
