@@ -15,8 +15,12 @@ quota=${4:-}
 port=${PORT:-18089}
 pg_url=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }
-cargo build --release -q -p sportello
-bin=target/release/sportello
+# SPORTELLO_BIN: an already built binary to measure (default: build the release one).
+bin=${SPORTELLO_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --release -q -p sportello
+  bin=target/release/sportello
+fi
 work=$(mktemp -d)
 server=
 cleanup() {
