@@ -111,6 +111,8 @@ pub struct ServiceCaller {
     pub ip: IpAddr,
     /// The limits in force for this service (defaults with its overrides).
     pub limits: messaging::quota::Limits,
+    /// The look-up hash of the key used (a batch stops when its key is revoked).
+    pub key_hash: String,
 }
 
 impl<S> FromRequestParts<S> for ServiceCaller
@@ -130,7 +132,7 @@ where
             None => {
                 let found = state.store.service_by_key_hash(&hash).await?;
                 if let Some(f) = &found {
-                    state.service_keys.put(hash, f.clone());
+                    state.service_keys.put(hash.clone(), f.clone());
                 }
                 found
             }
@@ -162,6 +164,7 @@ where
             service: found.service,
             ip,
             limits,
+            key_hash: hash,
         })
     }
 }

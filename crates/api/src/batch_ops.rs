@@ -1,17 +1,22 @@
 //! Ingesting a batch upload, shared by `POST /api/v1/batches` and `sportello batch send`: the
 //! body is split into records as it arrives, each sealed and stored in chunks (never the whole
-//! upload in memory); a first record that does not decode refuses the upload at once.
+//! upload in memory); a first record that does not decode refuses the upload at once. The batch
+//! becomes visible, and takes its idempotency key, only when the whole upload is stored
+//! (`Store::seal_batch`): an upload cut short answers for nothing and is swept when stale.
 
 use chrono::Utc;
 use messaging::batch::{Format, MAX_RECORD_BYTES, Record, Splitter, csv_header};
 use messaging::model::{Batch, BatchStatus, PendingRow, RowOutcome, SealedContent, Service};
-use messaging::ports::Store;
+use messaging::ports::{Store, StoreError};
 use seal::Keyring;
 
 use crate::problem::{ApiError, ApiResult};
 
 /// Lines stored per transaction while uploading.
 const UPLOAD_CHUNK: usize = 1_000;
+
+// A line must hold anything a single submission may hold, plus its `fiscal_code`.
+const _: () = assert!(MAX_RECORD_BYTES >= crate::router::MAX_BODY_BYTES + 1024);
 
 /// An upload in progress.
 pub struct Ingest<'a> {
@@ -20,12 +25,14 @@ pub struct Ingest<'a> {
     service: &'a Service,
     format: Format,
     idempotency_key: Option<String>,
+    key_hash: Option<String>,
     splitter: Splitter,
     batch_id: Option<String>,
     /// The batch existed already (same idempotency key): the rest of the body is ignored.
     replayed: bool,
     pending: Vec<PendingRow>,
-    too_long: Vec<i64>,
+    /// Lines rejected as they were split (too long, unclosed quote), recorded with each chunk.
+    rejected: Vec<RowOutcome>,
     total: i64,
 }
 
@@ -43,13 +50,25 @@ impl<'a> Ingest<'a> {
             service,
             format,
             idempotency_key,
+            key_hash: None,
             splitter: Splitter::new(format),
             batch_id: None,
             replayed: false,
             pending: Vec::new(),
-            too_long: Vec::new(),
+            rejected: Vec::new(),
             total: 0,
         }
+    }
+
+    /// The upload comes with this API key (its look-up hash): revoking the key stops the batch.
+    pub fn with_key_hash(mut self, key_hash: String) -> Self {
+        self.key_hash = Some(key_hash);
+        self
+    }
+
+    /// Lines read so far (the CSV header and blank lines excluded).
+    pub fn lines(&self) -> i64 {
+        self.total
     }
 
     /// Feeds the next bytes of the body.
@@ -69,39 +88,42 @@ impl<'a> Ingest<'a> {
     /// Ends the upload: stores what is left and queues the batch. Returns its id and whether
     /// it was created now (false: an earlier upload with the same idempotency key).
     pub async fn finish(mut self) -> ApiResult<(String, bool)> {
-        if !self.replayed
-            && let Some(record) = self.splitter.finish()
-        {
-            self.record(record).await?;
+        if !self.replayed {
+            for record in self.splitter.finish() {
+                self.record(record).await?;
+                if self.replayed {
+                    break;
+                }
+            }
         }
+        let empty =
+            || ApiError::bad_request("Invalid batch", "The upload is empty: no message in it.");
         let Some(id) = self.batch_id.clone() else {
-            return Err(ApiError::bad_request(
-                "Invalid batch",
-                "The upload is empty: no message in it.",
-            ));
+            return Err(empty());
         };
         if self.replayed {
             return Ok((id, false));
         }
-        self.flush().await?;
-        if !self.too_long.is_empty() {
-            let outcomes: Vec<RowOutcome> = self
-                .too_long
-                .iter()
-                .map(|line| RowOutcome {
-                    line: *line,
-                    outcome: "rejected".into(),
-                    message_id: None,
-                    reason: Some(format!("the line is longer than {MAX_RECORD_BYTES} bytes")),
-                })
-                .collect();
-            self.store.record_rows(&id, &outcomes, Utc::now()).await?;
+        if self.total == 0 {
+            // A CSV header and nothing else.
+            self.abort().await;
+            return Err(empty());
         }
-        if let Err(e) = self.store.seal_batch(&id, self.total, Utc::now()).await {
-            let _ = self.store.discard_batch(&id).await;
-            return Err(e.into());
+        let stored = match self.flush().await {
+            Ok(()) => {
+                self.store
+                    .seal_batch(&id, self.total, self.idempotency_key.as_deref(), Utc::now())
+                    .await
+            }
+            Err(e) => return Err(e),
+        };
+        match stored {
+            Ok(sealed) => Ok(sealed),
+            Err(e) => {
+                let _ = self.store.discard_batch(&id).await;
+                Err(upload_error(e))
+            }
         }
-        Ok((id, true))
     }
 
     /// Gives up an upload (the client went away, the body was too large): nothing is kept.
@@ -128,14 +150,28 @@ impl<'a> Ingest<'a> {
                 format!("The upload cannot be decoded: line {}: {why}", record.line),
             )
         };
-        let text =
-            std::str::from_utf8(&record.bytes).map_err(|_| undecodable("not UTF-8 text".into()))?;
-        let header = match self.format {
-            Format::Csv => {
+        let header = match (self.format, record.defect) {
+            (Format::Csv, Some(defect)) => {
+                return Err(ApiError::bad_request(
+                    "Invalid batch",
+                    format!(
+                        "The upload cannot be decoded: the CSV header is unreadable: {}",
+                        defect.reason(record.line)
+                    ),
+                ));
+            }
+            (Format::Csv, None) => {
+                let text = std::str::from_utf8(&record.bytes)
+                    .map_err(|_| undecodable("not UTF-8 text".into()))?;
                 csv_header(text).map_err(undecodable)?;
                 Some(text.to_owned())
             }
-            Format::Ndjson => {
+            // An over-long first line is a rejected line like any other: nothing is known
+            // about the rest yet.
+            (Format::Ndjson, Some(_)) => None,
+            (Format::Ndjson, None) => {
+                let text = std::str::from_utf8(&record.bytes)
+                    .map_err(|_| undecodable("not UTF-8 text".into()))?;
                 match serde_json::from_str::<serde_json::Value>(text) {
                     Ok(v) if v.is_object() => {}
                     Ok(_) => return Err(undecodable("each line must be a JSON object".into())),
@@ -144,6 +180,7 @@ impl<'a> Ingest<'a> {
                 None
             }
         };
+        self.refuse_disabled_organization().await?;
         let now = Utc::now();
         let batch = Batch {
             id: ulid::Ulid::new().to_string(),
@@ -154,6 +191,8 @@ impl<'a> Ingest<'a> {
             total: 0,
             accepted: 0,
             rejected: 0,
+            key_hash: self.key_hash.clone(),
+            sealed_at: None,
             created_at: now,
             updated_at: now,
         };
@@ -173,14 +212,41 @@ impl<'a> Ingest<'a> {
         }
     }
 
+    /// The service was checked when the caller authenticated (or the CLI looked it up); its
+    /// organization is read again so that a disabled one uploads nothing, whatever the caches.
+    async fn refuse_disabled_organization(&self) -> ApiResult<()> {
+        let org = self
+            .store
+            .get_organization(&self.service.organization_fiscal_code)
+            .await?;
+        if org.is_none_or(|o| o.disabled) {
+            return Err(ApiError::forbidden(
+                "Forbidden",
+                "The organization of this service is disabled: it may not send batches.",
+            ));
+        }
+        Ok(())
+    }
+
     async fn add(&mut self, record: Record) -> ApiResult<()> {
         let Some(id) = &self.batch_id else {
             return Ok(());
         };
         let context = messaging::batch::row_context(id, record.line);
-        let (key_id, bytes) = self.keyring.seal(&record.bytes, context.as_bytes());
-        if record.too_long {
-            self.too_long.push(record.line);
+        // A defective line is stored without its text: it is rejected before it is read.
+        let plain: &[u8] = if record.defect.is_some() {
+            &[]
+        } else {
+            &record.bytes
+        };
+        let (key_id, bytes) = self.keyring.seal(plain, context.as_bytes());
+        if let Some(defect) = record.defect {
+            self.rejected.push(RowOutcome {
+                line: record.line,
+                outcome: "rejected".into(),
+                message_id: None,
+                reason: Some(defect.reason(record.line)),
+            });
         }
         self.pending.push(PendingRow {
             line: record.line,
@@ -194,15 +260,35 @@ impl<'a> Ingest<'a> {
     }
 
     async fn flush(&mut self) -> ApiResult<()> {
-        if let Some(id) = &self.batch_id
-            && !self.pending.is_empty()
-        {
+        let Some(id) = self.batch_id.clone() else {
+            return Ok(());
+        };
+        if !self.pending.is_empty() {
             let rows = std::mem::take(&mut self.pending);
-            if let Err(e) = self.store.add_batch_rows(id, &rows).await {
-                let _ = self.store.discard_batch(id).await;
-                return Err(e.into());
+            let rejected = std::mem::take(&mut self.rejected);
+            let now = Utc::now();
+            let mut stored = self.store.add_batch_rows(&id, &rows, now).await;
+            if stored.is_ok() && !rejected.is_empty() {
+                // Before the batch is sealed this never completes it.
+                stored = self.store.record_rows(&id, &rejected, now).await;
+            }
+            if let Err(e) = stored {
+                let _ = self.store.discard_batch(&id).await;
+                return Err(upload_error(e));
             }
         }
         Ok(())
+    }
+}
+
+/// A storage error while uploading, for the client: the upload was swept as abandoned (it
+/// stalled too long), or an internal failure.
+fn upload_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound(_) => ApiError::bad_request(
+            "Invalid batch",
+            "The upload stalled for too long and was abandoned; send it again.",
+        ),
+        e => e.into(),
     }
 }

@@ -122,14 +122,18 @@ pub fn number() -> RefOr<Schema> {
 }
 
 /// `BatchView.status`: `RUNNING` until every line has an outcome, then `COMPLETED`;
-/// `CANCELLED` once cancelled (pending lines are then never sent).
+/// `CANCELLED` once cancelled (pending lines are then never sent). Also when the service is
+/// deleted, its organization disabled or the uploading key revoked, the remaining lines are
+/// rejected with that reason and the batch ends `COMPLETED`.
 pub fn batch_status() -> RefOr<Schema> {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::Type::String)
         .enum_values(Some(["RUNNING", "COMPLETED", "CANCELLED"]))
         .description(Some(
             "`RUNNING` until every line has an outcome, then `COMPLETED`; `CANCELLED` once \
-             cancelled (its pending lines are never sent).",
+             cancelled (its pending lines are never sent, counted in `cancelled`). When the \
+             service is deleted, its organization disabled or the key that uploaded the batch \
+             revoked, the lines not yet sent are rejected with that reason.",
         ))
         .examples(["RUNNING"])
         .into()
@@ -732,7 +736,8 @@ pub mod parameters {
     pub struct IdempotencyKey {
         /// Sportello only, beyond IO: a client-chosen key that makes retrying a submission
         /// safe. A retry with the same key and the same request answers with the message
-        /// first created; the same key with a different request is refused with 422.
+        /// first created; the same key with a different request is refused with 422. Sent
+        /// more than once, the header is refused with 400.
         #[param(
             rename = "Idempotency-Key",
             nullable = false,
@@ -749,7 +754,9 @@ pub mod parameters {
     pub struct BatchIdempotencyKey {
         /// A client-chosen key that makes retrying an upload safe: an upload with a key the
         /// service already used answers 202 with the batch first created, which is not
-        /// created again.
+        /// created again. A batch takes its key only when its upload is complete (the 202):
+        /// an upload cut short owns no key, so its retry is stored in full. Sent more than
+        /// once, the header is refused with 400.
         #[param(
             rename = "Idempotency-Key",
             nullable = false,
@@ -764,7 +771,8 @@ pub mod parameters {
     #[derive(IntoParams)]
     #[into_params(parameter_in = Query)]
     pub struct ReportFormat {
-        /// `csv` for a CSV report (as does `Accept: text/csv`); NDJSON otherwise.
+        /// `ndjson` (the default) or `csv` (as does `Accept: text/csv`); any other value is
+        /// refused with 400.
         #[param(nullable = false, example = "csv")]
         pub format: Option<String>,
     }
@@ -1294,7 +1302,14 @@ mod operations {
     ///   (`amount`, `notice_number`, `invalid_after_due_date` and `payee_fiscal_code` for
     ///   `content.payment_data`); an unknown column refuses the upload.
     ///
-    /// Lines longer than 64 KiB are rejected; blank lines are skipped but keep their numbers.
+    /// A header may not name a column twice. A quoted field that is not closed (before the
+    /// end of the upload, or a closing quote followed by something other than a comma or the
+    /// end of the line) rejects the line it opened on, and reading resumes at the next line.
+    ///
+    /// Every line gets its own outcome. A line longer than 266,240 bytes (260 KiB: room for
+    /// any message submitMessageforUserWithFiscalCodeInBody accepts, its 256 KiB body limit
+    /// plus the `fiscal_code`) is rejected with that reason and the others go on; blank lines
+    /// are skipped but keep their numbers.
     #[utoipa::path(
         post,
         path = "/batches",
@@ -1310,9 +1325,9 @@ mod operations {
         ),
         responses(
             (status = 202, description = "Batch taken in charge: every line is stored.", body = CreatedBatch),
-            (status = 400, description = "Invalid batch: an unsupported `Content-Type`, an invalid `Idempotency-Key`, a first line that cannot be decoded (not UTF-8, not a JSON object, or a CSV header with an unknown or missing required column), an empty upload, or an interrupted one.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 400, description = "Invalid batch: an unsupported `Content-Type`, an invalid or repeated `Idempotency-Key`, a first line that cannot be decoded (not UTF-8, not a JSON object, or a CSV header with an unknown, repeated or missing required column), an empty upload (a CSV header alone included), or an interrupted or abandoned one.", body = ProblemJson, content_type = "application/problem+json"),
             (status = 401, description = "Unauthorized: no subscription key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
-            (status = 403, description = "Forbidden: the key's service is deleted or its organization disabled, or the client address is outside `authorized_cidrs`.", body = ProblemJson, content_type = "application/problem+json"),
+            (status = 403, description = "Forbidden: the key's service is deleted or its organization disabled (checked again when the upload starts), or the client address is outside `authorized_cidrs`.", body = ProblemJson, content_type = "application/problem+json"),
             (status = 413, description = "The upload is larger than 4 GiB.", body = ProblemJson, content_type = "application/problem+json"),
             (status = 429, description = "Too many requests: the service's rate limit; `Retry-After` says when to retry.", body = ProblemJson, content_type = "application/problem+json",
                 headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
@@ -1370,7 +1385,7 @@ mod operations {
     /// order, streamed. NDJSON by default (one `BatchReportLine` per line); CSV with
     /// `format=csv` or `Accept: text/csv` (header `line,outcome,message_id,reason`, `reason`
     /// always quoted). Lines not processed yet are `pending`, or `cancelled` once the batch is
-    /// cancelled.
+    /// cancelled (as counted by getBatch's `cancelled`).
     #[utoipa::path(
         get,
         path = "/batches/{batchId}/report",
@@ -1383,6 +1398,7 @@ mod operations {
                     (BatchReportLine = "application/x-ndjson", example = json!("{\"line\":1,\"outcome\":\"accepted\",\"message_id\":\"01J9ZQ3V5T8K2M4N6P8R0S2T4V\"}\n{\"line\":2,\"outcome\":\"rejected\",\"reason\":\"content.subject: too short\"}\n")),
                     (String = "text/csv", example = json!("line,outcome,message_id,reason\n2,accepted,01J9ZQ3V5T8K2M4N6P8R0S2T4V,\"\"\n3,rejected,,\"content.subject: too short\"\n")),
                 )),
+            (status = 400, description = "Invalid report format: `format` must be `ndjson` or `csv`.", body = ProblemJson, content_type = "application/problem+json"),
             (status = 401, description = "Unauthorized: no subscription key, or an unknown one.", body = ProblemJson, content_type = "application/problem+json"),
             (status = 403, description = "Forbidden: the key's service is deleted or its organization disabled, the client address is outside `authorized_cidrs`, or the batch was uploaded by another service.", body = ProblemJson, content_type = "application/problem+json"),
             (status = 404, description = "No batch found for the provided ID.", body = ProblemJson, content_type = "application/problem+json"),

@@ -27,6 +27,42 @@ fn rejected(line: i64, reason: impl Into<String>) -> RowOutcome {
     }
 }
 
+const STOPPED_SERVICE: &str = "not sent: the service was deleted";
+const STOPPED_ORGANIZATION: &str = "not sent: the organization of the service was disabled";
+const STOPPED_KEY: &str = "not sent: the API key that uploaded the batch was revoked";
+
+/// Why the batch may no longer send anything, checked before every chunk: its service was
+/// deleted, its organization disabled, or the key it was uploaded with revoked.
+async fn stopped(
+    store: &dyn Store,
+    batch: &messaging::model::Batch,
+) -> Result<Option<&'static str>, String> {
+    let service = store
+        .get_service(&batch.service_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some(service) = service.filter(messaging::model::Service::is_active) else {
+        return Ok(Some(STOPPED_SERVICE));
+    };
+    let org = store
+        .get_organization(&service.organization_fiscal_code)
+        .await
+        .map_err(|e| e.to_string())?;
+    if org.is_none_or(|o| o.disabled) {
+        return Ok(Some(STOPPED_ORGANIZATION));
+    }
+    if let Some(hash) = &batch.key_hash {
+        let key = store
+            .service_by_key_hash(hash)
+            .await
+            .map_err(|e| e.to_string())?;
+        if key.is_none_or(|k| k.service.id != service.id) {
+            return Ok(Some(STOPPED_KEY));
+        }
+    }
+    Ok(None)
+}
+
 /// The job running a batch: its lease is extended after every chunk, and workers are woken to
 /// process the messages written meanwhile.
 pub struct Lease<'a> {
@@ -54,6 +90,14 @@ pub async fn process(
         if batch.status != BatchStatus::Running {
             return Ok(written);
         }
+        if let Some(reason) = stopped(store, &batch).await? {
+            let n = store
+                .reject_pending_rows(batch_id, reason, Utc::now())
+                .await
+                .map_err(|e| e.to_string())?;
+            tracing::info!(batch.id = batch_id, lines = n, reason, "batch stopped");
+            return Ok(written);
+        }
         let rows = store
             .pending_rows(batch_id, after_line, CHUNK)
             .await
@@ -65,8 +109,7 @@ pub async fn process(
         let service = store
             .get_service(&batch.service_id)
             .await
-            .map_err(|e| e.to_string())?
-            .filter(messaging::model::Service::is_active);
+            .map_err(|e| e.to_string())?;
         let limits = default_limits.with(
             &store
                 .service_limits(&batch.service_id)
@@ -83,7 +126,7 @@ pub async fn process(
         let mut lines = Vec::new();
         for row in rows {
             let Some(service) = &service else {
-                outcomes.push(rejected(row.line, "the service was deleted"));
+                outcomes.push(rejected(row.line, STOPPED_SERVICE));
                 continue;
             };
             let plain = match keyring.open(

@@ -46,6 +46,9 @@ pub struct WorkerConfig {
     pub reminder_lead_ms: Option<i64>,
     /// Notifications and callbacks sent at once by one worker.
     pub send_concurrency: usize,
+    /// A batch upload that stored nothing for this long without completing is abandoned
+    /// (client gone, process killed) and removed.
+    pub upload_idle_ms: i64,
 }
 
 impl Default for WorkerConfig {
@@ -65,6 +68,7 @@ impl Default for WorkerConfig {
             },
             reminder_lead_ms: Some(72 * 3_600_000),
             send_concurrency: 16,
+            upload_idle_ms: 3_600_000,
         }
     }
 }
@@ -102,9 +106,17 @@ pub struct Worker {
 impl Worker {
     /// Runs until `shutdown` turns true; finishes the round in progress first.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        // Sweep abandoned uploads a few times per idle period (at most once a minute).
+        let sweep_every =
+            Duration::from_millis((self.config.upload_idle_ms / 4).clamp(50, 60_000) as u64);
+        let mut last_sweep: Option<std::time::Instant> = None;
         loop {
             if *shutdown.borrow() {
                 return;
+            }
+            if last_sweep.is_none_or(|t| t.elapsed() >= sweep_every) {
+                last_sweep = Some(std::time::Instant::now());
+                self.sweep_abandoned_uploads().await;
             }
             let notified = self.wake.notified();
             tokio::pin!(notified);
@@ -190,6 +202,15 @@ impl Worker {
             self.record_failure(&job, &error).await;
         }
         Ok(claimed)
+    }
+
+    async fn sweep_abandoned_uploads(&self) {
+        let idle_since = Utc::now() - chrono::Duration::milliseconds(self.config.upload_idle_ms);
+        match self.store.discard_stale_uploads(idle_since).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(batches = n, "abandoned batch uploads removed"),
+            Err(e) => tracing::warn!(error.cause = %e, "cannot remove abandoned batch uploads"),
+        }
     }
 
     async fn run_batch(&self, job: &Job) {

@@ -7,8 +7,9 @@ use serde_json::{Map, Value, json};
 use crate::content::{MessageContent, NewMessage, Payee};
 use crate::model::Service;
 
-/// Largest record accepted (a message is at most ~10 KB of markdown).
-pub const MAX_RECORD_BYTES: usize = 64 * 1024;
+/// Largest record accepted: a single submission's body may be 256 KiB (`POST /messages`), and
+/// a line holds the same message plus its `fiscal_code` (or CSV quoting), so 4 KiB more.
+pub const MAX_RECORD_BYTES: usize = 260 * 1024;
 
 /// The CSV header Sportello documents; `fiscal_code`, `subject` and `markdown` are required,
 /// the others may be absent or empty.
@@ -56,13 +57,60 @@ impl Format {
 
 /// Splits a byte stream into records: at `\n` (a trailing `\r` is dropped), except inside a
 /// double-quoted CSV field. Blank records are skipped but keep their line numbers.
+///
+/// A CSV quote opens a field only at the start of the field (RFC 4180), as [`csv_fields`] reads
+/// it; a quote inside an unquoted field is text. A record whose quoted field spans lines but is
+/// never closed properly (end of the upload, a closing quote not followed by a comma or the end
+/// of the line, or more than [`MAX_RECORD_BYTES`] inside the quotes) would swallow the lines after
+/// it: instead its first line is reported with [`Defect::UnclosedQuote`] and splitting resumes
+/// at the next line, so every line gets its own outcome.
 #[derive(Debug)]
 pub struct Splitter {
     format: Format,
     buf: Vec<u8>,
-    in_quotes: bool,
+    state: Csv,
+    /// The current record has a newline inside quotes.
+    spans_lines: bool,
     line: i64,
     start_line: i64,
+    /// Bytes to split again (after an unclosed quote), before the rest of the input.
+    replay: std::collections::VecDeque<u8>,
+}
+
+/// Where the CSV scanner is within a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Csv {
+    /// Outside quotes; `true` at the start of a field.
+    Unquoted(bool),
+    Quoted,
+    /// A quote inside a quoted field: the end of the field, or the first half of `""`.
+    QuoteInQuoted,
+}
+
+/// What is wrong with a record as split, before it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Defect {
+    /// Longer than [`MAX_RECORD_BYTES`] (its bytes are truncated).
+    TooLong,
+    /// A quoted field opened on this line is not closed (its bytes are this line only).
+    UnclosedQuote,
+}
+
+impl Defect {
+    /// The reason a line with this defect is rejected, naming the line.
+    pub fn reason(self, line: i64) -> String {
+        match self {
+            Self::TooLong => format!(
+                "line {line}: the line is longer than {MAX_RECORD_BYTES} bytes, the most a \
+                 line may hold"
+            ),
+            Self::UnclosedQuote => format!(
+                "line {line}: a quoted field opened on this line is not closed (a closing quote \
+                 must be followed by a comma or the end of the line); the next line is read as \
+                 a new record"
+            ),
+        }
+    }
 }
 
 /// A record and the line it starts on (1-based).
@@ -70,8 +118,7 @@ pub struct Splitter {
 pub struct Record {
     pub line: i64,
     pub bytes: Vec<u8>,
-    /// Longer than [`MAX_RECORD_BYTES`] (bytes truncated).
-    pub too_long: bool,
+    pub defect: Option<Defect>,
 }
 
 impl Splitter {
@@ -79,55 +126,154 @@ impl Splitter {
         Self {
             format,
             buf: Vec::new(),
-            in_quotes: false,
+            state: Csv::Unquoted(true),
+            spans_lines: false,
             line: 1,
             start_line: 1,
+            replay: std::collections::VecDeque::new(),
         }
     }
 
     /// Feeds bytes; returns the records completed by them.
     pub fn push(&mut self, bytes: &[u8]) -> Vec<Record> {
         let mut out = Vec::new();
-        for &b in bytes {
-            if b == b'"' && self.format == Format::Csv {
-                self.in_quotes = !self.in_quotes;
-            }
-            if b == b'\n' {
-                self.line += 1;
-                if !self.in_quotes {
-                    if let Some(r) = self.take() {
-                        out.push(r);
-                    }
-                    self.start_line = self.line;
-                    continue;
-                }
-            }
-            if self.buf.len() <= MAX_RECORD_BYTES {
-                self.buf.push(b);
-            }
+        let mut input = bytes.iter().copied();
+        loop {
+            let b = match self.replay.pop_front() {
+                Some(b) => b,
+                None => match input.next() {
+                    Some(b) => b,
+                    None => break,
+                },
+            };
+            self.step(b, &mut out);
         }
         out
     }
 
-    /// The last record, if the body did not end with a newline.
-    pub fn finish(&mut self) -> Option<Record> {
-        self.take()
+    /// The records left when the body ends (the last one may lack its newline).
+    pub fn finish(&mut self) -> Vec<Record> {
+        let mut out = Vec::new();
+        loop {
+            out.extend(self.push(&[]));
+            if self.spans_lines && matches!(self.state, Csv::Quoted) {
+                // The upload ended inside quotes opened on an earlier line.
+                self.resync(&mut out);
+                continue;
+            }
+            out.extend(self.take(None));
+            return out;
+        }
     }
 
-    fn take(&mut self) -> Option<Record> {
+    fn step(&mut self, b: u8, out: &mut Vec<Record>) {
+        if self.format == Format::Ndjson {
+            if b == b'\n' {
+                self.end_record(out);
+            } else {
+                self.keep(b);
+            }
+            return;
+        }
+        if b == b'\n' && !self.spans_lines && self.buf.len() > MAX_RECORD_BYTES {
+            // Bytes of this over-long record were dropped, so quotes can no longer be followed:
+            // it ends with its line.
+            self.end_record(out);
+            return;
+        }
+        match (self.state, b) {
+            (Csv::Unquoted(_), b'\n') | (Csv::QuoteInQuoted, b'\n') => self.end_record(out),
+            (Csv::Unquoted(true), b'"') => {
+                self.state = Csv::Quoted;
+                self.keep(b);
+            }
+            (Csv::Unquoted(_), b',') | (Csv::QuoteInQuoted, b',') => {
+                self.state = Csv::Unquoted(true);
+                self.keep(b);
+            }
+            (Csv::Unquoted(_), _) => {
+                self.state = Csv::Unquoted(false);
+                self.keep(b);
+            }
+            (Csv::Quoted, b'"') => {
+                self.state = Csv::QuoteInQuoted;
+                self.keep(b);
+            }
+            (Csv::Quoted, _) => {
+                if b == b'\n' {
+                    self.line += 1;
+                    self.spans_lines = true;
+                }
+                self.keep(b);
+                if self.spans_lines && self.buf.len() > MAX_RECORD_BYTES {
+                    self.resync(out);
+                }
+            }
+            (Csv::QuoteInQuoted, b'"') => {
+                self.state = Csv::Quoted;
+                self.keep(b);
+            }
+            (Csv::QuoteInQuoted, b'\r') => {
+                // `"\r\n` ends the record; `take` drops the `\r`.
+                self.state = Csv::Unquoted(false);
+                self.keep(b);
+            }
+            (Csv::QuoteInQuoted, _) => {
+                self.keep(b);
+                if self.spans_lines {
+                    self.resync(out);
+                } else {
+                    // One line: `csv_fields` reports the stray quote.
+                    self.state = Csv::Unquoted(false);
+                }
+            }
+        }
+    }
+
+    fn keep(&mut self, b: u8) {
+        if self.buf.len() <= MAX_RECORD_BYTES {
+            self.buf.push(b);
+        }
+    }
+
+    fn end_record(&mut self, out: &mut Vec<Record>) {
+        self.line += 1;
+        out.extend(self.take(None));
+        self.start_line = self.line;
+    }
+
+    /// Reports the current record's first line as an unclosed quote and splits again from the
+    /// line after it.
+    fn resync(&mut self, out: &mut Vec<Record>) {
+        let buf = std::mem::take(&mut self.buf);
+        let cut = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
+        let (first, rest) = buf.split_at(cut);
+        self.buf = first.to_vec();
+        out.extend(self.take(Some(Defect::UnclosedQuote)));
+        let rest = rest.get(1..).unwrap_or_default();
+        for &b in rest.iter().rev() {
+            self.replay.push_front(b);
+        }
+        self.start_line += 1;
+        self.line = self.start_line;
+    }
+
+    fn take(&mut self, defect: Option<Defect>) -> Option<Record> {
         let mut bytes = std::mem::take(&mut self.buf);
+        self.state = Csv::Unquoted(true);
+        self.spans_lines = false;
         if bytes.last() == Some(&b'\r') {
             bytes.pop();
         }
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        if defect.is_none() && bytes.iter().all(u8::is_ascii_whitespace) {
             return None;
         }
-        let too_long = bytes.len() > MAX_RECORD_BYTES;
+        let defect = defect.or((bytes.len() > MAX_RECORD_BYTES).then_some(Defect::TooLong));
         bytes.truncate(MAX_RECORD_BYTES);
         Some(Record {
             line: self.start_line,
             bytes,
-            too_long,
+            defect,
         })
     }
 }
@@ -185,6 +331,11 @@ pub fn csv_header(record: &str) -> Result<Vec<String>, String> {
                 n.trim(),
                 CSV_COLUMNS.join(", ")
             ));
+        }
+    }
+    for (i, n) in names.iter().enumerate() {
+        if names[..i].iter().any(|m| m.trim() == n.trim()) {
+            return Err(format!("the column `{}` appears more than once", n.trim()));
         }
     }
     for required in ["fiscal_code", "subject", "markdown"] {
@@ -383,7 +534,82 @@ mod tests {
         let big = vec![b'x'; MAX_RECORD_BYTES + 10];
         let mut out = s.push(&big);
         out.extend(s.push(b"\n"));
-        assert!(out[0].too_long);
+        assert_eq!(out[0].defect, Some(Defect::TooLong));
         assert_eq!(out[0].bytes.len(), MAX_RECORD_BYTES);
+    }
+
+    fn split_csv(input: &[u8]) -> Vec<(i64, String, Option<Defect>)> {
+        let mut s = Splitter::new(Format::Csv);
+        // Byte by byte, to show the result does not depend on how the body is chunked.
+        let mut out: Vec<Record> = input.iter().flat_map(|b| s.push(&[*b])).collect();
+        out.extend(s.finish());
+        out.into_iter()
+            .map(|r| (r.line, String::from_utf8(r.bytes).unwrap(), r.defect))
+            .collect()
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_reported_at_its_line_and_the_next_lines_are_split_again() {
+        let got = split_csv(b"h\nA,\"open,x\nB,y\nC,\"q\",z\nD,w\n");
+        assert_eq!(
+            got,
+            [
+                (1, "h".into(), None),
+                (2, "A,\"open,x".into(), Some(Defect::UnclosedQuote)),
+                (3, "B,y".into(), None),
+                (4, "C,\"q\",z".into(), None),
+                (5, "D,w".into(), None),
+            ]
+        );
+        // At the end of the upload.
+        let got = split_csv(b"h\r\nA,\"open\r\nB,y\r\n");
+        assert_eq!(
+            got,
+            [
+                (1, "h".into(), None),
+                (2, "A,\"open".into(), Some(Defect::UnclosedQuote)),
+                (3, "B,y".into(), None),
+            ]
+        );
+        assert!(Defect::UnclosedQuote.reason(2).contains("line 2"));
+    }
+
+    #[test]
+    fn a_quote_inside_an_unquoted_field_is_text_and_does_not_span_lines() {
+        let got = split_csv(b"A,Oggetto \"citato\" qui,x\nB,y\n");
+        assert_eq!(
+            got,
+            [
+                (1, "A,Oggetto \"citato\" qui,x".into(), None),
+                (2, "B,y".into(), None)
+            ]
+        );
+        let f = csv_fields("A,Oggetto \"citato\" qui,x").unwrap();
+        assert_eq!(f[1], "Oggetto \"citato\" qui");
+    }
+
+    #[test]
+    fn a_quoted_field_longer_than_the_limit_is_cut_at_its_first_line() {
+        let mut input = b"A,\"x\n".to_vec();
+        input.extend(vec![b'y'; MAX_RECORD_BYTES + 5]);
+        input.extend(b"\nB,z\n");
+        let mut s = Splitter::new(Format::Csv);
+        let mut out = s.push(&input);
+        out.extend(s.finish());
+        let got: Vec<(i64, Option<Defect>)> = out.iter().map(|r| (r.line, r.defect)).collect();
+        assert_eq!(
+            got,
+            [
+                (1, Some(Defect::UnclosedQuote)),
+                (2, Some(Defect::TooLong)),
+                (3, None)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_csv_header_may_not_repeat_a_column() {
+        let e = csv_header("fiscal_code,subject,markdown, subject").unwrap_err();
+        assert!(e.contains("`subject`"), "{e}");
     }
 }

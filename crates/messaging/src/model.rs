@@ -571,6 +571,12 @@ pub struct Batch {
     pub total: i64,
     pub accepted: i64,
     pub rejected: i64,
+    /// SHA-256 look-up hash of the API key that uploaded it (`None`: uploaded with the CLI);
+    /// processing stops when that key is revoked.
+    pub key_hash: Option<String>,
+    /// When its upload completed; `None` while uploading (such a batch is not shown to
+    /// clients, owns no idempotency key and is removed when abandoned).
+    pub sealed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -376,19 +376,37 @@ pub trait Store: Send + Sync + 'static {
     async fn get_messages(&self, ids: &[MessageId]) -> StoreResult<Vec<MessageRecord>>;
 
     // Batches.
-    /// Creates a batch (status RUNNING, total 0) unless the service already has one with this
-    /// idempotency key, whose id is then returned with `false`.
+    /// Returns the service's completed upload with this idempotency key (its id, `false`), or
+    /// creates a new batch (status RUNNING, total 0, not sealed, owning no key yet: `true`).
     async fn create_batch(
         &self,
         batch: &Batch,
         idempotency_key: Option<&str>,
     ) -> StoreResult<(String, bool)>;
-    /// Appends uploaded lines to a batch (one transaction).
-    async fn add_batch_rows(&self, batch_id: &str, rows: &[PendingRow]) -> StoreResult<()>;
-    /// Records the total and enqueues the batch's processing job, in one transaction.
-    async fn seal_batch(&self, batch_id: &str, total: i64, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Appends uploaded lines to a batch still uploading and marks it alive at `now` (one
+    /// transaction); `NotFound` when the upload was removed as abandoned.
+    async fn add_batch_rows(
+        &self,
+        batch_id: &str,
+        rows: &[PendingRow],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Ends an upload in one transaction: records the total, takes the idempotency key, and
+    /// enqueues the processing job (or completes the batch when every line already has an
+    /// outcome). If another upload took the key first, this one is removed and that one's id
+    /// is returned with `false`.
+    async fn seal_batch(
+        &self,
+        batch_id: &str,
+        total: i64,
+        idempotency_key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(String, bool)>;
     /// Removes a batch whose upload was refused.
     async fn discard_batch(&self, batch_id: &str) -> StoreResult<()>;
+    /// Removes the uploads that never completed and received nothing since `idle_since`
+    /// (the client went away, or the process died); returns how many.
+    async fn discard_stale_uploads(&self, idle_since: DateTime<Utc>) -> StoreResult<u64>;
     async fn get_batch(&self, batch_id: &str) -> StoreResult<Option<Batch>>;
     /// Up to `limit` pending lines after `after_line`, in order (a cursor, so a large batch is
     /// read in linear time).
@@ -406,6 +424,14 @@ pub trait Store: Send + Sync + 'static {
         outcomes: &[RowOutcome],
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Rejects every line still pending with `reason` and completes the batch; one
+    /// transaction. Returns how many lines it rejected.
+    async fn reject_pending_rows(
+        &self,
+        batch_id: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
     async fn cancel_batch(&self, batch_id: &str, now: DateTime<Utc>) -> StoreResult<bool>;
     /// A page of outcomes after `after_line`.
     async fn batch_report(

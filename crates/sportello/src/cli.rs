@@ -58,7 +58,8 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum BatchCmd {
     /// Upload a file of messages (NDJSON, or CSV with the documented header) for a service;
-    /// a running server's workers process it.
+    /// a running server's workers process it. Progress goes to stderr (JSON lines with
+    /// --json), the result to stdout.
     Send {
         file: std::path::PathBuf,
         #[arg(long)]
@@ -70,6 +71,10 @@ enum BatchCmd {
         idempotency_key: Option<String>,
         #[arg(long)]
         json: bool,
+        /// Follow the processing until every line has an outcome; exit 3 if any was rejected
+        /// or cancelled.
+        #[arg(long)]
+        wait: bool,
     },
 }
 
@@ -458,14 +463,14 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-fn api_err(e: ApiError) -> anyhow::Error {
+pub(crate) fn api_err(e: ApiError) -> anyhow::Error {
     match e {
         ApiError::Internal(_) => anyhow::anyhow!(describe(&e)),
         _ => Refused(describe(&e)).into(),
     }
 }
 
-fn print<T: Serialize>(
+pub(crate) fn print<T: Serialize>(
     json: bool,
     value: &T,
     human: impl FnOnce() -> String,
@@ -503,21 +508,23 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                     format,
                     idempotency_key,
                     json,
+                    wait,
                 },
         } => {
-            let store = crate::app::open_store(&config, false).await?;
-            let result = send_batch(
-                &config,
-                &store,
-                &file,
-                &service,
-                format,
+            let store = crate::app::open_existing_store(&config)
+                .await?
+                .ok_or_else(|| no_database(&config, false))?;
+            let args = crate::batch_send::SendArgs {
+                file: &file,
+                service: &service,
+                format: format.as_deref(),
                 idempotency_key,
                 json,
-            )
-            .await;
+                wait,
+            };
+            let result = crate::batch_send::send(&config, &store, args).await;
             store.close().await;
-            result.map(|()| ExitCode::SUCCESS)
+            result
         }
         Command::Admin { create, command } => {
             let store = if create {
@@ -525,7 +532,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             } else {
                 crate::app::open_existing_store(&config)
                     .await?
-                    .ok_or_else(|| no_database(&config))?
+                    .ok_or_else(|| no_database(&config, true))?
             };
             let result = admin(command, &config, Arc::new(store.clone())).await;
             store.close().await;
@@ -534,18 +541,24 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Why an admin command did not run: it found no database where it looked.
-fn no_database(config: &Config) -> anyhow::Error {
+/// Why an admin or batch command did not run: it found no database where it looked.
+/// `can_create`: the command takes `--create` (admin commands do; `batch send` does not).
+fn no_database(config: &Config, can_create: bool) -> anyhow::Error {
     let location = crate::app::database_location(config);
     let how = if config.is_sqlite() {
-        "admin commands use the database that `sportello serve` or `sportello migrate` created \
-         with the same --data-dir (SPORTELLO_DATA_DIR, default ./sportello-data in the current \
-         directory)"
+        "admin and batch commands use the database that `sportello serve` or `sportello \
+         migrate` created with the same --data-dir (SPORTELLO_DATA_DIR, default \
+         ./sportello-data in the current directory)"
     } else {
         "run `sportello migrate` with the same --database-url first"
     };
+    let create = if can_create {
+        "; pass --create to create an empty one there"
+    } else {
+        ""
+    };
     Refused(format!(
-        "no Sportello database at {location}: {how}; pass --create to create an empty one there"
+        "no Sportello database at {location}: {how}{create}"
     ))
     .into()
 }
@@ -577,64 +590,6 @@ async fn serve(config: Config, http: bool) -> anyhow::Result<ExitCode> {
     running.wait().await;
     running.stop().await;
     Ok(ExitCode::SUCCESS)
-}
-
-async fn send_batch(
-    config: &Config,
-    store: &store::SqlStore,
-    file: &std::path::Path,
-    service: &str,
-    format: Option<String>,
-    idempotency_key: Option<String>,
-    json: bool,
-) -> anyhow::Result<()> {
-    use messaging::batch::Format;
-    let format = match format.as_deref() {
-        Some(f) => Format::parse(f).ok_or_else(|| anyhow::anyhow!("--format: ndjson or csv"))?,
-        None if file.extension().is_some_and(|e| e == "csv") => Format::Csv,
-        None => Format::Ndjson,
-    };
-    let id = messaging::values::ServiceId::parse(service)
-        .map_err(|e| anyhow::anyhow!("--service: {e}"))?;
-    let service = store
-        .get_service(&id)
-        .await?
-        .filter(messaging::model::Service::is_active)
-        .ok_or_else(|| anyhow::anyhow!("no active service with this id"))?;
-    let keyring = config.keyring()?;
-    let mut ingest =
-        api::batch_ops::Ingest::new(store, &keyring, &service, format, idempotency_key);
-    let mut f = tokio::fs::File::open(file)
-        .await
-        .with_context(|| format!("cannot open {}", file.display()))?;
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = f.read(&mut buf).await?;
-        if n == 0 {
-            break;
-        }
-        ingest.push(&buf[..n]).await.map_err(api_err)?;
-    }
-    let (batch_id, created) = ingest.finish().await.map_err(api_err)?;
-    let batch = store
-        .get_batch(&batch_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the batch vanished"))?;
-    print(
-        json,
-        &serde_json::json!({"id": batch_id, "total": batch.total, "created": created}),
-        || {
-            format!(
-                "batch {batch_id} {} with {} lines",
-                if created {
-                    "queued"
-                } else {
-                    "already uploaded"
-                },
-                batch.total
-            )
-        },
-    )
 }
 
 async fn shutdown_signal() {

@@ -83,6 +83,9 @@ pub struct ConfigArgs {
     pub job_max_attempts: Option<i64>,
     #[arg(long, env = "SPORTELLO_JOB_BACKOFF_MS", global = true)]
     pub job_backoff_ms: Option<i64>,
+    /// A batch upload idle this long (milliseconds) without completing is removed.
+    #[arg(long, env = "SPORTELLO_BATCH_UPLOAD_IDLE_MS", global = true)]
+    pub batch_upload_idle_ms: Option<i64>,
     /// How long a service-key look-up is reused, in milliseconds (0: never).
     #[arg(long, env = "SPORTELLO_AUTH_CACHE_MS", global = true)]
     pub auth_cache_ms: Option<u64>,
@@ -147,6 +150,7 @@ struct FileConfig {
     job_lease_ms: Option<i64>,
     job_max_attempts: Option<i64>,
     job_backoff_ms: Option<i64>,
+    batch_upload_idle_ms: Option<i64>,
     db_max_connections: Option<u32>,
     auth_cache_ms: Option<u64>,
     rate_limit_per_second: Option<u32>,
@@ -300,10 +304,17 @@ impl Config {
                 .job_backoff_ms
                 .or(file.job_backoff_ms)
                 .unwrap_or(defaults.backoff_base_ms),
+            upload_idle_ms: args
+                .batch_upload_idle_ms
+                .or(file.batch_upload_idle_ms)
+                .unwrap_or(defaults.upload_idle_ms),
             ..defaults
         };
         if job.lease_ms < 100 || job.max_attempts < 1 || job.backoff_base_ms < 1 {
             bail!("job settings out of range: lease ≥ 100 ms, attempts ≥ 1, back-off ≥ 1 ms");
+        }
+        if job.upload_idle_ms < 1_000 {
+            bail!("the batch upload idle time must be at least 1000 ms");
         }
         let log_format = args
             .log_format

@@ -2,6 +2,7 @@
 //! application, and the command line. `main.rs` only calls [`cli::main`].
 
 pub mod app;
+mod batch_send;
 pub mod cli;
 pub mod config;
 pub mod private_files;

@@ -88,6 +88,30 @@ async fn an_admin_command_refuses_to_create_a_database_and_names_where_it_looked
                 "{out:?}"
             );
             assert!(!other.exists(), "a data directory appeared");
+            // `batch send` opens the database the same way (and has no --create).
+            let file = db.data_dir.path().join("lotto.ndjson");
+            std::fs::write(&file, "{}\n").unwrap();
+            let out = cmd(
+                &env(&db, backend, None),
+                &cwd,
+                &[
+                    "batch",
+                    "send",
+                    file.to_str().unwrap(),
+                    "--service",
+                    "01J0000000000000000000000",
+                ],
+            );
+            assert_eq!(out.code, 2, "{out:?}");
+            assert!(
+                out.stderr.contains(&looked_at.display().to_string()),
+                "{out:?}"
+            );
+            assert!(!out.stderr.contains("--create"), "{out:?}");
+            assert!(
+                !cwd.join("sportello-data").exists(),
+                "batch send created a database"
+            );
         }
         Backend::Postgres => {
             let out = cmd(&env(&db, backend, None), &cwd, CREATE_ORG);

@@ -38,6 +38,11 @@ pub const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         "citizen",
         include_str!("../migrations/sqlite/0006_citizen.sql"),
     ),
+    (
+        7,
+        "batch_uploads",
+        include_str!("../migrations/sqlite/0007_batch_uploads.sql"),
+    ),
 ];
 
 /// `(version, name, sql)` for PostgreSQL.
@@ -71,6 +76,11 @@ pub const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         6,
         "citizen",
         include_str!("../migrations/postgres/0006_citizen.sql"),
+    ),
+    (
+        7,
+        "batch_uploads",
+        include_str!("../migrations/postgres/0007_batch_uploads.sql"),
     ),
 ];
 

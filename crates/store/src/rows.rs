@@ -274,6 +274,11 @@ pub(crate) fn batch(row: &AnyRow) -> StoreResult<messaging::model::Batch> {
         total: int(row, "total")?,
         accepted: int(row, "accepted")?,
         rejected: int(row, "rejected")?,
+        key_hash: opt_text(row, "key_hash")?,
+        sealed_at: row
+            .try_get::<Option<i64>, _>("sealed_at")
+            .map_err(backend)?
+            .map(time),
         created_at: time(int(row, "created_at")?),
         updated_at: time(int(row, "updated_at")?),
     })

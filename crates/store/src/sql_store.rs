@@ -125,6 +125,23 @@ pub(crate) fn in_list_from(backend: Backend, first: usize, n: usize) -> String {
 }
 
 impl SqlStore {
+    /// The id of the service's completed upload with this idempotency key.
+    async fn sealed_batch_with_key(
+        &self,
+        service: &ServiceId,
+        key: &str,
+    ) -> StoreResult<Option<String>> {
+        sqlx::query_scalar(
+            "SELECT id FROM batches WHERE service_id = $1 AND idempotency_key = $2 \
+             AND sealed_at IS NOT NULL",
+        )
+        .bind(service.to_string())
+        .bind(key.to_owned())
+        .fetch_optional(&self.write)
+        .await
+        .map_err(backend)
+    }
+
     /// Connects to `url` (`sqlite:PATH?mode=rwc` or `postgres://…`). Does not migrate.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, OpenError> {
         static DRIVERS: Once = Once::new();
@@ -1820,39 +1837,48 @@ impl Store for SqlStore {
         b: &Batch,
         idempotency_key: Option<&str>,
     ) -> StoreResult<(String, bool)> {
-        let inserted = sqlx::query(
-            "INSERT INTO batches (id, service_id, format, header, status, total, \
-             idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8) \
-             ON CONFLICT DO NOTHING",
+        if let Some(key) = idempotency_key
+            && let Some(id) = self.sealed_batch_with_key(&b.service_id, key).await?
+        {
+            return Ok((id, false));
+        }
+        // The key is taken only when the upload completes (`seal_batch`): an upload cut short
+        // must not answer for the retry.
+        sqlx::query(
+            "INSERT INTO batches (id, service_id, format, header, status, total, key_hash, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8)",
         )
         .bind(b.id.clone())
         .bind(b.service_id.to_string())
         .bind(b.format.clone())
         .bind(b.header.clone())
         .bind(b.status.as_str())
-        .bind(idempotency_key.map(str::to_owned))
+        .bind(b.key_hash.clone())
         .bind(ms(&b.created_at))
         .bind(ms(&b.updated_at))
         .execute(&self.write)
         .await
-        .map_err(backend)?
-        .rows_affected();
-        if inserted == 1 {
-            return Ok((b.id.clone(), true));
-        }
-        let id: String = sqlx::query_scalar(
-            "SELECT id FROM batches WHERE service_id = $1 AND idempotency_key = $2",
-        )
-        .bind(b.service_id.to_string())
-        .bind(idempotency_key.map(str::to_owned))
-        .fetch_one(&self.read)
-        .await
         .map_err(backend)?;
-        Ok((id, false))
+        Ok((b.id.clone(), true))
     }
 
-    async fn add_batch_rows(&self, batch_id: &str, rows: &[PendingRow]) -> StoreResult<()> {
+    async fn add_batch_rows(
+        &self,
+        batch_id: &str,
+        rows: &[PendingRow],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(backend)?;
+        // Also locks the batch against the stale-upload sweep until this commits.
+        let alive =
+            sqlx::query("UPDATE batches SET updated_at = $1 WHERE id = $2 AND sealed_at IS NULL")
+                .bind(ms(&now))
+                .bind(batch_id.to_owned())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?
+                .rows_affected();
+        found(alive, "the upload was abandoned and removed")?;
         for chunk in rows.chunks(INSERT_CHUNK) {
             let sql = format!(
                 "INSERT INTO batch_rows (batch_id, line, key_id, body) VALUES {}",
@@ -1871,26 +1897,73 @@ impl Store for SqlStore {
         tx.commit().await.map_err(backend)
     }
 
-    async fn seal_batch(&self, batch_id: &str, total: i64, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn seal_batch(
+        &self,
+        batch_id: &str,
+        total: i64,
+        idempotency_key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(String, bool)> {
         let mut tx = self.write.begin().await.map_err(backend)?;
-        sqlx::query("UPDATE batches SET total = $1, updated_at = $2 WHERE id = $3")
-            .bind(total)
-            .bind(ms(&now))
+        let sealed = sqlx::query(
+            "UPDATE batches SET total = $1, idempotency_key = $2, sealed_at = $3, \
+             updated_at = $4 WHERE id = $5 AND sealed_at IS NULL",
+        )
+        .bind(total)
+        .bind(idempotency_key.map(str::to_owned))
+        .bind(ms(&now))
+        .bind(ms(&now))
+        .bind(batch_id.to_owned())
+        .execute(&mut *tx)
+        .await;
+        let sealed = match sealed {
+            Ok(r) => r.rows_affected(),
+            Err(e) if is_unique_violation(&e) => {
+                // A concurrent upload with the same key completed first: it answers.
+                drop(tx);
+                let service: String =
+                    sqlx::query_scalar("SELECT service_id FROM batches WHERE id = $1")
+                        .bind(batch_id.to_owned())
+                        .fetch_one(&self.read)
+                        .await
+                        .map_err(backend)?;
+                self.discard_batch(batch_id).await?;
+                let service = ServiceId::parse(&service)
+                    .map_err(|_| StoreError::Backend("corrupt batches.service_id".into()))?;
+                let key = idempotency_key.unwrap_or_default();
+                let id = self
+                    .sealed_batch_with_key(&service, key)
+                    .await?
+                    .ok_or_else(|| StoreError::Conflict("the idempotency key is in use".into()))?;
+                return Ok((id, false));
+            }
+            Err(e) => return Err(backend(e)),
+        };
+        found(sealed, "the upload was abandoned and removed")?;
+        // Lines rejected while uploading (too long, unclosed quote) may be all of them.
+        let completed = sqlx::query(
+            "UPDATE batches SET status = 'COMPLETED' WHERE id = $1 AND status = 'RUNNING' \
+             AND accepted + rejected >= total",
+        )
+        .bind(batch_id.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?
+        .rows_affected();
+        if completed == 0 {
+            sqlx::query(
+                "INSERT INTO jobs (kind, message_id, status, attempts, run_at, created_at) \
+                 VALUES ('process_batch', $1, 'queued', 0, $2, $3)",
+            )
             .bind(batch_id.to_owned())
+            .bind(ms(&now))
+            .bind(ms(&now))
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        sqlx::query(
-            "INSERT INTO jobs (kind, message_id, status, attempts, run_at, created_at) \
-             VALUES ('process_batch', $1, 'queued', 0, $2, $3)",
-        )
-        .bind(batch_id.to_owned())
-        .bind(ms(&now))
-        .bind(ms(&now))
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok((batch_id.to_owned(), true))
     }
 
     async fn discard_batch(&self, batch_id: &str) -> StoreResult<()> {
@@ -1906,6 +1979,28 @@ impl Store for SqlStore {
                 .map_err(backend)?;
         }
         tx.commit().await.map_err(backend)
+    }
+
+    async fn discard_stale_uploads(&self, idle_since: DateTime<Utc>) -> StoreResult<u64> {
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        // Deleting the batch first locks it: an upload adding lines at this moment either
+        // committed before (and is no longer idle) or finds its batch gone.
+        let ids: Vec<String> = sqlx::query_scalar(
+            "DELETE FROM batches WHERE sealed_at IS NULL AND updated_at < $1 RETURNING id",
+        )
+        .bind(ms(&idle_since))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        for id in &ids {
+            sqlx::query("DELETE FROM batch_rows WHERE batch_id = $1")
+                .bind(id.clone())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(ids.len() as u64)
     }
 
     async fn get_batch(&self, batch_id: &str) -> StoreResult<Option<Batch>> {
@@ -1988,15 +2083,48 @@ impl Store for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
+        // Only a sealed batch has its final total.
         sqlx::query(
             "UPDATE batches SET status = 'COMPLETED' WHERE id = $1 AND status = 'RUNNING' \
-             AND accepted + rejected >= total",
+             AND sealed_at IS NOT NULL AND accepted + rejected >= total",
         )
         .bind(batch_id.to_owned())
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
         tx.commit().await.map_err(backend)
+    }
+
+    async fn reject_pending_rows(
+        &self,
+        batch_id: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        let n = sqlx::query(
+            "UPDATE batch_rows SET outcome = 'rejected', reason = $1, body = NULL \
+             WHERE batch_id = $2 AND outcome IS NULL",
+        )
+        .bind(reason.to_owned())
+        .bind(batch_id.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?
+        .rows_affected();
+        sqlx::query(
+            "UPDATE batches SET rejected = rejected + $1, updated_at = $2, status = CASE \
+             WHEN status = 'RUNNING' AND sealed_at IS NOT NULL THEN 'COMPLETED' ELSE status END \
+             WHERE id = $3",
+        )
+        .bind(n as i64)
+        .bind(ms(&now))
+        .bind(batch_id.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(n)
     }
 
     async fn cancel_batch(&self, batch_id: &str, now: DateTime<Utc>) -> StoreResult<bool> {

@@ -55,7 +55,7 @@ impl Db {
             }
         };
         let store = SqlStore::connect(&url, 4).await.unwrap();
-        assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5, 6, 7]);
         assert!(
             store.migrate().await.unwrap().is_empty(),
             "migrations are idempotent"
@@ -183,7 +183,128 @@ both!(
     failed_jobs_are_retried_then_dead_and_can_be_requeued,
     batch_reads_return_exactly_the_records_that_exist,
     quotas_are_enforced_in_the_intake_transaction_and_replays_do_not_count,
+    an_upload_owns_its_idempotency_key_only_once_sealed_and_is_swept_when_idle,
 );
+
+fn upload(id: &str, service: ServiceId, at: chrono::DateTime<Utc>) -> messaging::model::Batch {
+    messaging::model::Batch {
+        id: id.into(),
+        service_id: service,
+        format: "ndjson".into(),
+        header: None,
+        status: messaging::model::BatchStatus::Running,
+        total: 0,
+        accepted: 0,
+        rejected: 0,
+        key_hash: None,
+        sealed_at: None,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+fn rows(n: i64) -> Vec<messaging::model::PendingRow> {
+    (1..=n)
+        .map(|line| messaging::model::PendingRow {
+            line,
+            body: SealedContent {
+                key_id: "k1".into(),
+                bytes: vec![1, 2, 3],
+            },
+        })
+        .collect()
+}
+
+async fn an_upload_owns_its_idempotency_key_only_once_sealed_and_is_swept_when_idle(b: Backend) {
+    use messaging::model::{BatchStatus, RowOutcome};
+    let (db, s) = seeded(b).await;
+    let st = &db.store;
+    let now = Utc::now();
+    let old = now - Duration::hours(2);
+    // An upload cut short: rows stored two hours ago, never sealed.
+    let (cut, created) = st
+        .create_batch(&upload("b-cut", s.id, old), Some("k1"))
+        .await
+        .unwrap();
+    assert_eq!((cut.as_str(), created), ("b-cut", true));
+    st.add_batch_rows(&cut, &rows(2), old).await.unwrap();
+    // Its retry with the same key is a new upload, which takes the key when sealed.
+    let (retry, created) = st
+        .create_batch(&upload("b-retry", s.id, now), Some("k1"))
+        .await
+        .unwrap();
+    assert_eq!((retry.as_str(), created), ("b-retry", true));
+    st.add_batch_rows(&retry, &rows(3), now).await.unwrap();
+    let sealed = st.seal_batch(&retry, 3, Some("k1"), now).await.unwrap();
+    assert_eq!(sealed, ("b-retry".to_owned(), true));
+    assert_eq!(st.job_counts().await.unwrap().queued, 1);
+    let (again, created) = st
+        .create_batch(&upload("b-3", s.id, now), Some("k1"))
+        .await
+        .unwrap();
+    assert_eq!((again.as_str(), created), ("b-retry", false));
+    // The stale upload is swept, the sealed batch is not; the swept one takes no more lines.
+    assert_eq!(
+        st.discard_stale_uploads(now - Duration::hours(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(st.get_batch(&cut).await.unwrap().is_none());
+    assert!(matches!(
+        st.add_batch_rows(&cut, &rows(1), now).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(st.seal_batch(&cut, 2, None, now).await.is_err());
+    assert_eq!(st.get_batch(&retry).await.unwrap().unwrap().total, 3);
+    assert_eq!(st.batch_report(&cut, 0, 10).await.unwrap().len(), 0);
+    // A late upload with a taken key is removed at sealing and answers with the holder.
+    let (late, _) = st
+        .create_batch(&upload("b-late", s.id, now), None)
+        .await
+        .unwrap();
+    st.add_batch_rows(&late, &rows(1), now).await.unwrap();
+    let sealed = st.seal_batch(&late, 1, Some("k1"), now).await.unwrap();
+    assert_eq!(sealed, ("b-retry".to_owned(), false));
+    assert!(st.get_batch(&late).await.unwrap().is_none());
+    // Outcomes recorded while uploading never complete it; sealing does when all are done.
+    let (all, _) = st
+        .create_batch(&upload("b-all", s.id, now), None)
+        .await
+        .unwrap();
+    st.add_batch_rows(&all, &rows(1), now).await.unwrap();
+    let rejected = RowOutcome {
+        line: 1,
+        outcome: "rejected".into(),
+        message_id: None,
+        reason: Some("too long".into()),
+    };
+    st.record_rows(&all, &[rejected], now).await.unwrap();
+    let b = st.get_batch(&all).await.unwrap().unwrap();
+    assert_eq!(
+        (b.status, b.rejected, b.sealed_at),
+        (BatchStatus::Running, 1, None)
+    );
+    st.seal_batch(&all, 1, None, now).await.unwrap();
+    let b = st.get_batch(&all).await.unwrap().unwrap();
+    assert_eq!(b.status, BatchStatus::Completed);
+    assert!(b.sealed_at.is_some());
+    assert_eq!(
+        st.job_counts().await.unwrap().queued,
+        1,
+        "no job for a finished batch"
+    );
+    // Stopping a batch rejects what is pending and completes it.
+    assert_eq!(
+        st.reject_pending_rows(&retry, "not sent: stopped", now)
+            .await
+            .unwrap(),
+        3
+    );
+    let b = st.get_batch(&retry).await.unwrap().unwrap();
+    assert_eq!((b.status, b.rejected), (BatchStatus::Completed, 3));
+    db.done().await;
+}
 
 async fn quotas_are_enforced_in_the_intake_transaction_and_replays_do_not_count(b: Backend) {
     let (db, s) = seeded(b).await;

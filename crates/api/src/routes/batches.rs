@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use crate::auth::ServiceCaller;
 use crate::batch_ops::Ingest;
 use crate::problem::{ApiError, ApiResult};
-use crate::routes::messages::IDEMPOTENCY_HEADER;
 use crate::state::AppState;
 
 /// Largest upload accepted.
@@ -50,9 +49,13 @@ pub struct BatchView {
     /// Lines refused: see getBatchReport for the reason of each.
     #[schema(minimum = 0, example = 5)]
     pub rejected: i64,
-    /// Lines with no outcome yet (`total - accepted - rejected`).
+    /// Lines with no outcome yet (`total - accepted - rejected`; 0 once cancelled).
     #[schema(minimum = 0, example = 5)]
     pub pending: i64,
+    /// Lines that will not be sent because the batch was cancelled before their turn (the
+    /// report's `cancelled` lines).
+    #[schema(minimum = 0, example = 0)]
+    pub cancelled: i64,
     /// Accepted messages already PROCESSED (in the citizens' inboxes).
     #[schema(minimum = 0, example = 900)]
     pub processed: i64,
@@ -68,7 +71,14 @@ pub struct BatchView {
 }
 
 fn view(b: &Batch, processed: i64) -> BatchView {
-    let done = b.accepted + b.rejected;
+    let unsent = (b.total - b.accepted - b.rejected).max(0);
+    // The report calls the lines a cancelled batch never reached `cancelled`: so do the
+    // counters.
+    let (pending, cancelled) = if b.status == BatchStatus::Cancelled {
+        (0, unsent)
+    } else {
+        (unsent, 0)
+    };
     BatchView {
         id: b.id.clone(),
         status: b.status.as_str(),
@@ -76,12 +86,15 @@ fn view(b: &Batch, processed: i64) -> BatchView {
         total: b.total,
         accepted: b.accepted,
         rejected: b.rejected,
-        pending: (b.total - done).max(0),
+        pending,
+        cancelled,
         processed,
-        progress: if b.total == 0 {
-            1.0
-        } else {
-            done as f64 / b.total as f64
+        // A batch is shown only once sealed, with at least one line; a running batch is
+        // never reported complete.
+        progress: match (b.status, b.total) {
+            (BatchStatus::Running, 0) => 0.0,
+            (_, 0) => 1.0,
+            (_, total) => (total - pending) as f64 / total as f64,
         },
         created_at: format_timestamp(&b.created_at),
         updated_at: format_timestamp(&b.updated_at),
@@ -111,8 +124,7 @@ pub async fn create(
     body: Body,
 ) -> ApiResult<Response> {
     let format = format_of(&headers)?;
-    let key = headers
-        .get(IDEMPOTENCY_HEADER)
+    let key = crate::routes::messages::single_idempotency_header(&headers)?
         .map(|v| {
             v.to_str()
                 .ok()
@@ -133,7 +145,8 @@ pub async fn create(
         &caller.service,
         format,
         key,
-    );
+    )
+    .with_key_hash(caller.key_hash.clone());
     let mut stream = body.into_data_stream();
     let mut size = 0u64;
     while let Some(chunk) = stream.next().await {
@@ -166,6 +179,8 @@ async fn owned(state: &AppState, caller: &ServiceCaller, id: &str) -> ApiResult<
         .store
         .get_batch(id)
         .await?
+        // An upload still in progress (or cut short) has no batch yet for the client.
+        .filter(|b| b.sealed_at.is_some())
         .ok_or_else(|| ApiError::not_found("Batch not found", "No batch with this ID."))?;
     if batch.service_id != caller.service.id {
         return Err(ApiError::forbidden(
@@ -216,9 +231,18 @@ pub async fn report(
     Query(q): Query<ReportQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
+    let wants_csv = match q.format.as_deref() {
+        Some("csv") => true,
+        Some("ndjson") => false,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "Invalid report format",
+                "format must be `ndjson` (the default) or `csv`.",
+            ));
+        }
+        None => crate::routes::accepts(&headers, "text/csv"),
+    };
     let batch = owned(&state, &caller, &id).await?;
-    let wants_csv =
-        q.format.as_deref() == Some("csv") || crate::routes::accepts(&headers, "text/csv");
     let cancelled = batch.status == BatchStatus::Cancelled;
     let store = state.store.clone();
     let batch_id = batch.id;

@@ -44,12 +44,25 @@ pub async fn submit_in_path(
     submit(state, caller, Some(fiscal_code), headers, body).await
 }
 
+/// The `Idempotency-Key` header, if any; more than one is refused rather than picking one.
+pub(crate) fn single_idempotency_header(headers: &HeaderMap) -> ApiResult<Option<&HeaderValue>> {
+    let mut all = headers.get_all(IDEMPOTENCY_HEADER).iter();
+    let first = all.next();
+    if all.next().is_some() {
+        return Err(ApiError::bad_request(
+            "Invalid Idempotency-Key",
+            "Idempotency-Key is given more than once; send exactly one.",
+        ));
+    }
+    Ok(first)
+}
+
 fn idempotency(
     headers: &HeaderMap,
     path: Option<&str>,
     body: &[u8],
 ) -> ApiResult<Option<Idempotency>> {
-    let Some(raw) = headers.get(IDEMPOTENCY_HEADER) else {
+    let Some(raw) = single_idempotency_header(headers)? else {
         return Ok(None);
     };
     let key = raw.to_str().ok().map(str::trim).unwrap_or("");

@@ -1,0 +1,319 @@
+//! Batches through the real `sportello` binary, on both backends: an upload cut by SIGKILL and
+//! retried with the same idempotency key, and `sportello batch send` (refusals, progress,
+//! `--wait`, exit codes).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::Write as _;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{ADMIN_TOKEN, Backend, ORG, SANDBOX, TestDb, markdown};
+use serde_json::{Value, json};
+
+both_backends!(
+    an_upload_cut_by_a_crash_owns_no_key_and_its_retry_sends_every_line,
+    batch_send_refuses_a_service_whose_organization_is_disabled,
+    batch_send_shows_progress_waits_for_every_line_and_fails_when_lines_are_rejected,
+);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn binary(db: &TestDb, port: u16) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sportello"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("SPORTELLO_DATA_DIR", db.data_dir.path())
+        .env("SPORTELLO_DATABASE_URL", &db.url)
+        .env("SPORTELLO_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SPORTELLO_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("SPORTELLO_CONTENT_KEYS", &db.content_keys)
+        .env("SPORTELLO_JOB_LEASE_MS", "500")
+        .env("SPORTELLO_LOG", "warn")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs a CLI command to completion; returns (exit code, stdout, stderr).
+fn cli(db: &TestDb, args: &[&str]) -> (i32, String, String) {
+    let out = binary(db, free_port()).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json_out(out: &(i32, String, String)) -> Value {
+    assert_eq!(out.0, 0, "stdout: {} stderr: {}", out.1, out.2);
+    serde_json::from_str(out.1.trim()).unwrap()
+}
+
+/// A running server, SIGKILLed when dropped (so a failing test leaves no process behind).
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGKILL: no graceful shutdown, no flushing.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn serve(db: &TestDb, port: u16, env: &[(&str, &str)]) -> Server {
+    let mut cmd = binary(db, port);
+    cmd.env("SPORTELLO_WORKERS", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.arg("serve").stdout(Stdio::null()).spawn().unwrap();
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok()
+            && common::send(addr, "GET", "/readyz", &[], None).await.status == 200
+        {
+            return Server(child);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("sportello serve did not become ready");
+}
+
+fn kill(server: Server) {
+    drop(server);
+}
+
+/// Creates the organization and a service with the CLI; returns (service id, primary key).
+fn onboard(db: &TestDb) -> (String, String) {
+    assert_eq!(cli(db, &["migrate"]).0, 0);
+    json_out(&cli(
+        db,
+        &[
+            "admin",
+            "organization",
+            "create",
+            "--fiscal-code",
+            ORG,
+            "--name",
+            "Comune di Varese",
+            "--json",
+        ],
+    ));
+    let service = json_out(&cli(
+        db,
+        &[
+            "admin",
+            "service",
+            "create",
+            "--organization",
+            ORG,
+            "--name",
+            "Tributi",
+            "--description",
+            "Tributi comunali",
+            "--json",
+        ],
+    ));
+    (
+        service["id"].as_str().unwrap().to_owned(),
+        service["primary_key"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn line(i: usize) -> String {
+    json!({"fiscal_code": SANDBOX, "content": {
+        "subject": format!("Prova sandbox numero {i}"), "markdown": markdown()}})
+    .to_string()
+}
+
+async fn poll<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("after 15 s: {what}");
+}
+
+async fn an_upload_cut_by_a_crash_owns_no_key_and_its_retry_sends_every_line(backend: Backend) {
+    const N: usize = 2_000;
+    let db = TestDb::new(backend).await;
+    let (_, key) = onboard(&db);
+    let body: String = (0..N).map(|i| line(i) + "\n").collect();
+    let cut = body
+        .match_indices('\n')
+        .nth(1_499)
+        .map(|(i, _)| i + 1)
+        .unwrap();
+
+    // Stream the first 1,500 lines, then stall, as a slow client would, and kill the server
+    // once the first 1,000 are stored.
+    let port = free_port();
+    let server = serve(&db, port, &[]).await;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "POST /api/v1/batches HTTP/1.1\r\nhost: 127.0.0.1\r\nocp-apim-subscription-key: {key}\r\n\
+         content-type: application/x-ndjson\r\nidempotency-key: k1\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(&body.as_bytes()[..cut]).unwrap();
+    stream.flush().unwrap();
+    let dbr = &db;
+    poll("the first lines are stored", move || async move {
+        dbr.count("SELECT COUNT(*) FROM batch_rows").await >= 1_000
+    })
+    .await;
+    kill(server);
+    drop(stream);
+
+    // Restart and retry the whole upload with the same key, as the API documents.
+    let port = free_port();
+    let server = serve(&db, port, &[("SPORTELLO_BATCH_UPLOAD_IDLE_MS", "1000")]).await;
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let headers = [
+        ("ocp-apim-subscription-key", key.as_str()),
+        ("content-type", "application/x-ndjson"),
+        ("idempotency-key", "k1"),
+    ];
+    let r = common::send(
+        addr,
+        "POST",
+        "/api/v1/batches",
+        &headers,
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let mut view = Value::Null;
+    for _ in 0..300 {
+        let r = common::send(
+            addr,
+            "GET",
+            &format!("/api/v1/batches/{id}"),
+            &[("ocp-apim-subscription-key", &key)],
+            None,
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        view = r.body;
+        if view["status"] != "RUNNING" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        (
+            view["status"].as_str(),
+            view["total"].as_i64(),
+            view["accepted"].as_i64()
+        ),
+        (Some("COMPLETED"), Some(N as i64), Some(N as i64)),
+        "{view}"
+    );
+    assert_eq!(db.count("SELECT COUNT(*) FROM messages").await, N as i64);
+    // The same key again answers with the completed batch and creates nothing.
+    let again = common::send(addr, "POST", "/api/v1/batches", &headers, Some(body)).await;
+    assert_eq!(again.status, 202, "{}", again.body);
+    assert_eq!(again.body["id"], id.as_str());
+    // The abandoned partial upload is removed.
+    poll("the abandoned upload is removed", move || async move {
+        dbr.count("SELECT COUNT(*) FROM batches").await == 1
+            && dbr.count("SELECT COUNT(*) FROM batch_rows").await == N as i64
+    })
+    .await;
+    kill(server);
+    assert_eq!(db.count("SELECT COUNT(*) FROM messages").await, N as i64);
+    db.drop_schema().await;
+}
+
+async fn batch_send_refuses_a_service_whose_organization_is_disabled(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let (sid, _) = onboard(&db);
+    let file = db.data_dir.path().join("lotto.ndjson");
+    std::fs::write(&file, line(1)).unwrap();
+    let disabled = cli(
+        &db,
+        &["admin", "organization", "disable", "--fiscal-code", ORG],
+    );
+    assert_eq!(disabled.0, 0, "{}", disabled.2);
+    let out = cli(
+        &db,
+        &["batch", "send", file.to_str().unwrap(), "--service", &sid],
+    );
+    assert_eq!(out.0, 2, "refused input: {out:?}");
+    assert!(out.2.contains("disabled"), "{}", out.2);
+    assert_eq!(db.count("SELECT COUNT(*) FROM batches").await, 0);
+    db.drop_schema().await;
+}
+
+async fn batch_send_shows_progress_waits_for_every_line_and_fails_when_lines_are_rejected(
+    backend: Backend,
+) {
+    let db = TestDb::new(backend).await;
+    let (sid, _) = onboard(&db);
+    let port = free_port();
+    let server = serve(&db, port, &[]).await;
+    let file = db.data_dir.path().join("lotto.ndjson");
+    std::fs::write(&file, [line(1), "{not json".into(), line(3)].join("\n")).unwrap();
+    let path = file.to_str().unwrap();
+    let out = cli(
+        &db,
+        &["batch", "send", path, "--service", &sid, "--json", "--wait"],
+    );
+    assert_eq!(out.0, 3, "some lines rejected: {out:?}");
+    let summary: Value = serde_json::from_str(out.1.trim()).unwrap();
+    assert_eq!(
+        (
+            summary["status"].as_str(),
+            summary["total"].as_i64(),
+            summary["accepted"].as_i64(),
+            summary["rejected"].as_i64(),
+            summary["pending"].as_i64()
+        ),
+        (Some("COMPLETED"), Some(3), Some(2), Some(1), Some(0)),
+        "{summary}"
+    );
+    let events: Vec<Value> = out
+        .2
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    let last_upload = events
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "upload")
+        .unwrap();
+    assert_eq!(last_upload["lines"], 3, "{events:?}");
+    let last = events
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "processing")
+        .unwrap();
+    assert_eq!(last["done"], 3, "{events:?}");
+
+    // All lines accepted: exit 0; the human summary names the counts.
+    std::fs::write(&file, [line(4), line(5)].join("\n")).unwrap();
+    let out = cli(&db, &["batch", "send", path, "--service", &sid, "--wait"]);
+    assert_eq!(out.0, 0, "{out:?}");
+    assert!(out.1.contains("2 accepted"), "{}", out.1);
+    assert!(!out.2.contains('\r'), "no progress bar without a terminal");
+    kill(server);
+    db.drop_schema().await;
+}
