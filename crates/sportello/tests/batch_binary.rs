@@ -3,12 +3,13 @@
 //! `--wait`, exit codes).
 #![allow(clippy::unwrap_used)]
 
+mod cli_support;
 mod common;
 
 use std::io::Write as _;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use cli_support::Binary;
 use common::{ADMIN_TOKEN, Backend, ORG, SANDBOX, TestDb, markdown};
 use serde_json::{Value, json};
 
@@ -18,99 +19,27 @@ both_backends!(
     batch_send_shows_progress_waits_for_every_line_and_fails_when_lines_are_rejected,
 );
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn binary(db: &TestDb, port: u16) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sportello"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("SPORTELLO_DATA_DIR", db.data_dir.path())
-        .env("SPORTELLO_DATABASE_URL", &db.url)
-        .env("SPORTELLO_LISTEN", format!("127.0.0.1:{port}"))
-        .env("SPORTELLO_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("SPORTELLO_CONTENT_KEYS", &db.content_keys)
-        .env("SPORTELLO_JOB_LEASE_MS", "500")
-        .env("SPORTELLO_LOG", "warn")
-        .stdin(Stdio::null());
-    cmd
-}
-
-/// Runs a CLI command to completion; returns (exit code, stdout, stderr).
-fn cli(db: &TestDb, args: &[&str]) -> (i32, String, String) {
-    let out = binary(db, free_port()).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn json_out(out: &(i32, String, String)) -> Value {
-    assert_eq!(out.0, 0, "stdout: {} stderr: {}", out.1, out.2);
-    serde_json::from_str(out.1.trim()).unwrap()
-}
-
-/// A running server, SIGKILLed when dropped (so a failing test leaves no process behind).
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // SIGKILL: no graceful shutdown, no flushing.
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn serve(db: &TestDb, port: u16, env: &[(&str, &str)]) -> Server {
-    let mut cmd = binary(db, port);
-    cmd.env("SPORTELLO_WORKERS", "1");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.arg("serve").stdout(Stdio::null()).spawn().unwrap();
-    let addr = format!("127.0.0.1:{port}").parse().unwrap();
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok()
-            && common::send(addr, "GET", "/readyz", &[], None).await.status == 200
-        {
-            return Server(child);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("sportello serve did not become ready");
-}
-
-fn kill(server: Server) {
-    drop(server);
+/// The binary on `db`'s database.
+fn binary(db: &TestDb) -> Binary {
+    Binary::on_database(db.data_dir.path(), &db.url, ADMIN_TOKEN, &db.content_keys)
 }
 
 /// Creates the organization and a service with the CLI; returns (service id, primary key).
-fn onboard(db: &TestDb) -> (String, String) {
-    assert_eq!(cli(db, &["migrate"]).0, 0);
-    json_out(&cli(
-        db,
-        &[
-            "admin",
-            "organization",
-            "create",
-            "--fiscal-code",
-            ORG,
-            "--name",
-            "Comune di Varese",
-            "--json",
-        ],
-    ));
-    let service = json_out(&cli(
-        db,
-        &[
+fn onboard(bin: &Binary) -> (String, String) {
+    assert_eq!(bin.run(&["migrate"]).code, 0);
+    bin.run(&[
+        "admin",
+        "organization",
+        "create",
+        "--fiscal-code",
+        ORG,
+        "--name",
+        "Comune di Varese",
+        "--json",
+    ])
+    .json();
+    let service = bin
+        .run(&[
             "admin",
             "service",
             "create",
@@ -121,8 +50,8 @@ fn onboard(db: &TestDb) -> (String, String) {
             "--description",
             "Tributi comunali",
             "--json",
-        ],
-    ));
+        ])
+        .json();
     (
         service["id"].as_str().unwrap().to_owned(),
         service["primary_key"].as_str().unwrap().to_owned(),
@@ -152,7 +81,8 @@ where
 async fn an_upload_cut_by_a_crash_owns_no_key_and_its_retry_sends_every_line(backend: Backend) {
     const N: usize = 2_000;
     let db = TestDb::new(backend).await;
-    let (_, key) = onboard(&db);
+    let bin = binary(&db);
+    let (_, key) = onboard(&bin);
     let body: String = (0..N).map(|i| line(i) + "\n").collect();
     let cut = body
         .match_indices('\n')
@@ -162,9 +92,8 @@ async fn an_upload_cut_by_a_crash_owns_no_key_and_its_retry_sends_every_line(bac
 
     // Stream the first 1,500 lines, then stall, as a slow client would, and kill the server
     // once the first 1,000 are stored.
-    let port = free_port();
-    let server = serve(&db, port, &[]).await;
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let server = bin.serve(&[("SPORTELLO_WORKERS", "1")]);
+    let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
     write!(
         stream,
         "POST /api/v1/batches HTTP/1.1\r\nhost: 127.0.0.1\r\nocp-apim-subscription-key: {key}\r\n\
@@ -179,13 +108,16 @@ async fn an_upload_cut_by_a_crash_owns_no_key_and_its_retry_sends_every_line(bac
         dbr.count("SELECT COUNT(*) FROM batch_rows").await >= 1_000
     })
     .await;
-    kill(server);
+    server.kill();
     drop(stream);
 
     // Restart and retry the whole upload with the same key, as the API documents.
-    let port = free_port();
-    let server = serve(&db, port, &[("SPORTELLO_BATCH_UPLOAD_IDLE_MS", "1000")]).await;
-    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    // The restarted server may listen on another port: only its own log says which.
+    let server = bin.serve(&[
+        ("SPORTELLO_WORKERS", "1"),
+        ("SPORTELLO_BATCH_UPLOAD_IDLE_MS", "1000"),
+    ]);
+    let addr = server.addr;
     let headers = [
         ("ocp-apim-subscription-key", key.as_str()),
         ("content-type", "application/x-ndjson"),
@@ -238,27 +170,22 @@ async fn an_upload_cut_by_a_crash_owns_no_key_and_its_retry_sends_every_line(bac
             && dbr.count("SELECT COUNT(*) FROM batch_rows").await == N as i64
     })
     .await;
-    kill(server);
+    server.kill();
     assert_eq!(db.count("SELECT COUNT(*) FROM messages").await, N as i64);
     db.drop_schema().await;
 }
 
 async fn batch_send_refuses_a_service_whose_organization_is_disabled(backend: Backend) {
     let db = TestDb::new(backend).await;
-    let (sid, _) = onboard(&db);
+    let bin = binary(&db);
+    let (sid, _) = onboard(&bin);
     let file = db.data_dir.path().join("lotto.ndjson");
     std::fs::write(&file, line(1)).unwrap();
-    let disabled = cli(
-        &db,
-        &["admin", "organization", "disable", "--fiscal-code", ORG],
-    );
-    assert_eq!(disabled.0, 0, "{}", disabled.2);
-    let out = cli(
-        &db,
-        &["batch", "send", file.to_str().unwrap(), "--service", &sid],
-    );
-    assert_eq!(out.0, 2, "refused input: {out:?}");
-    assert!(out.2.contains("disabled"), "{}", out.2);
+    let disabled = bin.run(&["admin", "organization", "disable", "--fiscal-code", ORG]);
+    assert_eq!(disabled.code, 0, "{}", disabled.stderr);
+    let out = bin.run(&["batch", "send", file.to_str().unwrap(), "--service", &sid]);
+    assert_eq!(out.code, 2, "refused input: {out:?}");
+    assert!(out.stderr.contains("disabled"), "{}", out.stderr);
     assert_eq!(db.count("SELECT COUNT(*) FROM batches").await, 0);
     db.drop_schema().await;
 }
@@ -267,18 +194,15 @@ async fn batch_send_shows_progress_waits_for_every_line_and_fails_when_lines_are
     backend: Backend,
 ) {
     let db = TestDb::new(backend).await;
-    let (sid, _) = onboard(&db);
-    let port = free_port();
-    let server = serve(&db, port, &[]).await;
+    let bin = binary(&db);
+    let (sid, _) = onboard(&bin);
+    let server = bin.serve(&[("SPORTELLO_WORKERS", "1")]);
     let file = db.data_dir.path().join("lotto.ndjson");
     std::fs::write(&file, [line(1), "{not json".into(), line(3)].join("\n")).unwrap();
     let path = file.to_str().unwrap();
-    let out = cli(
-        &db,
-        &["batch", "send", path, "--service", &sid, "--json", "--wait"],
-    );
-    assert_eq!(out.0, 3, "some lines rejected: {out:?}");
-    let summary: Value = serde_json::from_str(out.1.trim()).unwrap();
+    let out = bin.run(&["batch", "send", path, "--service", &sid, "--json", "--wait"]);
+    assert_eq!(out.code, 3, "some lines rejected: {out:?}");
+    let summary: Value = serde_json::from_str(out.stdout.trim()).unwrap();
     assert_eq!(
         (
             summary["status"].as_str(),
@@ -291,7 +215,7 @@ async fn batch_send_shows_progress_waits_for_every_line_and_fails_when_lines_are
         "{summary}"
     );
     let events: Vec<Value> = out
-        .2
+        .stderr
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
         .collect();
@@ -310,10 +234,13 @@ async fn batch_send_shows_progress_waits_for_every_line_and_fails_when_lines_are
 
     // All lines accepted: exit 0; the human summary names the counts.
     std::fs::write(&file, [line(4), line(5)].join("\n")).unwrap();
-    let out = cli(&db, &["batch", "send", path, "--service", &sid, "--wait"]);
-    assert_eq!(out.0, 0, "{out:?}");
-    assert!(out.1.contains("2 accepted"), "{}", out.1);
-    assert!(!out.2.contains('\r'), "no progress bar without a terminal");
-    kill(server);
+    let out = bin.run(&["batch", "send", path, "--service", &sid, "--wait"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("2 accepted"), "{}", out.stdout);
+    assert!(
+        !out.stderr.contains('\r'),
+        "no progress bar without a terminal"
+    );
+    server.kill();
     db.drop_schema().await;
 }

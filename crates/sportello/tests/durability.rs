@@ -2,11 +2,12 @@
 //! crash tests run the real `sportello` binary and kill it with SIGKILL.
 #![allow(clippy::unwrap_used)]
 
+mod cli_support;
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use cli_support::{Binary, Server};
 use common::{ADMIN_TOKEN, Backend, CITIZEN, ORG, TestApp, TestDb, markdown};
 use serde_json::{Value, json};
 
@@ -23,25 +24,23 @@ both_backends!(
 
 async fn operators_review_services_from_the_command_line(backend: Backend) {
     let db = TestDb::new(backend).await;
-    assert_eq!(cli(&db, &["migrate"]).0, 0);
-    json_out(&cli(
-        &db,
-        &[
-            "admin",
-            "organization",
-            "create",
-            "--fiscal-code",
-            ORG,
-            "--name",
-            "Comune di Varese",
-            "--kind",
-            "comune",
-            "--json",
-        ],
-    ));
-    let delegate = json_out(&cli(
-        &db,
-        &[
+    let bin = binary(&db);
+    assert_eq!(bin.run(&["migrate"]).code, 0);
+    bin.run(&[
+        "admin",
+        "organization",
+        "create",
+        "--fiscal-code",
+        ORG,
+        "--name",
+        "Comune di Varese",
+        "--kind",
+        "comune",
+        "--json",
+    ])
+    .json();
+    let delegate = bin
+        .run(&[
             "admin",
             "delegate",
             "create",
@@ -54,12 +53,11 @@ async fn operators_review_services_from_the_command_line(backend: Backend) {
             "--role",
             "administrative",
             "--json",
-        ],
-    ));
+        ])
+        .json();
     let manage = delegate["manage_key"].as_str().unwrap().to_owned();
-    let port = free_port();
-    let server = serve(&db, port, "1").await;
-    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let server = bin.serve(&[("SPORTELLO_WORKERS", "1")]);
+    let addr = server.addr;
     let call = |method: &'static str, path: String, key: String, body: Option<Value>| async move {
         common::send(
             addr,
@@ -114,21 +112,18 @@ async fn operators_review_services_from_the_command_line(backend: Backend) {
         204
     );
 
-    let pending = json_out(&cli(&db, &["admin", "review", "list", "--json"]));
+    let pending = bin.run(&["admin", "review", "list", "--json"]).json();
     assert_eq!(pending[0]["id"], id.as_str(), "{pending}");
     assert_eq!(pending[0]["auto_publish"], true);
-    let rejected = cli(
-        &db,
-        &[
-            "admin",
-            "review",
-            "reject",
-            &id,
-            "--reason",
-            "Descrizione troppo breve",
-        ],
-    );
-    assert_eq!(rejected.0, 0, "{}", rejected.2);
+    let rejected = bin.run(&[
+        "admin",
+        "review",
+        "reject",
+        &id,
+        "--reason",
+        "Descrizione troppo breve",
+    ]);
+    assert_eq!(rejected.code, 0, "{}", rejected.stderr);
     let got = call(
         "GET",
         format!("/api/v1/manage/services/{id}"),
@@ -139,7 +134,7 @@ async fn operators_review_services_from_the_command_line(backend: Backend) {
     assert_eq!(got.body["status"]["value"], "rejected");
     assert_eq!(got.body["status"]["reason"], "Descrizione troppo breve");
     assert_eq!(
-        cli(&db, &["admin", "review", "approve", &id]).0,
+        bin.run(&["admin", "review", "approve", &id]).code,
         2,
         "not under review any more"
     );
@@ -158,9 +153,9 @@ async fn operators_review_services_from_the_command_line(backend: Backend) {
         Some(review),
     )
     .await;
-    let approved = cli(&db, &["admin", "review", "approve", &id]);
-    assert_eq!(approved.0, 0, "{}", approved.2);
-    assert!(approved.1.contains("published"), "{}", approved.1);
+    let approved = bin.run(&["admin", "review", "approve", &id]);
+    assert_eq!(approved.code, 0, "{}", approved.stderr);
+    assert!(approved.stdout.contains("published"), "{}", approved.stdout);
     let got = call(
         "GET",
         format!("/api/v1/manage/services/{id}/release"),
@@ -170,12 +165,13 @@ async fn operators_review_services_from_the_command_line(backend: Backend) {
     .await;
     assert_eq!(got.status, 200, "{}", got.body);
     assert!(
-        json_out(&cli(&db, &["admin", "review", "list", "--json"]))
+        bin.run(&["admin", "review", "list", "--json"])
+            .json()
             .as_array()
             .unwrap()
             .is_empty()
     );
-    kill(server);
+    server.kill();
     db.drop_schema().await;
 }
 
@@ -183,130 +179,65 @@ async fn serve_refuses_an_unmigrated_postgres_database_and_migrates_sqlite_itsel
     backend: Backend,
 ) {
     let db = TestDb::new(backend).await;
-    let port = free_port();
+    let bin = binary(&db);
     match backend {
         Backend::Postgres => {
-            let out = binary(&db, port).arg("serve").output().unwrap();
-            assert_ne!(out.status.code(), Some(0));
-            let stderr = String::from_utf8_lossy(&out.stderr);
+            let out = bin.run(&["serve", "--listen", "127.0.0.1:0"]);
+            assert_ne!(out.code, 0);
+            let stderr = out.stderr;
             assert!(stderr.contains("run `sportello migrate` first"), "{stderr}");
-            let migrated = cli(&db, &["migrate"]);
-            assert_eq!(migrated.0, 0, "{}", migrated.2);
+            let migrated = bin.run(&["migrate"]);
+            assert_eq!(migrated.code, 0, "{}", migrated.stderr);
             assert!(
                 migrated
-                    .1
+                    .stdout
                     .contains("applied migrations [1, 2, 3, 4, 5, 6, 7]"),
                 "{}",
-                migrated.1
+                migrated.stdout
             );
-            assert!(cli(&db, &["migrate"]).1.contains("up to date"));
+            assert!(bin.run(&["migrate"]).stdout.contains("up to date"));
         }
         Backend::Sqlite => {}
     }
-    let server = serve(&db, port, "1").await;
-    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let server = bin.serve(&[("SPORTELLO_WORKERS", "1")]);
+    let addr = server.addr;
     assert_eq!(
         common::send(addr, "GET", "/readyz", &[], None).await.status,
         200
     );
-    kill(server);
+    server.kill();
     db.drop_schema().await;
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn binary(db: &TestDb, port: u16) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sportello"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("SPORTELLO_DATA_DIR", db.data_dir.path())
-        .env("SPORTELLO_DATABASE_URL", &db.url)
-        .env("SPORTELLO_LISTEN", format!("127.0.0.1:{port}"))
-        .env("SPORTELLO_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("SPORTELLO_CONTENT_KEYS", &db.content_keys)
-        .env("SPORTELLO_JOB_LEASE_MS", "500")
-        .env("SPORTELLO_LOG", "warn")
-        .stdin(Stdio::null());
-    cmd
-}
-
-/// Runs a CLI command to completion; returns (exit code, stdout).
-fn cli(db: &TestDb, args: &[&str]) -> (i32, String, String) {
-    let out = binary(db, free_port()).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn json_out(out: &(i32, String, String)) -> Value {
-    assert_eq!(out.0, 0, "stdout: {} stderr: {}", out.1, out.2);
-    serde_json::from_str(out.1.trim()).unwrap()
-}
-
-async fn serve(db: &TestDb, port: u16, workers: &str) -> Child {
-    let mut child = binary(db, port)
-        .env("SPORTELLO_WORKERS", workers)
-        .arg("serve")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr = format!("127.0.0.1:{port}").parse().unwrap();
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok()
-            && common::send(addr, "GET", "/readyz", &[], None).await.status == 200
-        {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("sportello serve did not become ready");
-}
-
-fn kill(mut child: Child) {
-    // SIGKILL: no graceful shutdown, no flushing.
-    child.kill().unwrap();
-    child.wait().unwrap();
+/// The binary on `db`'s database.
+fn binary(db: &TestDb) -> Binary {
+    Binary::on_database(db.data_dir.path(), &db.url, ADMIN_TOKEN, &db.content_keys)
 }
 
 /// Creates organization, delegate, citizen (CLI) and a service (CLI); returns the service key.
-fn onboard_with_cli(db: &TestDb) -> String {
-    json_out(&cli(
-        db,
-        &[
-            "admin",
-            "organization",
-            "create",
-            "--fiscal-code",
-            ORG,
-            "--name",
-            "Comune di Varese",
-            "--json",
-        ],
-    ));
-    json_out(&cli(
-        db,
-        &[
-            "admin",
-            "citizen",
-            "create",
-            "--fiscal-code",
-            CITIZEN,
-            "--json",
-        ],
-    ));
-    let service = json_out(&cli(
-        db,
-        &[
+fn onboard_with_cli(bin: &Binary) -> String {
+    bin.run(&[
+        "admin",
+        "organization",
+        "create",
+        "--fiscal-code",
+        ORG,
+        "--name",
+        "Comune di Varese",
+        "--json",
+    ])
+    .json();
+    bin.run(&[
+        "admin",
+        "citizen",
+        "create",
+        "--fiscal-code",
+        CITIZEN,
+        "--json",
+    ])
+    .json();
+    let service = bin
+        .run(&[
             "admin",
             "service",
             "create",
@@ -319,8 +250,8 @@ fn onboard_with_cli(db: &TestDb) -> String {
             "--authorized-recipient",
             CITIZEN,
             "--json",
-        ],
-    ));
+        ])
+        .json();
     service["primary_key"].as_str().unwrap().to_owned()
 }
 
@@ -329,13 +260,13 @@ async fn killing_the_server_loses_nothing_and_processes_every_message_exactly_on
 ) {
     const N: usize = 120;
     let db = TestDb::new(backend).await;
-    assert_eq!(cli(&db, &["migrate"]).0, 0);
-    let key = onboard_with_cli(&db);
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let bin = binary(&db);
+    assert_eq!(bin.run(&["migrate"]).code, 0);
+    let key = onboard_with_cli(&bin);
 
     // 1. Accept messages with no worker running, then kill the process.
-    let server = serve(&db, port, "0").await;
+    let server = bin.serve(&[("SPORTELLO_WORKERS", "0")]);
+    let addr = server.addr;
     let mut ids = Vec::new();
     for i in 0..N {
         let body = json!({"content": {"subject": format!("Avviso numero {i:04}"), "markdown": markdown()}});
@@ -350,7 +281,7 @@ async fn killing_the_server_loses_nothing_and_processes_every_message_exactly_on
         assert_eq!(r.status, 201, "{}", r.body);
         ids.push(r.body["id"].as_str().unwrap().to_owned());
     }
-    kill(server);
+    server.kill();
     assert_eq!(
         db.count("SELECT COUNT(*) FROM messages WHERE status = 'ACCEPTED'")
             .await,
@@ -359,15 +290,15 @@ async fn killing_the_server_loses_nothing_and_processes_every_message_exactly_on
     );
 
     // 2. Restart with a worker and kill it while it is processing.
-    let server = serve(&db, port, "1").await;
+    let server = bin.serve(&[("SPORTELLO_WORKERS", "1")]);
     tokio::time::sleep(Duration::from_millis(30)).await;
-    kill(server);
+    server.kill();
     let done_at_kill = db
         .count("SELECT COUNT(*) FROM messages WHERE status = 'PROCESSED'")
         .await;
 
     // 3. Restart again; the lease of the killed worker's claims runs out and all finish.
-    let server = serve(&db, port, "2").await;
+    let server = bin.serve(&[("SPORTELLO_WORKERS", "2")]);
     let mut processed = 0;
     for _ in 0..400 {
         processed = db
@@ -378,7 +309,7 @@ async fn killing_the_server_loses_nothing_and_processes_every_message_exactly_on
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    kill(server);
+    server.kill();
     assert_eq!(
         processed, N as i64,
         "processed after restart (had {done_at_kill} at kill)"
@@ -400,12 +331,12 @@ async fn killing_the_server_loses_nothing_and_processes_every_message_exactly_on
 
 async fn the_admin_commands_print_json_and_work_while_the_server_runs(backend: Backend) {
     let db = TestDb::new(backend).await;
-    assert_eq!(cli(&db, &["migrate"]).0, 0);
-    let port = free_port();
-    let server = serve(&db, port, "1").await;
-    let org = json_out(&cli(
-        &db,
-        &[
+    let bin = binary(&db);
+    assert_eq!(bin.run(&["migrate"]).code, 0);
+    let server = bin.serve(&[("SPORTELLO_WORKERS", "1")]);
+    let addr = server.addr;
+    let org = bin
+        .run(&[
             "admin",
             "organization",
             "create",
@@ -414,12 +345,11 @@ async fn the_admin_commands_print_json_and_work_while_the_server_runs(backend: B
             "--name",
             "Comune di Varese",
             "--json",
-        ],
-    ));
+        ])
+        .json();
     assert_eq!(org["fiscal_code"], ORG);
-    let delegate = json_out(&cli(
-        &db,
-        &[
+    let delegate = bin
+        .run(&[
             "admin",
             "delegate",
             "create",
@@ -428,14 +358,13 @@ async fn the_admin_commands_print_json_and_work_while_the_server_runs(backend: B
             "--email",
             "it@comune.varese.it",
             "--json",
-        ],
-    ));
+        ])
+        .json();
     assert_eq!(delegate["email"], "it@comune.varese.it");
     let manage_key = delegate["manage_key"].as_str().unwrap();
     assert_eq!(manage_key.len(), 32);
-    let citizen = json_out(&cli(
-        &db,
-        &[
+    let citizen = bin
+        .run(&[
             "admin",
             "citizen",
             "create",
@@ -444,12 +373,11 @@ async fn the_admin_commands_print_json_and_work_while_the_server_runs(backend: B
             "--email",
             "m@example.org",
             "--json",
-        ],
-    ));
+        ])
+        .json();
     assert_eq!(citizen["fiscal_code"], CITIZEN);
 
     // The running server sees what the CLI wrote: the manage key works.
-    let addr = format!("127.0.0.1:{port}").parse().unwrap();
     let r = common::send(
         addr,
         "GET",
@@ -461,39 +389,36 @@ async fn the_admin_commands_print_json_and_work_while_the_server_runs(backend: B
     assert_eq!(r.status, 200, "{}", r.body);
 
     // Refused input: exit code 2, a precise reason, nothing written.
-    let bad = cli(
-        &db,
-        &[
-            "admin",
-            "organization",
-            "create",
-            "--fiscal-code",
-            "00441340123",
-            "--name",
-            "Comune di Varese",
-        ],
-    );
-    assert_eq!(bad.0, 2);
-    assert!(bad.2.contains("check digit"), "{}", bad.2);
-    let dup = cli(
-        &db,
-        &[
-            "admin",
-            "organization",
-            "create",
-            "--fiscal-code",
-            ORG,
-            "--name",
-            "Comune di Varese",
-        ],
-    );
-    assert_eq!(dup.0, 2, "{}", dup.2);
-    let list = json_out(&cli(&db, &["admin", "organization", "list", "--json"]));
+    let bad = bin.run(&[
+        "admin",
+        "organization",
+        "create",
+        "--fiscal-code",
+        "00441340123",
+        "--name",
+        "Comune di Varese",
+    ]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("check digit"), "{}", bad.stderr);
+    let dup = bin.run(&[
+        "admin",
+        "organization",
+        "create",
+        "--fiscal-code",
+        ORG,
+        "--name",
+        "Comune di Varese",
+    ]);
+    assert_eq!(dup.code, 2, "{}", dup.stderr);
+    let list = bin.run(&["admin", "organization", "list", "--json"]).json();
     assert_eq!(list.as_array().unwrap().len(), 1);
 
     // Disabling the delegate from the CLI takes effect on the server.
     let id = delegate["id"].as_str().unwrap();
-    assert_eq!(cli(&db, &["admin", "delegate", "disable", "--id", id]).0, 0);
+    assert_eq!(
+        bin.run(&["admin", "delegate", "disable", "--id", id]).code,
+        0
+    );
     let r = common::send(
         addr,
         "GET",
@@ -504,20 +429,14 @@ async fn the_admin_commands_print_json_and_work_while_the_server_runs(backend: B
     .await;
     assert_eq!(r.status, 403);
     assert_eq!(
-        cli(
-            &db,
-            &["healthcheck", "--listen", &format!("127.0.0.1:{port}")]
-        )
-        .0,
+        bin.run(&["healthcheck", "--listen", &addr.to_string()])
+            .code,
         0
     );
-    kill(server);
+    server.kill();
     assert_ne!(
-        cli(
-            &db,
-            &["healthcheck", "--listen", &format!("127.0.0.1:{port}")]
-        )
-        .0,
+        bin.run(&["healthcheck", "--listen", &addr.to_string()])
+            .code,
         0
     );
     db.drop_schema().await;
@@ -683,27 +602,13 @@ async fn the_admin_api_needs_the_admin_token(backend: Backend) {
 
 async fn the_logs_never_contain_fiscal_codes_or_message_content(backend: Backend) {
     let db = TestDb::new(backend).await;
-    assert_eq!(cli(&db, &["migrate"]).0, 0);
-    let key = onboard_with_cli(&db);
-    let port = free_port();
-    let log_path = db.data_dir.path().join("serve.log");
-    let mut child = binary(&db, port)
-        .env("SPORTELLO_LOG", "debug")
-        .env("SPORTELLO_LOG_FORMAT", "json")
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let addr = format!("127.0.0.1:{port}").parse().unwrap();
-    let mut ready = false;
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let bin = binary(&db);
+    assert_eq!(bin.run(&["migrate"]).code, 0);
+    let key = onboard_with_cli(&bin);
+    let server =
+        Server::start(bin.command(&[("SPORTELLO_LOG", "debug"), ("SPORTELLO_LOG_FORMAT", "json")]));
+    let addr = server.addr;
+    let ready = server.wait_ready();
     let subject = "Oggetto riservato 4711";
     let requests = [
         (
@@ -747,10 +652,8 @@ async fn the_logs_never_contain_fiscal_codes_or_message_content(backend: Backend
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    let log = server.kill().join("\n");
     assert!(ready);
-    let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(
         log.contains("/api/v1/messages/{fiscal_code}"),
         "requests are logged by route: {log}"

@@ -1,12 +1,14 @@
 //! Runs the real `sportello` binary: one-shot commands, and `serve` on a port the kernel
-//! chooses (`--listen 127.0.0.1:0`), its address read from its own start-up log line.
+//! chooses (`--listen 127.0.0.1:0`), its address read from its own start-up log line. The
+//! port is never picked by the test and handed over, so no other process can take it between.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::BufRead as _;
+use std::io::{BufRead as _, Write as _};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The binary with a clean environment: only `PATH`, JSON logs and what `env` adds.
@@ -23,12 +25,81 @@ pub fn sportello(env: &[(&str, &str)]) -> Command {
     cmd
 }
 
+/// The binary pointed at one test database: the same environment for every command and
+/// every (re)start of `serve`, so a restarted server opens the same data.
+#[derive(Clone, Debug)]
+pub struct Binary {
+    env: Vec<(String, String)>,
+}
+
+impl Binary {
+    /// Data directory, database URL, admin token and content keys of the database; a short job
+    /// lease (500 ms) so that claims of a killed worker run out quickly.
+    pub fn on_database(
+        data_dir: &Path,
+        database_url: &str,
+        admin_token: &str,
+        content_keys: &str,
+    ) -> Self {
+        let env = [
+            ("SPORTELLO_DATA_DIR", data_dir.display().to_string()),
+            ("SPORTELLO_DATABASE_URL", database_url.to_owned()),
+            ("SPORTELLO_ADMIN_TOKEN", admin_token.to_owned()),
+            ("SPORTELLO_CONTENT_KEYS", content_keys.to_owned()),
+            ("SPORTELLO_JOB_LEASE_MS", "500".to_owned()),
+        ];
+        Self {
+            env: env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        }
+    }
+
+    /// The command with this environment plus `extra` (which wins over it).
+    pub fn command(&self, extra: &[(&str, &str)]) -> Command {
+        let mut cmd = sportello(&[]);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs a one-shot command to completion.
+    pub fn run(&self, args: &[&str]) -> Output {
+        run(self.command(&[]), args)
+    }
+
+    /// Starts `serve` with `extra` in its environment and waits until `/readyz` answers 200.
+    pub fn serve(&self, extra: &[(&str, &str)]) -> Server {
+        let server = Server::start(self.command(extra));
+        assert!(
+            server.wait_ready(),
+            "sportello serve did not become ready: {:?}",
+            server.log()
+        );
+        server
+    }
+}
+
 /// What a finished command did.
 #[derive(Debug)]
 pub struct Output {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+}
+
+impl Output {
+    /// The JSON the command printed; it must have succeeded.
+    pub fn json(&self) -> serde_json::Value {
+        assert_eq!(
+            self.code, 0,
+            "stdout: {} stderr: {}",
+            self.stdout, self.stderr
+        );
+        serde_json::from_str(self.stdout.trim()).unwrap()
+    }
 }
 
 /// Runs `cmd` with `args` to completion.
@@ -41,11 +112,13 @@ pub fn run(mut cmd: Command, args: &[&str]) -> Output {
     }
 }
 
-/// A running `sportello serve`; killed when dropped.
+/// A running `sportello serve`; killed (SIGKILL) when dropped, so a failing test leaves no
+/// process behind.
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
+    reader: Option<JoinHandle<()>>,
 }
 
 impl Server {
@@ -61,7 +134,7 @@ impl Server {
         let log = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel();
         let lines = log.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in std::io::BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
@@ -84,13 +157,60 @@ impl Server {
                 }
             }
         };
-        Self { child, addr, log }
+        Self {
+            child,
+            addr,
+            log,
+            reader: Some(reader),
+        }
+    }
+
+    /// Whether `/readyz` answers 200 within 30 s (the database may still be opening).
+    pub fn wait_ready(&self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if readyz_status(self.addr) == Some(200) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The log lines written so far.
     pub fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }
+
+    /// SIGKILL: no graceful shutdown, no flushing, as in a crash. Returns every line the
+    /// process logged, up to its end.
+    pub fn kill(mut self) -> Vec<String> {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        // The process is gone, so its stderr is closed and the reader ends.
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        self.log()
+    }
+}
+
+/// The status of `GET /readyz` on `addr`, or `None` when nothing answered.
+fn readyz_status(addr: SocketAddr) -> Option<u16> {
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET /readyz HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut status_line = String::new();
+    std::io::BufReader::new(stream)
+        .read_line(&mut status_line)
+        .ok()?;
+    status_line.split_whitespace().nth(1)?.parse().ok()
 }
 
 impl Drop for Server {
