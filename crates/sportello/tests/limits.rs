@@ -10,6 +10,7 @@ both_backends!(
     a_service_over_its_rate_gets_429_with_the_gateway_headers,
     a_service_over_its_daily_quota_gets_429_saying_which_quota_and_when_it_resets,
     sixty_four_parallel_submitters_get_no_server_error_and_exactly_the_daily_quota,
+    parallel_submitters_without_a_quota_are_all_accepted_and_all_counted,
 );
 
 async fn a_service_over_its_rate_gets_429_with_the_gateway_headers(backend: Backend) {
@@ -202,5 +203,70 @@ async fn sixty_four_parallel_submitters_get_no_server_error_and_exactly_the_dail
         .await;
     assert_eq!(usage.body["daily"]["used"], QUOTA, "{}", usage.body);
     assert_eq!(usage.body["monthly"]["used"], QUOTA, "{}", usage.body);
+    app.finish().await;
+}
+
+/// Without a quota each intake writer adds to its own shard of the usage counters; the usage a
+/// delegate reads is still every accepted message.
+async fn parallel_submitters_without_a_quota_are_all_accepted_and_all_counted(backend: Backend) {
+    const SUBMITTERS: usize = 32;
+    const EACH: usize = 5;
+    let app = TestApp::spawn(backend).await;
+    let manage = app.onboard().await;
+    let (id, key) = app.service(&manage, json!({})).await;
+    let body = json!({"content": {"subject": "Benvenuto nel servizio", "markdown": markdown()}});
+    let path = format!("/api/v1/messages/{CITIZEN}");
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..SUBMITTERS {
+        let (addr, key, path, body) = (app.addr, key.clone(), path.clone(), body.to_string());
+        tasks.spawn(async move {
+            let mut statuses = Vec::with_capacity(EACH);
+            for _ in 0..EACH {
+                let r = common::send(
+                    addr,
+                    "POST",
+                    &path,
+                    &[("ocp-apim-subscription-key", &key)],
+                    Some(body.clone()),
+                )
+                .await;
+                statuses.push((r.status, r.text));
+            }
+            statuses
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        for (status, text) in done.unwrap() {
+            assert_eq!(status, 201, "{text}");
+        }
+    }
+    let usage = app
+        .with_key(
+            &manage,
+            "GET",
+            &format!("/manage/services/{id}/usage"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        usage.body["daily"]["used"],
+        SUBMITTERS * EACH,
+        "{}",
+        usage.body
+    );
+    assert_eq!(
+        usage.body["monthly"]["used"],
+        SUBMITTERS * EACH,
+        "{}",
+        usage.body
+    );
+    let metrics = app.request("GET", "/metrics", &[], None).await;
+    for gauge in [
+        "sportello_service_messages_today",
+        "sportello_service_messages_this_month",
+    ] {
+        let line = format!("{gauge}{{service_id=\"{id}\"}} {}\n", SUBMITTERS * EACH);
+        assert!(metrics.text.contains(&line), "{line} in {}", metrics.text);
+    }
     app.finish().await;
 }

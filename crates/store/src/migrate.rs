@@ -43,6 +43,11 @@ pub const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         "batch_uploads",
         include_str!("../migrations/sqlite/0007_batch_uploads.sql"),
     ),
+    (
+        8,
+        "usage_shards",
+        include_str!("../migrations/sqlite/0008_usage_shards.sql"),
+    ),
 ];
 
 /// `(version, name, sql)` for PostgreSQL.
@@ -81,6 +86,11 @@ pub const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         7,
         "batch_uploads",
         include_str!("../migrations/postgres/0007_batch_uploads.sql"),
+    ),
+    (
+        8,
+        "usage_shards",
+        include_str!("../migrations/postgres/0008_usage_shards.sql"),
     ),
 ];
 

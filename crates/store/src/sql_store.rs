@@ -43,6 +43,20 @@ impl std::fmt::Debug for SqlStore {
     }
 }
 
+/// Round-robin choice of the usage-counter shard an intake transaction adds to: concurrent
+/// writers of one service then mostly add to different rows. Any shard is correct; the count
+/// is the sum of all of them.
+static NEXT_USAGE_SHARD: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Shards per usage counter: one on SQLite, which has a single writer; on PostgreSQL more than
+/// its intake writers (4) plus the batch worker.
+fn usage_shards(backend: Backend) -> i64 {
+    match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 8,
+    }
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(d) => {
@@ -255,32 +269,59 @@ impl SqlStore {
         outcomes: &mut [Option<AcceptOutcome>],
     ) -> StoreResult<()> {
         use std::collections::BTreeMap;
-        // (service, period key) → (used before this group, accepted in this group). A BTreeMap so
-        // that every writer locks the usage rows in the same order: concurrent PostgreSQL writers
-        // locking a service's day and month rows in opposite orders deadlock.
-        let mut usage: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+        /// A counter of this group: (service, period key).
+        #[derive(Default)]
+        struct Counter {
+            /// Some message of the group is under a quota for this counter.
+            limited: bool,
+            /// Messages counted before this group (read only when `limited`).
+            before: u64,
+            /// Messages of this group counted.
+            added: u64,
+        }
+        let shards = usage_shards(self.backend);
+        let own = NEXT_USAGE_SHARD
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .rem_euclid(shards);
+        // A BTreeMap so that every writer locks counter rows in one order, (service, period,
+        // shard): concurrent PostgreSQL writers locking rows in opposite orders deadlock.
+        let mut counters: BTreeMap<(String, String), Counter> = BTreeMap::new();
         for (m, outcome) in batch.iter().zip(outcomes.iter()) {
             if matches!(outcome, Some(AcceptOutcome::Created(_))) {
-                for period in [QuotaPeriod::Daily, QuotaPeriod::Monthly] {
-                    usage.insert((m.service_id.to_string(), period.key(m.created_at)), (0, 0));
+                for (period, limit) in [
+                    (QuotaPeriod::Daily, m.quotas.daily),
+                    (QuotaPeriod::Monthly, m.quotas.monthly),
+                ] {
+                    let key = (m.service_id.to_string(), period.key(m.created_at));
+                    counters.entry(key).or_default().limited |= limit.is_some();
                 }
             }
         }
-        // Read each counter under a row lock taken by a no-op upsert (it creates a missing row), so
-        // a concurrent writer waits here until this group commits and then sees its messages: the
-        // quota is exact across writers and nodes.
-        for ((service, period), (before, _)) in usage.iter_mut() {
-            let n: i64 = sqlx::query_scalar(
-                "INSERT INTO service_usage (service_id, period, messages) VALUES ($1, $2, 0) \
-                 ON CONFLICT (service_id, period) DO UPDATE SET \
-                 messages = service_usage.messages RETURNING messages",
-            )
-            .bind(service.clone())
-            .bind(period.clone())
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(backend)?;
-            *before = n.max(0) as u64;
+        // Lock the rows this group will add to (a no-op upsert, which creates a missing row and
+        // holds its lock until commit). Under a quota, lock and read every shard of the counter,
+        // so that a concurrent writer waits here until this group commits and then sees its
+        // messages: the quota holds exactly across writers and nodes. Without a quota only this
+        // writer's own shard is locked, and writers of one service do not queue on each other.
+        for ((service, period), counter) in counters.iter_mut() {
+            let locked = if counter.limited {
+                0..shards
+            } else {
+                own..own + 1
+            };
+            for shard in locked {
+                let n: i64 = sqlx::query_scalar(
+                    "INSERT INTO service_usage (service_id, period, shard, messages) \
+                     VALUES ($1, $2, $3, 0) ON CONFLICT (service_id, period, shard) DO UPDATE \
+                     SET messages = service_usage.messages RETURNING messages",
+                )
+                .bind(service.clone())
+                .bind(period.clone())
+                .bind(shard)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(backend)?;
+                counter.before += n.max(0) as u64;
+            }
         }
         for (m, outcome) in batch.iter().zip(outcomes.iter_mut()) {
             if !matches!(outcome, Some(AcceptOutcome::Created(_))) {
@@ -292,14 +333,14 @@ impl SqlStore {
                 (QuotaPeriod::Monthly, m.quotas.monthly),
             ];
             let refused = periods.into_iter().find_map(|(period, limit)| {
-                let (before, now) = usage[&(service.clone(), period.key(m.created_at))];
-                limit.filter(|limit| before + now >= *limit).map(|limit| {
-                    AcceptOutcome::QuotaExceeded {
+                let counter = &counters[&(service.clone(), period.key(m.created_at))];
+                limit
+                    .filter(|limit| counter.before + counter.added >= *limit)
+                    .map(|limit| AcceptOutcome::QuotaExceeded {
                         period,
                         limit,
                         resets_at: period.resets_at(m.created_at),
-                    }
-                })
+                    })
             });
             match refused {
                 Some(r) => {
@@ -312,25 +353,27 @@ impl SqlStore {
                 }
                 None => {
                     for period in [QuotaPeriod::Daily, QuotaPeriod::Monthly] {
-                        if let Some(u) = usage.get_mut(&(service.clone(), period.key(m.created_at)))
+                        if let Some(c) =
+                            counters.get_mut(&(service.clone(), period.key(m.created_at)))
                         {
-                            u.1 += 1;
+                            c.added += 1;
                         }
                     }
                 }
             }
         }
-        for ((service, period), (_, added)) in usage {
-            if added == 0 {
+        for ((service, period), counter) in counters {
+            if counter.added == 0 {
                 continue;
             }
             sqlx::query(
-                "UPDATE service_usage SET messages = messages + $3 \
-                 WHERE service_id = $1 AND period = $2",
+                "UPDATE service_usage SET messages = messages + $4 \
+                 WHERE service_id = $1 AND period = $2 AND shard = $3",
             )
             .bind(service)
             .bind(period)
-            .bind(added as i64)
+            .bind(own)
+            .bind(counter.added as i64)
             .execute(&mut **tx)
             .await
             .map_err(backend)?;
@@ -730,7 +773,8 @@ impl Store for SqlStore {
 
     async fn usage_in_period(&self, period_key: &str) -> StoreResult<Vec<(ServiceId, u64)>> {
         sqlx::query(
-            "SELECT service_id, messages FROM service_usage WHERE period = $1 ORDER BY service_id",
+            "SELECT service_id, CAST(SUM(messages) AS BIGINT) AS messages FROM service_usage \
+             WHERE period = $1 GROUP BY service_id ORDER BY service_id",
         )
         .bind(period_key.to_owned())
         .fetch_all(&self.read)
@@ -751,15 +795,16 @@ impl Store for SqlStore {
             .iter()
             .enumerate()
         {
-            let n: Option<i64> = sqlx::query_scalar(
-                "SELECT messages FROM service_usage WHERE service_id = $1 AND period = $2",
+            let n: i64 = sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(messages), 0) AS BIGINT) FROM service_usage \
+                 WHERE service_id = $1 AND period = $2",
             )
             .bind(id.to_string())
             .bind(period.key(at))
-            .fetch_optional(&self.read)
+            .fetch_one(&self.read)
             .await
             .map_err(backend)?;
-            used[i] = n.unwrap_or(0).max(0) as u64;
+            used[i] = n.max(0) as u64;
         }
         Ok((used[0], used[1]))
     }
