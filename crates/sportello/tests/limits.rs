@@ -154,36 +154,13 @@ async fn sixty_four_parallel_submitters_get_no_server_error_and_exactly_the_dail
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let body = json!({"content": {"subject": "Benvenuto nel servizio", "markdown": markdown()}});
-    let path = format!("/api/v1/messages/{CITIZEN}");
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..SUBMITTERS {
-        let (addr, key, path, body) = (app.addr, key.clone(), path.clone(), body.to_string());
-        tasks.spawn(async move {
-            let mut statuses = Vec::with_capacity(EACH);
-            for _ in 0..EACH {
-                let r = common::send(
-                    addr,
-                    "POST",
-                    &path,
-                    &[("ocp-apim-subscription-key", &key)],
-                    Some(body.clone()),
-                )
-                .await;
-                statuses.push((r.status, r.text));
-            }
-            statuses
-        });
-    }
     let mut created = 0;
     let mut refused = 0;
-    while let Some(done) = tasks.join_next().await {
-        for (status, text) in done.unwrap() {
-            match status {
-                201 => created += 1,
-                429 => refused += 1,
-                other => panic!("unexpected {other}: {text}"),
-            }
+    for (status, text) in submit_in_parallel(&app, &key, SUBMITTERS, EACH).await {
+        match status {
+            201 => created += 1,
+            429 => refused += 1,
+            other => panic!("unexpected {other}: {text}"),
         }
     }
     assert_eq!(created, QUOTA, "exactly the quota is accepted");
@@ -214,31 +191,8 @@ async fn parallel_submitters_without_a_quota_are_all_accepted_and_all_counted(ba
     let app = TestApp::spawn(backend).await;
     let manage = app.onboard().await;
     let (id, key) = app.service(&manage, json!({})).await;
-    let body = json!({"content": {"subject": "Benvenuto nel servizio", "markdown": markdown()}});
-    let path = format!("/api/v1/messages/{CITIZEN}");
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..SUBMITTERS {
-        let (addr, key, path, body) = (app.addr, key.clone(), path.clone(), body.to_string());
-        tasks.spawn(async move {
-            let mut statuses = Vec::with_capacity(EACH);
-            for _ in 0..EACH {
-                let r = common::send(
-                    addr,
-                    "POST",
-                    &path,
-                    &[("ocp-apim-subscription-key", &key)],
-                    Some(body.clone()),
-                )
-                .await;
-                statuses.push((r.status, r.text));
-            }
-            statuses
-        });
-    }
-    while let Some(done) = tasks.join_next().await {
-        for (status, text) in done.unwrap() {
-            assert_eq!(status, 201, "{text}");
-        }
+    for (status, text) in submit_in_parallel(&app, &key, SUBMITTERS, EACH).await {
+        assert_eq!(status, 201, "{text}");
     }
     let usage = app
         .with_key(
@@ -269,4 +223,35 @@ async fn parallel_submitters_without_a_quota_are_all_accepted_and_all_counted(ba
         assert!(metrics.text.contains(&line), "{line} in {}", metrics.text);
     }
     app.finish().await;
+}
+
+/// `submitters` concurrent clients, each sending `each` messages one after the other with `key`
+/// (a connection per request); every answer's status and body.
+async fn submit_in_parallel(
+    app: &TestApp,
+    key: &str,
+    submitters: usize,
+    each: usize,
+) -> Vec<(u16, String)> {
+    let body = json!({"content": {"subject": "Benvenuto nel servizio", "markdown": markdown()}})
+        .to_string();
+    let path = format!("/api/v1/messages/{CITIZEN}");
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..submitters {
+        let (addr, key, path, body) = (app.addr, key.to_owned(), path.clone(), body.clone());
+        tasks.spawn(async move {
+            let mut answers = Vec::with_capacity(each);
+            for _ in 0..each {
+                let headers = [("ocp-apim-subscription-key", key.as_str())];
+                let r = common::send(addr, "POST", &path, &headers, Some(body.clone())).await;
+                answers.push((r.status, r.text));
+            }
+            answers
+        });
+    }
+    let mut answers = Vec::with_capacity(submitters * each);
+    while let Some(done) = tasks.join_next().await {
+        answers.extend(done.unwrap());
+    }
+    answers
 }
