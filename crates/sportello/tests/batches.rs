@@ -255,7 +255,9 @@ async fn an_undecodable_upload_is_refused_at_once_and_a_replayed_key_creates_not
     app.finish().await;
 }
 
-async fn a_cancelled_batch_stops_and_reports_the_rest_as_cancelled(backend: Backend) {
+/// A server with no workers and a service that has uploaded a 20-line batch to the sandbox
+/// code: (app, service key, batch id). Nothing processes it, so it can be cancelled whole.
+async fn twenty_lines_nobody_processes(backend: Backend) -> (TestApp, String, String) {
     let db = TestDb::new(backend).await;
     let app = TestApp::spawn_on(db, |c| c.workers = 0).await;
     let manage = app.onboard().await;
@@ -265,6 +267,11 @@ async fn a_cancelled_batch_stops_and_reports_the_rest_as_cancelled(backend: Back
         .collect();
     let r = upload(&app, &key, "application/x-ndjson", body.join("\n"), None).await;
     let id = r.body["id"].as_str().unwrap().to_owned();
+    (app, key, id)
+}
+
+async fn a_cancelled_batch_stops_and_reports_the_rest_as_cancelled(backend: Backend) {
+    let (app, key, id) = twenty_lines_nobody_processes(backend).await;
     let c = app
         .with_key(&key, "POST", &format!("/batches/{id}/cancel"), None)
         .await;
@@ -660,15 +667,7 @@ async fn an_unclosed_csv_quote_is_rejected_at_its_line_and_every_later_line_has_
 }
 
 async fn a_cancelled_batch_counts_its_unsent_lines_as_cancelled_like_its_report(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let app = TestApp::spawn_on(db, |c| c.workers = 0).await;
-    let manage = app.onboard().await;
-    let (_, key) = app.service(&manage, json!({})).await;
-    let body: Vec<String> = (0..20)
-        .map(|i| line(SANDBOX, &format!("Prova sandbox numero {i}")))
-        .collect();
-    let r = upload(&app, &key, "application/x-ndjson", body.join("\n"), None).await;
-    let id = r.body["id"].as_str().unwrap().to_owned();
+    let (app, key, id) = twenty_lines_nobody_processes(backend).await;
     let c = app
         .with_key(&key, "POST", &format!("/batches/{id}/cancel"), None)
         .await;
