@@ -663,3 +663,39 @@ async fn the_logs_never_contain_fiscal_codes_or_message_content(backend: Backend
     }
     db.drop_schema().await;
 }
+
+/// The harness itself: a test that panics half-way still drops its PostgreSQL schema, so failed
+/// runs do not pile schemas up on the test server.
+#[test]
+fn a_test_that_panics_leaves_no_postgres_schema_behind() {
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let failed = std::thread::spawn(move || {
+        runtime().block_on(async {
+            let app = TestApp::spawn(Backend::Postgres).await;
+            app.onboard().await;
+            tx.send(app.db.schema.clone().unwrap()).unwrap();
+            panic!("the test fails half-way");
+        })
+    })
+    .join();
+    assert!(failed.is_err(), "the inner test panicked");
+    let schema = rx.recv().unwrap();
+    let left = runtime().block_on(async {
+        let probe = TestDb::new(Backend::Postgres).await;
+        let left = probe
+            .count(&format!(
+                "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = '{schema}'"
+            ))
+            .await;
+        probe.drop_schema().await;
+        left
+    });
+    assert_eq!(left, 0, "schema {schema} was left behind");
+}

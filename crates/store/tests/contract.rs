@@ -27,6 +27,17 @@ struct Db {
     schema: Option<String>,
 }
 
+/// A test that panicked before `done` still leaves no schema behind.
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some(schema) = self.schema.take()
+            && let Err(e) = store::raw::drop_schema_blocking(&pg_url(), &schema)
+        {
+            eprintln!("test schema {schema} not dropped: {e}");
+        }
+    }
+}
+
 fn pg_url() -> String {
     std::env::var("SPORTELLO_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
@@ -68,9 +79,9 @@ impl Db {
         }
     }
 
-    async fn done(self) {
+    async fn done(mut self) {
         self.store.close().await;
-        if let Some(schema) = self.schema {
+        if let Some(schema) = self.schema.take() {
             let admin = SqlStore::connect(&pg_url(), 1).await.unwrap();
             store::raw::execute(&admin, &format!("DROP SCHEMA {schema} CASCADE"))
                 .await

@@ -37,6 +37,21 @@ pub struct TestDb {
     pub data_dir: tempfile::TempDir,
     pub schema: Option<String>,
     pub content_keys: String,
+    /// The schema was dropped by `drop_schema`; otherwise `Drop` drops it (a test that panicked).
+    schema_dropped: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(schema) = &self.schema
+            && !self
+                .schema_dropped
+                .load(std::sync::atomic::Ordering::SeqCst)
+            && let Err(e) = store::raw::drop_schema_blocking(&pg_base_url(), schema)
+        {
+            eprintln!("test schema {schema} not dropped: {e}");
+        }
+    }
 }
 
 impl TestDb {
@@ -52,6 +67,7 @@ impl TestDb {
                 data_dir,
                 schema: None,
                 content_keys,
+                schema_dropped: Default::default(),
             },
             Backend::Postgres => {
                 let schema = format!("t_{}", ulid::Ulid::new().to_string().to_lowercase());
@@ -68,6 +84,7 @@ impl TestDb {
                     data_dir,
                     schema: Some(schema),
                     content_keys,
+                    schema_dropped: Default::default(),
                 }
             }
         }
@@ -103,6 +120,8 @@ impl TestDb {
             let admin = store::SqlStore::connect(&pg_base_url(), 1).await.unwrap();
             sqlx_exec(&admin, &format!("DROP SCHEMA {schema} CASCADE")).await;
             admin.close().await;
+            self.schema_dropped
+                .store(true, std::sync::atomic::Ordering::SeqCst);
         }
     }
 }
@@ -120,8 +139,10 @@ async fn sqlx_scalar(store: &store::SqlStore, sql: &str) -> i64 {
 /// A running Sportello in this process.
 pub struct TestApp {
     pub addr: SocketAddr,
-    pub db: TestDb,
+    // Before `db`: fields drop in declaration order, so a test that panics lets go of its
+    // server before its database is dropped.
     running: Option<Running>,
+    pub db: TestDb,
 }
 
 impl TestApp {
