@@ -292,7 +292,7 @@ async fn the_whole_flow_reaches_inbox_mail_push_and_the_entes_callback(backend: 
         if delivered || std::time::Instant::now() > deadline {
             break log;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let items = log.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{}", log.body);
