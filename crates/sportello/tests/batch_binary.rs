@@ -24,38 +24,10 @@ fn binary(db: &TestDb) -> Binary {
     Binary::on_database(db.data_dir.path(), &db.url, ADMIN_TOKEN, &db.content_keys)
 }
 
-/// Creates the organization and a service with the CLI; returns (service id, primary key).
+/// Migrates, then creates the organization and a service with the CLI: (service id, key).
 fn onboard(bin: &Binary) -> (String, String) {
     assert_eq!(bin.run(&["migrate"]).code, 0);
-    bin.run(&[
-        "admin",
-        "organization",
-        "create",
-        "--fiscal-code",
-        ORG,
-        "--name",
-        "Comune di Varese",
-        "--json",
-    ])
-    .json();
-    let service = bin
-        .run(&[
-            "admin",
-            "service",
-            "create",
-            "--organization",
-            ORG,
-            "--name",
-            "Tributi",
-            "--description",
-            "Tributi comunali",
-            "--json",
-        ])
-        .json();
-    (
-        service["id"].as_str().unwrap().to_owned(),
-        service["primary_key"].as_str().unwrap().to_owned(),
-    )
+    bin.onboard(ORG, &[])
 }
 
 fn line(i: usize) -> String {

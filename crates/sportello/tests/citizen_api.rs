@@ -27,15 +27,6 @@ both_backends!(
 const OTHER: &str = "VRDGPP80A01F205X";
 const NOTICE: &str = "301000000000000144";
 
-/// Issues a session through the admin API; returns the token.
-async fn session(app: &TestApp, fiscal_code: &str) -> String {
-    let r = app
-        .admin("POST", &format!("/citizens/{fiscal_code}/sessions"), None)
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    r.body["token"].as_str().unwrap().to_owned()
-}
-
 /// A request to the citizen API with a session token.
 async fn citizen(
     app: &TestApp,
@@ -108,8 +99,8 @@ async fn world(app: &TestApp) -> (String, String, String, String, String) {
     let (service, key) = app
         .service(&manage, json!({"authorized_recipients": [CITIZEN, OTHER]}))
         .await;
-    let a = session(app, CITIZEN).await;
-    let b = session(app, OTHER).await;
+    let a = app.session(CITIZEN).await;
+    let b = app.session(OTHER).await;
     profile(app, &a).await;
     profile(app, &b).await;
     (manage, service, key, a, b)
@@ -284,7 +275,7 @@ async fn the_cli_issues_a_session_that_works_over_http(backend: Backend) {
 
 async fn a_citizen_creates_and_updates_the_profile_with_optimistic_versions(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let token = session(&app, CITIZEN).await;
+    let token = app.session(CITIZEN).await;
 
     // Creating needs version 0.
     let early = citizen(
@@ -462,7 +453,7 @@ async fn a_citizen_creates_and_updates_the_profile_with_optimistic_versions(back
 
 async fn an_invalid_profile_update_lists_every_field_and_changes_nothing(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let token = session(&app, CITIZEN).await;
+    let token = app.session(CITIZEN).await;
     let before = profile(&app, &token).await;
     let r = citizen(
         &app,
@@ -522,7 +513,7 @@ async fn preferences_follow_the_mode_and_the_settings_version(backend: Backend) 
     let manage = app.onboard().await;
     let (service, _) = app.service(&manage, json!({})).await;
     let prefs = format!("/services/{service}/preferences");
-    let token = session(&app, CITIZEN).await;
+    let token = app.session(CITIZEN).await;
     let none = citizen(&app, &token, "GET", &prefs, None).await;
     assert_eq!(none.status, 404, "no profile: {}", none.body);
 
@@ -1104,7 +1095,7 @@ async fn the_export_holds_everything_in_json_and_the_messages_in_csv(backend: Ba
     assert_eq!(invalid_names(&bad), ["format"]);
 
     // A citizen with only a session gets an export too.
-    let newcomer = session(&app, "BNCLRA70A41H501B").await;
+    let newcomer = app.session("BNCLRA70A41H501B").await;
     let empty = citizen(&app, &newcomer, "GET", "/export", None).await;
     assert_eq!(empty.status, 200, "{}", empty.text);
     assert_eq!(empty.body["profile"], Value::Null);
@@ -1140,7 +1131,7 @@ async fn deleting_the_account_removes_everything_but_the_entes_status_records(ba
         401
     );
 
-    let fresh = session(&app, CITIZEN).await;
+    let fresh = app.session(CITIZEN).await;
     assert_eq!(
         citizen(&app, &fresh, "GET", "/profile", None).await.status,
         404
@@ -1199,9 +1190,9 @@ async fn deleting_the_account_removes_everything_but_the_entes_status_records(ba
 
 async fn sessions_are_listed_revoked_one_by_one_or_all_and_kept_in_the_history(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let first = session(&app, CITIZEN).await;
-    let second = session(&app, CITIZEN).await;
-    let third = session(&app, CITIZEN).await;
+    let first = app.session(CITIZEN).await;
+    let second = app.session(CITIZEN).await;
+    let third = app.session(CITIZEN).await;
     let list = citizen(&app, &second, "GET", "/sessions", None).await;
     assert_eq!(list.status, 200, "{}", list.body);
     let items = list.body["items"].as_array().unwrap().clone();
@@ -1295,7 +1286,7 @@ async fn sessions_are_listed_revoked_one_by_one_or_all_and_kept_in_the_history(b
             401
         );
     }
-    let after = session(&app, CITIZEN).await;
+    let after = app.session(CITIZEN).await;
     let history = citizen(&app, &after, "GET", "/sessions/history", None).await;
     let statuses: Vec<&str> = history.body["items"]
         .as_array()
@@ -1316,7 +1307,7 @@ async fn sessions_are_listed_revoked_one_by_one_or_all_and_kept_in_the_history(b
 
 async fn the_email_validation_link_refuses_unknown_and_malformed_tokens(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let token = session(&app, CITIZEN).await;
+    let token = app.session(CITIZEN).await;
     let r = citizen(
         &app,
         &token,

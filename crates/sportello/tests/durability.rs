@@ -214,19 +214,10 @@ fn binary(db: &TestDb) -> Binary {
     Binary::on_database(db.data_dir.path(), &db.url, ADMIN_TOKEN, &db.content_keys)
 }
 
-/// Creates organization, delegate, citizen (CLI) and a service (CLI); returns the service key.
+/// Creates organization, citizen and a service for that citizen with the CLI; returns the
+/// service key.
 fn onboard_with_cli(bin: &Binary) -> String {
-    bin.run(&[
-        "admin",
-        "organization",
-        "create",
-        "--fiscal-code",
-        ORG,
-        "--name",
-        "Comune di Varese",
-        "--json",
-    ])
-    .json();
+    let (_, key) = bin.onboard(ORG, &[CITIZEN]);
     bin.run(&[
         "admin",
         "citizen",
@@ -236,23 +227,7 @@ fn onboard_with_cli(bin: &Binary) -> String {
         "--json",
     ])
     .json();
-    let service = bin
-        .run(&[
-            "admin",
-            "service",
-            "create",
-            "--organization",
-            ORG,
-            "--name",
-            "Tributi",
-            "--description",
-            "Tributi comunali",
-            "--authorized-recipient",
-            CITIZEN,
-            "--json",
-        ])
-        .json();
-    service["primary_key"].as_str().unwrap().to_owned()
+    key
 }
 
 async fn killing_the_server_loses_nothing_and_processes_every_message_exactly_once(

@@ -181,14 +181,7 @@ async fn a_leap_second_due_date_is_one_normalised_value_for_the_ente_and_the_cit
     let app = TestApp::spawn(backend).await;
     let manage = app.onboard().await;
     let (_, key) = app.service(&manage, json!({})).await;
-    let token = {
-        let r = app
-            .admin("POST", &format!("/citizens/{CITIZEN}/sessions"), None)
-            .await;
-        assert_eq!(r.status, 201, "{}", r.body);
-        r.body["token"].as_str().unwrap().to_owned()
-    };
-    let auth = format!("Bearer {token}");
+    let auth = format!("Bearer {}", app.session(CITIZEN).await);
     let r = app
         .request(
             "PUT",

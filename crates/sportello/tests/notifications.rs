@@ -58,15 +58,6 @@ async fn spawn_tuned(
     .await
 }
 
-/// A citizen session token through the admin API.
-async fn session(app: &TestApp, fiscal_code: &str) -> String {
-    let r = app
-        .admin("POST", &format!("/citizens/{fiscal_code}/sessions"), None)
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    r.body["token"].as_str().unwrap().to_owned()
-}
-
 async fn citizen(
     app: &TestApp,
     token: &str,
@@ -92,7 +83,7 @@ async fn validated_citizen(
     profile: Value,
     mails_before: usize,
 ) -> String {
-    let token = session(app, CITIZEN).await;
+    let token = app.session(CITIZEN).await;
     let mut body = json!({
         "version": 0,
         "email": EMAIL,

@@ -25,11 +25,7 @@ async fn csv_exports_neutralise_cells_a_spreadsheet_would_run_as_formulas(backen
     let app = TestApp::spawn(backend).await;
     let manage = app.onboard().await;
     let (_, key) = app.service(&manage, json!({})).await;
-    let r = app
-        .admin("POST", &format!("/citizens/{CITIZEN}/sessions"), None)
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let auth = format!("Bearer {}", r.body["token"].as_str().unwrap());
+    let auth = format!("Bearer {}", app.session(CITIZEN).await);
     let r = app
         .request(
             "PUT",

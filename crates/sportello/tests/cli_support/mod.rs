@@ -80,6 +80,43 @@ impl Binary {
         );
         server
     }
+
+    /// Creates organization `org` ("Comune di Varese") and a draft service "Tributi" with the
+    /// admin CLI, the service authorized to message `recipients`; returns (service id, primary
+    /// key).
+    pub fn onboard(&self, org: &str, recipients: &[&str]) -> (String, String) {
+        self.run(&[
+            "admin",
+            "organization",
+            "create",
+            "--fiscal-code",
+            org,
+            "--name",
+            "Comune di Varese",
+            "--json",
+        ])
+        .json();
+        let mut args = vec![
+            "admin",
+            "service",
+            "create",
+            "--organization",
+            org,
+            "--name",
+            "Tributi",
+            "--description",
+            "Tributi comunali",
+            "--json",
+        ];
+        for r in recipients {
+            args.extend(["--authorized-recipient", r]);
+        }
+        let service = self.run(&args).json();
+        (
+            service["id"].as_str().unwrap().to_owned(),
+            service["primary_key"].as_str().unwrap().to_owned(),
+        )
+    }
 }
 
 /// What a finished command did.

@@ -267,6 +267,15 @@ impl TestApp {
         (id, keys.body["primary_key"].as_str().unwrap().to_owned())
     }
 
+    /// Issues a citizen session through the admin API; returns the bearer token.
+    pub async fn session(&self, fiscal_code: &str) -> String {
+        let r = self
+            .admin("POST", &format!("/citizens/{fiscal_code}/sessions"), None)
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body["token"].as_str().unwrap().to_owned()
+    }
+
     pub async fn citizen(&self, body: Value) {
         let r = self.admin("POST", "/citizens", Some(&body)).await;
         assert_eq!(r.status, 201, "{}", r.body);
