@@ -2,14 +2,14 @@
 //! both enforce the same rules.
 
 use chrono::Utc;
-use messaging::FieldErrors;
-use messaging::model::{
-    CitizenProfile, Delegate, DelegateRole, Mandate, Organization, PreferenceMode,
-};
-use messaging::ports::{NewAuditEntry, Store};
-use messaging::quality::OrganizationKind;
-use messaging::values::ServiceId;
-use messaging::values::{Email, FiscalCode, OrganizationFiscalCode};
+use kernel::FieldErrors;
+use kernel::audit::NewAuditEntry;
+use kernel::organization::OrganizationKind;
+use kernel::organization::{Delegate, DelegateRole, Mandate, Organization};
+use kernel::values::ServiceId;
+use kernel::values::{Email, FiscalCode, OrganizationFiscalCode};
+use messaging::model::{CitizenProfile, PreferenceMode};
+use messaging::ports::Store;
 use serde_json::json;
 
 use crate::problem::{ApiError, ApiResult};

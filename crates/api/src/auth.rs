@@ -6,9 +6,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use messaging::model::{Delegate, Service};
+use kernel::organization::Delegate;
+use kernel::values::Cidr;
+use messaging::model::Service;
 use messaging::ports::ServiceAuth;
-use messaging::values::Cidr;
 
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -319,8 +320,8 @@ mod tests {
         let now = chrono::Utc::now();
         ServiceAuth {
             service: Service {
-                id: messaging::values::ServiceId::new(),
-                organization_fiscal_code: messaging::values::OrganizationFiscalCode::parse(
+                id: kernel::values::ServiceId::new(),
+                organization_fiscal_code: kernel::values::OrganizationFiscalCode::parse(
                     "00441340122",
                 )
                 .unwrap(),

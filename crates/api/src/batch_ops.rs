@@ -5,8 +5,11 @@
 //! (`Store::seal_batch`): an upload cut short answers for nothing and is swept when stale.
 
 use chrono::Utc;
+use kernel::values::BatchId;
 use messaging::batch::{Format, MAX_RECORD_BYTES, Record, Splitter, csv_header};
-use messaging::model::{Batch, BatchStatus, PendingRow, RowOutcome, SealedContent, Service};
+use messaging::model::{
+    Batch, BatchStatus, PendingRow, RowOutcome, RowStatus, SealedContent, Service,
+};
 use messaging::ports::{Store, StoreError};
 use seal::Keyring;
 
@@ -27,7 +30,7 @@ pub struct Ingest<'a> {
     idempotency_key: Option<String>,
     key_hash: Option<String>,
     splitter: Splitter,
-    batch_id: Option<String>,
+    batch_id: Option<BatchId>,
     /// The batch existed already (same idempotency key): the rest of the body is ignored.
     replayed: bool,
     pending: Vec<PendingRow>,
@@ -87,7 +90,7 @@ impl<'a> Ingest<'a> {
 
     /// Ends the upload: stores what is left and queues the batch. Returns its id and whether
     /// it was created now (false: an earlier upload with the same idempotency key).
-    pub async fn finish(mut self) -> ApiResult<(String, bool)> {
+    pub async fn finish(mut self) -> ApiResult<(BatchId, bool)> {
         if !self.replayed {
             for record in self.splitter.finish() {
                 self.record(record).await?;
@@ -98,7 +101,7 @@ impl<'a> Ingest<'a> {
         }
         let empty =
             || ApiError::bad_request("Invalid batch", "The upload is empty: no message in it.");
-        let Some(id) = self.batch_id.clone() else {
+        let Some(id) = self.batch_id else {
             return Err(empty());
         };
         if self.replayed {
@@ -183,9 +186,9 @@ impl<'a> Ingest<'a> {
         self.refuse_disabled_organization().await?;
         let now = Utc::now();
         let batch = Batch {
-            id: ulid::Ulid::new().to_string(),
+            id: BatchId::new_at(now),
             service_id: self.service.id,
-            format: self.format.as_str().to_owned(),
+            format: self.format,
             header,
             status: BatchStatus::Running,
             total: 0,
@@ -243,7 +246,7 @@ impl<'a> Ingest<'a> {
         if let Some(defect) = record.defect {
             self.rejected.push(RowOutcome {
                 line: record.line,
-                outcome: "rejected".into(),
+                outcome: RowStatus::Rejected,
                 message_id: None,
                 reason: Some(defect.reason(record.line)),
             });
@@ -260,7 +263,7 @@ impl<'a> Ingest<'a> {
     }
 
     async fn flush(&mut self) -> ApiResult<()> {
-        let Some(id) = self.batch_id.clone() else {
+        let Some(id) = self.batch_id else {
             return Ok(());
         };
         if !self.pending.is_empty() {

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use chrono::Utc;
-use messaging::values::FiscalCode;
+use kernel::values::FiscalCode;
 
 use crate::problem::ApiError;
 use crate::state::AppState;

@@ -6,9 +6,10 @@
 
 use std::sync::Arc;
 
+use kernel::jobs::{JobKind, JobsReady};
 use messaging::model::{AcceptOutcome, NewMessageRecord};
 use messaging::ports::{Store, StoreError};
-use tokio::sync::{Mutex, Notify, mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::metrics::Metrics;
 
@@ -28,7 +29,7 @@ impl Intake {
     pub fn start(
         store: Arc<dyn Store>,
         writers: usize,
-        jobs_ready: Arc<Notify>,
+        jobs_ready: Arc<dyn JobsReady>,
         metrics: Arc<Metrics>,
     ) -> Self {
         let (tx, rx) = mpsc::channel::<(NewMessageRecord, Reply)>(MAX_GROUP * 8);
@@ -56,7 +57,7 @@ impl Intake {
                                 .count();
                             metrics.messages_accepted(created as u64, records.len() as u64);
                             if created > 0 {
-                                jobs_ready.notify_waiters();
+                                jobs_ready.ready(JobKind::ProcessMessage);
                             }
                             for (reply, outcome) in replies.into_iter().zip(outcomes) {
                                 let _ = reply.send(Ok(outcome));

@@ -4,11 +4,12 @@
 //! entry in one transaction; illegal transitions become 409 with the current state.
 
 use chrono::Utc;
+use kernel::audit::NewAuditEntry;
+use kernel::values::ServiceId;
 use messaging::lifecycle::{self, IllegalTransition, LifecycleAction, PublicationAction};
 use messaging::model::{LifecycleStatus, PublicationStatus, Service};
-use messaging::ports::{NewAuditEntry, NewHistoryEntry, Store};
+use messaging::ports::{NewHistoryEntry, Store};
 use messaging::quality::{self, LogoFacts, QualityIssue};
-use messaging::values::ServiceId;
 use serde_json::json;
 
 use crate::problem::{ApiError, ApiResult};

@@ -10,7 +10,7 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use messaging::model::JobCounts;
+use kernel::jobs::JobCounts;
 
 use crate::state::AppState;
 

@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use messaging::FieldErrors;
+use kernel::FieldErrors;
 use messaging::ports::StoreError;
 
 use crate::wire::{InvalidParam, ProblemJson};

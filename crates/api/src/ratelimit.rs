@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use kernel::values::ServiceId;
 use messaging::quota::Limits;
-use messaging::values::ServiceId;
 
 struct Bucket {
     tokens: f64,

@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
+use kernel::Clock;
+use kernel::jobs::JobsReady;
+use kernel::values::Cidr;
 use messaging::ports::Store;
-use messaging::values::Cidr;
 use seal::Keyring;
-use tokio::sync::Notify;
 
 use crate::intake::Intake;
 use crate::metrics::Metrics;
@@ -64,8 +65,10 @@ pub struct AppState {
     pub settings: Arc<ApiSettings>,
     pub intake: Intake,
     pub metrics: Arc<Metrics>,
-    /// Woken when new jobs were written, so workers need not wait for their next poll.
-    pub jobs_ready: Arc<Notify>,
+    /// Told when new jobs were written, so workers need not wait for their next poll.
+    pub jobs_ready: Arc<dyn JobsReady>,
+    /// The time, for everything this adapter decides or records.
+    pub clock: Arc<dyn Clock>,
     /// Recent service-key look-ups.
     pub service_keys: Arc<crate::auth::KeyCache>,
     /// Recent citizen-session look-ups (same lifetime as service keys; revocations through
@@ -82,9 +85,10 @@ impl AppState {
         keyring: Arc<Keyring>,
         settings: ApiSettings,
         intake_writers: usize,
+        jobs_ready: Arc<dyn JobsReady>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         let metrics = Arc::new(Metrics::default());
-        let jobs_ready = Arc::new(Notify::new());
         let intake = Intake::start(
             store.clone(),
             intake_writers,
@@ -101,6 +105,7 @@ impl AppState {
             intake,
             metrics,
             jobs_ready,
+            clock,
         }
     }
 }

@@ -326,8 +326,8 @@ pub struct CitizenView {
     pub preferred_languages: Vec<String>,
 }
 
-impl From<&messaging::model::Organization> for OrganizationView {
-    fn from(o: &messaging::model::Organization) -> Self {
+impl From<&kernel::organization::Organization> for OrganizationView {
+    fn from(o: &kernel::organization::Organization) -> Self {
         Self {
             fiscal_code: o.fiscal_code.to_string(),
             name: o.name.clone(),
@@ -338,8 +338,8 @@ impl From<&messaging::model::Organization> for OrganizationView {
     }
 }
 
-impl From<&messaging::model::Delegate> for DelegateView {
-    fn from(d: &messaging::model::Delegate) -> Self {
+impl From<&kernel::organization::Delegate> for DelegateView {
+    fn from(d: &kernel::organization::Delegate) -> Self {
         Self {
             id: d.id.clone(),
             organization_fiscal_code: d.organization_fiscal_code.to_string(),

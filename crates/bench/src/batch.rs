@@ -18,7 +18,7 @@ use hyper::client::conn::http1;
 use hyper::header::{CONTENT_TYPE, HOST, HeaderName};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use messaging::ports::Store;
+use messaging::ports::prelude::*;
 use sportello::app::{Running, open_store, start};
 use sportello::config::{Config, ConfigArgs};
 use store::SqlStore;
@@ -206,8 +206,8 @@ async fn measure(
     let id = serde_json::from_slice::<serde_json::Value>(&answer)?
         .get("id")
         .and_then(|v| v.as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow!("no id in the 202 answer"))?;
+        .and_then(|id| kernel::values::BatchId::parse(id).ok())
+        .ok_or_else(|| anyhow!("no batch id in the 202 answer"))?;
 
     let deadline = started + plan.timeout;
     let mut finished = true;

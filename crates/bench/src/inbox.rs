@@ -13,7 +13,7 @@ use anyhow::{Context, anyhow, bail};
 use bytes::Bytes;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::{Method, StatusCode};
-use messaging::ports::Store;
+use messaging::ports::prelude::*;
 use sportello::app::{Running, open_store, start};
 use sqlx::{AnyPool, Row};
 use store::SqlStore;
@@ -187,8 +187,8 @@ async fn set_up(
     let id = serde_json::from_slice::<serde_json::Value>(&body)?
         .get("id")
         .and_then(|v| v.as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow!("no id in the 202 answer"))?;
+        .and_then(|id| kernel::values::BatchId::parse(id).ok())
+        .ok_or_else(|| anyhow!("no batch id in the 202 answer"))?;
     let deadline = started + plan.timeout;
     loop {
         let batch = store

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use messaging::values::MessageId;
+use kernel::values::MessageId;
 use sqlx::AnyPool;
 use tokio::task::JoinSet;
 

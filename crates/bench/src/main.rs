@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use messaging::values::{MessageId, ServiceId};
+use kernel::values::{MessageId, ServiceId};
 use store::SqlStore;
 
 use crate::db::{BackendArg, FreshDb};

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use hyper::StatusCode;
 use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use messaging::ports::Store;
+use messaging::ports::prelude::*;
 use sportello::app::{Running, open_store, start};
 use sportello::config::{Config, ConfigArgs};
 use store::SqlStore;

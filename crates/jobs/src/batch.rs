@@ -4,15 +4,17 @@
 //! `batch:<id>:<line>`, and outcomes are recorded only for lines still pending, so a batch
 //! interrupted anywhere resumes without duplicates: every line gets exactly one outcome.
 
-use chrono::Utc;
+use kernel::Clock;
+use kernel::jobs::{JobKind, JobsReady};
+use kernel::values::BatchId;
+use kernel::values::MessageId;
 use messaging::batch::{Format, csv_to_json, for_service, row_context};
 use messaging::content::{NewMessageError, parse_new_message};
 use messaging::model::{
-    AcceptOutcome, BatchStatus, Idempotency, NewMessageRecord, RowOutcome, SealedContent,
+    AcceptOutcome, BatchStatus, Idempotency, NewMessageRecord, RowOutcome, RowStatus, SealedContent,
 };
 use messaging::ports::Store;
 use messaging::quota::{Limits, Quotas};
-use messaging::values::MessageId;
 use seal::Keyring;
 
 /// Lines handled per transaction.
@@ -21,7 +23,7 @@ pub const CHUNK: i64 = 1_000;
 fn rejected(line: i64, reason: impl Into<String>) -> RowOutcome {
     RowOutcome {
         line,
-        outcome: "rejected".into(),
+        outcome: RowStatus::Rejected,
         message_id: None,
         reason: Some(reason.into()),
     }
@@ -68,14 +70,15 @@ async fn stopped(
 pub struct Lease<'a> {
     pub job_id: i64,
     pub lease_ms: i64,
-    pub wake: &'a tokio::sync::Notify,
+    pub wake: &'a dyn JobsReady,
 }
 
 /// Runs a batch until nothing is pending or it is cancelled.
 pub async fn process(
     store: &dyn Store,
     keyring: &Keyring,
-    batch_id: &str,
+    clock: &dyn Clock,
+    batch_id: &BatchId,
     default_limits: &Limits,
     lease: Option<Lease<'_>>,
 ) -> Result<u64, String> {
@@ -92,10 +95,10 @@ pub async fn process(
         }
         if let Some(reason) = stopped(store, &batch).await? {
             let n = store
-                .reject_pending_rows(batch_id, reason, Utc::now())
+                .reject_pending_rows(batch_id, reason, clock.now())
                 .await
                 .map_err(|e| e.to_string())?;
-            tracing::info!(batch.id = batch_id, lines = n, reason, "batch stopped");
+            tracing::info!(batch.id = %batch_id, lines = n, reason, "batch stopped");
             return Ok(written);
         }
         let rows = store
@@ -116,7 +119,7 @@ pub async fn process(
                 .await
                 .map_err(|e| e.to_string())?,
         );
-        let format = Format::parse(&batch.format).ok_or("unknown batch format")?;
+        let format = batch.format;
         let header: Vec<String> = match (&batch.header, format) {
             (Some(h), Format::Csv) => messaging::batch::csv_header(h)?,
             _ => Vec::new(),
@@ -176,7 +179,7 @@ pub async fn process(
                 id,
                 service_id: service.id,
                 fiscal_code: message.fiscal_code,
-                created_at: Utc::now(),
+                created_at: clock.now(),
                 time_to_live: message.time_to_live,
                 feature_level: message.feature_level,
                 content: SealedContent { key_id, bytes },
@@ -200,7 +203,7 @@ pub async fn process(
                 outcomes.push(match result {
                     AcceptOutcome::Created(id) | AcceptOutcome::Replayed(id) => RowOutcome {
                         line: *line,
-                        outcome: "accepted".into(),
+                        outcome: RowStatus::Accepted,
                         message_id: Some(id.to_string()),
                         reason: None,
                     },
@@ -225,15 +228,15 @@ pub async fn process(
         }
         outcomes.sort_by_key(|o| o.line);
         store
-            .record_rows(batch_id, &outcomes, Utc::now())
+            .record_rows(batch_id, &outcomes, clock.now())
             .await
             .map_err(|e| e.to_string())?;
         if let Some(l) = &lease {
-            let until = Utc::now() + chrono::Duration::milliseconds(l.lease_ms);
+            let until = clock.now() + chrono::Duration::milliseconds(l.lease_ms);
             if let Err(e) = store.extend_job(l.job_id, until).await {
                 tracing::warn!(job.id = l.job_id, error.cause = %e, "cannot extend the batch lease");
             }
-            l.wake.notify_waiters();
+            l.wake.ready(JobKind::ProcessMessage);
         }
     }
 }

@@ -1,28 +1,84 @@
-//! Background work: workers claim message jobs (outbox rows written with the message), decide
-//! PROCESSED or REJECTED by the domain rules, and record the outcome and the job's removal in
-//! one transaction. Failed attempts are retried with exponential back-off; after the last one
-//! the job is dead (visible and retryable through the admin API) and its message FAILED.
+//! Background work. Jobs are outbox rows written in the transaction that calls for them; a
+//! worker claims them under a lease, in three lanes that run side by side so that one kind of
+//! work cannot hold up another: messages (`process_message`), outbound sends (`notify`,
+//! `callback`) and batches (`process_batch`). One file per job kind holds what that job does.
+//! Failed attempts are retried with exponential back-off; after the last one the job is dead
+//! (visible and retryable through the admin API) and what it worked on FAILED.
 
 pub mod batch;
+pub mod callback;
+mod message;
+pub mod notify;
 pub mod outbound;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use messaging::citizen::{Channel, NewNotification, Purpose, notification_channels};
-use messaging::content::MessageContent;
-use messaging::delivery::{Decision, decide};
-use messaging::model::{
-    CitizenProfile, InboxEntry, Job, MessageRecord, ProcessingOutcome, SealedContent, Service,
-    ServicePreference,
-};
-use messaging::ports::{CompletedJob, Store};
-use messaging::values::FiscalCode;
-use messaging::values::{MessageId, ServiceId};
+use kernel::Clock;
+use kernel::jobs::{Job, JobKind, JobsReady};
+use messaging::model::ProcessingOutcome;
+use messaging::ports::{Store, StoreError};
 use seal::Keyring;
 use tokio::sync::{Notify, watch};
+
+/// The groups of job kinds a worker claims separately, each in its own loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Messages,
+    Outbound,
+    Batches,
+}
+
+impl Lane {
+    pub const ALL: [Self; 3] = [Self::Messages, Self::Outbound, Self::Batches];
+
+    /// The job kinds the lane claims.
+    pub fn kinds(self) -> &'static [JobKind] {
+        match self {
+            Self::Messages => &[JobKind::ProcessMessage],
+            Self::Outbound => &[JobKind::Notify, JobKind::Callback],
+            Self::Batches => &[JobKind::ProcessBatch],
+        }
+    }
+
+    /// The lane that claims `kind`.
+    pub fn of(kind: JobKind) -> Self {
+        match kind {
+            JobKind::ProcessMessage => Self::Messages,
+            JobKind::Notify | JobKind::Callback => Self::Outbound,
+            JobKind::ProcessBatch => Self::Batches,
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Self::Messages => 0,
+            Self::Outbound => 1,
+            Self::Batches => 2,
+        }
+    }
+}
+
+/// Wakes the lanes of every worker of this process when jobs of their kinds are queued.
+#[derive(Debug, Default)]
+pub struct Wakeups {
+    lanes: [Notify; 3],
+}
+
+impl Wakeups {
+    /// The signal a lane waits on.
+    pub fn lane(&self, lane: Lane) -> &Notify {
+        &self.lanes[lane.index()]
+    }
+}
+
+impl JobsReady for Wakeups {
+    fn ready(&self, kind: JobKind) {
+        // Wakes the lanes waiting now; a lane busy in a round claims the new jobs in its next
+        // round anyway, because it only waits after a round that found nothing.
+        self.lane(Lane::of(kind)).notify_waiters();
+    }
+}
 
 /// How workers behave.
 #[derive(Debug, Clone)]
@@ -92,21 +148,31 @@ pub trait JobEvents: Send + Sync + 'static {
     fn sent(&self, _channel: &str, _ok: bool) {}
 }
 
-/// A message-processing worker.
+/// A worker: three lanes (messages, outbound sends, batches) claiming their own job kinds.
 pub struct Worker {
     pub store: Arc<dyn Store>,
     pub keyring: Arc<Keyring>,
     pub config: WorkerConfig,
     pub events: Arc<dyn JobEvents>,
-    pub wake: Arc<Notify>,
+    pub wake: Arc<Wakeups>,
     /// The outbound channels notifications and callbacks go through.
     pub channels: Arc<outbound::Channels>,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Worker {
-    /// Runs until `shutdown` turns true; finishes the round in progress first.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        // Sweep abandoned uploads a few times per idle period (at most once a minute).
+    /// Runs every lane until `shutdown` turns true; each finishes the round in progress first.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        tokio::join!(
+            self.run_lane(Lane::Messages, shutdown.clone()),
+            self.run_lane(Lane::Outbound, shutdown.clone()),
+            self.run_lane(Lane::Batches, shutdown),
+        );
+    }
+
+    async fn run_lane(&self, lane: Lane, mut shutdown: watch::Receiver<bool>) {
+        // The batch lane also sweeps abandoned uploads, a few times per idle period (at most
+        // once a minute).
         let sweep_every =
             Duration::from_millis((self.config.upload_idle_ms / 4).clamp(50, 60_000) as u64);
         let mut last_sweep: Option<std::time::Instant> = None;
@@ -114,17 +180,17 @@ impl Worker {
             if *shutdown.borrow() {
                 return;
             }
-            if last_sweep.is_none_or(|t| t.elapsed() >= sweep_every) {
+            if lane == Lane::Batches && last_sweep.is_none_or(|t| t.elapsed() >= sweep_every) {
                 last_sweep = Some(std::time::Instant::now());
                 self.sweep_abandoned_uploads().await;
             }
-            let notified = self.wake.notified();
+            let notified = self.wake.lane(lane).notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let worked = match self.round().await {
+            let worked = match self.round_of(lane).await {
                 Ok(n) => n > 0,
                 Err(e) => {
-                    tracing::warn!(error.cause = %e, "job round failed");
+                    tracing::warn!(error.cause = %e, lane = ?lane, "job round failed");
                     false
                 }
             };
@@ -139,36 +205,51 @@ impl Worker {
         }
     }
 
-    /// Claims one batch of due jobs, reads what they need with one query per kind of record,
-    /// decides each, and records every outcome in one transaction; returns how many were claimed.
-    pub async fn round(&self) -> Result<usize, messaging::ports::StoreError> {
+    /// One round of every lane, one after the other (for tests and tools that drive workers
+    /// by hand); returns how many jobs were claimed.
+    pub async fn round(&self) -> Result<usize, StoreError> {
+        let mut claimed = 0;
+        for lane in Lane::ALL {
+            claimed += self.round_of(lane).await?;
+        }
+        Ok(claimed)
+    }
+
+    /// Claims one group of due jobs of the lane's kinds and runs them; returns how many were
+    /// claimed.
+    pub async fn round_of(&self, lane: Lane) -> Result<usize, StoreError> {
         let jobs = self
             .store
-            .claim_jobs(self.config.batch, Utc::now(), self.config.lease_ms)
+            .claim_jobs(
+                lane.kinds(),
+                self.config.batch,
+                self.clock.now(),
+                self.config.lease_ms,
+            )
             .await?;
-        if jobs.is_empty() {
+        let claimed = jobs.len();
+        if claimed == 0 {
             return Ok(0);
         }
-        let (batches, jobs): (Vec<Job>, Vec<Job>) =
-            jobs.into_iter().partition(|j| j.kind == "process_batch");
-        let (sends, jobs): (Vec<Job>, Vec<Job>) = jobs
-            .into_iter()
-            .partition(|j| j.kind == "notify" || j.kind == "callback");
-        for job in &batches {
-            self.run_batch(job).await;
+        match lane {
+            Lane::Messages => self.run_messages(jobs).await,
+            Lane::Outbound => outbound::run_all(self, jobs).await,
+            Lane::Batches => {
+                for job in &jobs {
+                    self.run_batch(job).await;
+                }
+            }
         }
-        let claimed = batches.len() + sends.len() + jobs.len();
-        if !sends.is_empty() {
-            outbound::run_all(self, sends).await;
-        }
-        if jobs.is_empty() {
-            return Ok(claimed);
-        }
-        let decided = decide_batch(
+        Ok(claimed)
+    }
+
+    async fn run_messages(&self, jobs: Vec<Job>) {
+        let decided = message::decide_batch(
             self.store.as_ref(),
             &self.keyring,
             &jobs,
             self.config.reminder_lead_ms,
+            self.clock.now(),
         )
         .await;
         let (done, failed) = match decided {
@@ -179,11 +260,23 @@ impl Worker {
                 (Vec::new(), failed)
             }
         };
-        match self.store.complete_message_jobs(&done, Utc::now()).await {
+        match self
+            .store
+            .complete_message_jobs(&done, self.clock.now())
+            .await
+        {
             Ok(()) => {
                 for d in &done {
                     self.events
                         .processed(matches!(d.outcome, ProcessingOutcome::Rejected(_)));
+                }
+                let notified = done.iter().any(|d| match &d.outcome {
+                    ProcessingOutcome::Processed { notifications, .. } => !notifications.is_empty(),
+                    ProcessingOutcome::Rejected(_) => false,
+                });
+                if notified || !done.is_empty() {
+                    // Notifications, and callbacks for services that have one, were queued.
+                    self.wake.ready(JobKind::Notify);
                 }
             }
             Err(e) => {
@@ -191,21 +284,14 @@ impl Worker {
                 tracing::warn!(jobs = done.len(), error.cause = %e, "recording job outcomes failed");
             }
         }
-        let notified = done.iter().any(|d| match &d.outcome {
-            ProcessingOutcome::Processed { notifications, .. } => !notifications.is_empty(),
-            ProcessingOutcome::Rejected(_) => false,
-        });
-        if notified {
-            self.wake.notify_one();
-        }
         for (job, error) in failed {
             self.record_failure(&job, &error).await;
         }
-        Ok(claimed)
     }
 
     async fn sweep_abandoned_uploads(&self) {
-        let idle_since = Utc::now() - chrono::Duration::milliseconds(self.config.upload_idle_ms);
+        let idle_since =
+            self.clock.now() - chrono::Duration::milliseconds(self.config.upload_idle_ms);
         match self.store.discard_stale_uploads(idle_since).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(batches = n, "abandoned batch uploads removed"),
@@ -215,19 +301,25 @@ impl Worker {
 
     async fn run_batch(&self, job: &Job) {
         let store = self.store.as_ref();
-        match batch::process(
-            store,
-            &self.keyring,
-            &job.message_id,
-            &self.config.default_limits,
-            Some(batch::Lease {
-                job_id: job.id,
-                lease_ms: self.config.lease_ms,
-                wake: &self.wake,
-            }),
-        )
-        .await
-        {
+        let result = match kernel::values::BatchId::parse(&job.subject_id) {
+            Ok(id) => {
+                batch::process(
+                    store,
+                    &self.keyring,
+                    self.clock.as_ref(),
+                    &id,
+                    &self.config.default_limits,
+                    Some(batch::Lease {
+                        job_id: job.id,
+                        lease_ms: self.config.lease_ms,
+                        wake: self.wake.as_ref(),
+                    }),
+                )
+                .await
+            }
+            Err(e) => Err(format!("job batch id: {e}")),
+        };
+        match result {
             Ok(n) => {
                 tracing::info!(job.id = job.id, messages = n, "batch processed");
                 if let Err(e) = store.delete_job(job.id).await {
@@ -239,12 +331,13 @@ impl Worker {
     }
 
     pub(crate) async fn record_failure(&self, job: &Job, error: &str) {
-        let now = Utc::now();
+        let now = self.clock.now();
         let dead = job.attempts >= self.config.max_attempts;
         let retry_at = (!dead)
             .then(|| now + chrono::Duration::milliseconds(self.config.backoff_ms(job.attempts)));
         tracing::warn!(
             job.id = job.id,
+            job.kind = %job.kind,
             job.attempts = job.attempts,
             job.dead = dead,
             error.cause = %error,
@@ -255,231 +348,6 @@ impl Worker {
         }
         self.events.failed(dead);
     }
-}
-
-type Failed = Vec<(Job, String)>;
-
-/// Decides the outcome of every job of a batch; writes nothing. Returns the decided jobs and
-/// the jobs that failed with their reason.
-async fn decide_batch(
-    store: &dyn Store,
-    keyring: &Keyring,
-    jobs: &[Job],
-    reminder_lead_ms: Option<i64>,
-) -> Result<(Vec<CompletedJob>, Failed), messaging::ports::StoreError> {
-    let mut failed = Vec::new();
-    let mut ids = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        if job.kind != "process_message" {
-            failed.push((job.clone(), format!("unknown job kind `{}`", job.kind)));
-            continue;
-        }
-        match MessageId::parse(&job.message_id) {
-            Ok(id) => ids.push((job, id)),
-            Err(e) => failed.push((job.clone(), format!("job message id: {e}"))),
-        }
-    }
-    let ids_only: Vec<MessageId> = ids.iter().map(|(_, id)| *id).collect();
-    let messages: HashMap<MessageId, MessageRecord> = store
-        .get_messages(&ids_only)
-        .await?
-        .into_iter()
-        .map(|m| (m.id, m))
-        .collect();
-    let mut codes: Vec<FiscalCode> = messages
-        .values()
-        .filter(|m| !m.fiscal_code.is_sandbox())
-        .map(|m| m.fiscal_code.clone())
-        .collect();
-    codes.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
-    codes.dedup();
-    let profiles: HashMap<String, CitizenProfile> = store
-        .get_citizens(&codes)
-        .await?
-        .into_iter()
-        .map(|p| (p.fiscal_code.to_string(), p))
-        .collect();
-    let with_profile: Vec<FiscalCode> = codes
-        .into_iter()
-        .filter(|c| profiles.contains_key(c.as_str()))
-        .collect();
-    let mut preferences: HashMap<String, Vec<ServicePreference>> = HashMap::new();
-    for (fc, p) in store.get_preferences_of(&with_profile).await? {
-        preferences.entry(fc.to_string()).or_default().push(p);
-    }
-
-    let mut services: HashMap<ServiceId, Option<Service>> = HashMap::new();
-    for m in messages.values() {
-        if let std::collections::hash_map::Entry::Vacant(e) = services.entry(m.service_id) {
-            e.insert(store.get_service(&m.service_id).await?);
-        }
-    }
-    let context = Context {
-        keyring,
-        profiles: &profiles,
-        preferences: &preferences,
-        services: &services,
-        reminder_lead_ms,
-        now: Utc::now(),
-    };
-    let mut done = Vec::with_capacity(ids.len());
-    for (job, id) in ids {
-        let Some(message) = messages.get(&id) else {
-            failed.push((
-                job.clone(),
-                "the message of this job does not exist".to_owned(),
-            ));
-            continue;
-        };
-        match decide_one(&context, message) {
-            Ok(outcome) => done.push(CompletedJob {
-                job_id: job.id,
-                message_id: id,
-                outcome,
-            }),
-            Err(e) => failed.push((job.clone(), e)),
-        }
-    }
-    Ok((done, failed))
-}
-
-/// What one round read for deciding its messages.
-struct Context<'a> {
-    keyring: &'a Keyring,
-    profiles: &'a HashMap<String, CitizenProfile>,
-    preferences: &'a HashMap<String, Vec<ServicePreference>>,
-    services: &'a HashMap<ServiceId, Option<Service>>,
-    reminder_lead_ms: Option<i64>,
-    now: DateTime<Utc>,
-}
-
-/// The outcome for one message given the round's profiles, preferences and services: the
-/// decision, the inbox entry, and the notifications the citizen's preferences ask for.
-fn decide_one(cx: &Context<'_>, message: &MessageRecord) -> Result<ProcessingOutcome, String> {
-    if message.content.is_erased() {
-        // The citizen deleted their account after the message was accepted.
-        return Ok(ProcessingOutcome::Rejected(
-            messaging::model::RejectionReason::UserNotFound,
-        ));
-    }
-    let content = open_content(cx.keyring, message)?;
-    let expires_at = message.created_at + chrono::Duration::seconds(message.time_to_live);
-    if message.fiscal_code.is_sandbox() {
-        // The sandbox code has no inbox: the organization's delegates get a copy by e-mail.
-        return Ok(ProcessingOutcome::Processed {
-            inbox: None,
-            notifications: vec![NewNotification {
-                subject_id: message.id.to_string(),
-                fiscal_code: message.fiscal_code.clone(),
-                channel: Channel::Email,
-                purpose: Purpose::Sandbox,
-                send_at: cx.now,
-                expires_at,
-                payload: None,
-            }],
-        });
-    }
-    let profile = cx.profiles.get(message.fiscal_code.as_str());
-    let preference = profile.and_then(|p| {
-        cx.preferences.get(p.fiscal_code.as_str()).and_then(|list| {
-            list.iter().find(|pref| {
-                pref.service_id == message.service_id && pref.settings_version == p.settings_version
-            })
-        })
-    });
-    let profile = match (decide(profile, &message.service_id, preference), profile) {
-        (Decision::Deliver, Some(p)) => p,
-        (Decision::Reject(reason), _) => return Ok(ProcessingOutcome::Rejected(reason)),
-        (Decision::Deliver, None) => {
-            return Ok(ProcessingOutcome::Rejected(
-                messaging::model::RejectionReason::UserNotFound,
-            ));
-        }
-    };
-    let service = cx
-        .services
-        .get(&message.service_id)
-        .and_then(Option::as_ref)
-        .ok_or_else(|| "the sending service does not exist".to_owned())?;
-    let rpt_id = content.payment_data.as_ref().map(|p| {
-        let payee = p
-            .payee
-            .as_ref()
-            .map_or(service.organization_fiscal_code.as_str(), |payee| {
-                payee.fiscal_code.as_str()
-            });
-        format!("{payee}{}", p.notice_number.as_str())
-    });
-    let (title_key, title) = cx.keyring.seal(
-        content.subject.as_bytes(),
-        format!("title:{}", message.id).as_bytes(),
-    );
-    let channels = notification_channels(profile, &message.service_id, preference);
-    let mut notifications = Vec::new();
-    if expires_at > cx.now {
-        for &channel in &channels {
-            notifications.push(NewNotification {
-                subject_id: message.id.to_string(),
-                fiscal_code: message.fiscal_code.clone(),
-                channel,
-                purpose: Purpose::Message,
-                send_at: cx.now,
-                expires_at,
-                payload: None,
-            });
-        }
-    }
-    if let (Some(due), Some(lead)) = (content.due_date, cx.reminder_lead_ms)
-        && profile.reminders_enabled
-    {
-        let send_at = due - chrono::Duration::milliseconds(lead);
-        if send_at > cx.now && send_at < expires_at {
-            for &channel in &channels {
-                notifications.push(NewNotification {
-                    subject_id: message.id.to_string(),
-                    fiscal_code: message.fiscal_code.clone(),
-                    channel,
-                    purpose: Purpose::Reminder,
-                    send_at,
-                    expires_at: due.min(expires_at),
-                    payload: None,
-                });
-            }
-        }
-    }
-    Ok(ProcessingOutcome::Processed {
-        inbox: Some(InboxEntry {
-            fiscal_code: message.fiscal_code.clone(),
-            message_id: message.id,
-            service_id: message.service_id,
-            has_payment: content.payment_data.is_some(),
-            due_date: content.due_date,
-            title: SealedContent {
-                key_id: title_key,
-                bytes: title,
-            },
-            rpt_id,
-            created_at: message.created_at,
-            time_to_live: message.time_to_live,
-        }),
-        notifications,
-    })
-}
-
-/// A message's content, opened and parsed (the caller has checked it is not erased).
-pub(crate) fn open_content(
-    keyring: &Keyring,
-    message: &MessageRecord,
-) -> Result<MessageContent, String> {
-    let plain = keyring
-        .open(
-            &message.content.key_id,
-            &message.content.bytes,
-            message.id.to_string().as_bytes(),
-        )
-        .map_err(|e| format!("cannot open message content: {e}"))?;
-    serde_json::from_slice(&plain)
-        .map_err(|e| format!("stored message content does not parse: {e}"))
 }
 
 #[cfg(test)]

@@ -27,12 +27,13 @@ pub const CSV_COLUMNS: [&str; 10] = [
 ];
 
 /// The sealing context of a batch line: binds a sealed line to its batch and line number.
-pub fn row_context(batch_id: &str, line: i64) -> String {
+pub fn row_context(batch_id: &kernel::values::BatchId, line: i64) -> String {
     format!("batch:{batch_id}:{line}")
 }
 
 /// Upload formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     Ndjson,
     Csv,

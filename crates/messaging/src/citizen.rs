@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::model::{
     BlockedChannel, CitizenProfile, PreferenceMode, SealedContent, ServicePreference,
 };
-use crate::values::{FiscalCode, MessageId, ServiceId};
+use kernel::values::{FiscalCode, MessageId, ServiceId};
 
 /// A citizen session (issued by the development login today, by SPID/CIE later).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -363,7 +363,7 @@ pub struct Attempt {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::values::Email;
+    use kernel::values::Email;
 
     fn profile(mode: PreferenceMode) -> CitizenProfile {
         CitizenProfile {

@@ -5,8 +5,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::fields::{FieldErrors, ObjectReader};
-use crate::values::{AmountCents, Email, FiscalCode, NoticeNumber, OrganizationFiscalCode};
+use kernel::fields::{FieldErrors, ObjectReader};
+use kernel::values::{AmountCents, Email, FiscalCode, NoticeNumber, OrganizationFiscalCode};
 
 pub const SUBJECT_LEN: std::ops::RangeInclusive<usize> = 10..=120;
 pub const MARKDOWN_LEN: std::ops::RangeInclusive<usize> = 80..=10_000;
@@ -276,9 +276,9 @@ fn parse_content(c: &ObjectReader<'_>, errors: &mut FieldErrors) -> Option<Messa
 /// digits are cut), and a leap second (`…:60`, which RFC 3339 allows) is the next second
 /// (`…T00:00:60Z` is `…T00:01:00.000Z`). Without this, the ente would see `…:60.000Z` in the
 /// content it sent while the citizen's inbox, stored in milliseconds, showed `…:01:00.000Z`.
-pub fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, crate::values::ValueError> {
+pub fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, kernel::values::ValueError> {
     let invalid = || {
-        crate::values::ValueError::new(
+        kernel::values::ValueError::new(
             "must be an ISO-8601 date-time with time zone, e.g. 2018-10-13T00:00:00.000Z",
         )
     };

@@ -5,7 +5,7 @@ use crate::model::{
     BlockedChannel, CitizenProfile, PreferenceMode, ProcessingOutcome, RejectionReason,
     ServicePreference,
 };
-use crate::values::ServiceId;
+use kernel::values::ServiceId;
 
 /// Whether the citizen accepts messages from `service` in their inbox.
 ///
@@ -66,8 +66,8 @@ impl Decision {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::values::FiscalCode;
     use chrono::Utc;
+    use kernel::values::FiscalCode;
 
     fn profile(mode: PreferenceMode) -> CitizenProfile {
         CitizenProfile {

@@ -8,7 +8,7 @@
 use std::fmt;
 
 use crate::model::{LifecycleStatus, PublicationStatus, Scope, Service, ServiceMetadata};
-use crate::values::{Cidr, FiscalCode, OrganizationFiscalCode};
+use kernel::values::{Cidr, FiscalCode, OrganizationFiscalCode};
 
 /// An action on the review lifecycle of a service.
 #[derive(Debug, Clone, PartialEq, Eq)]

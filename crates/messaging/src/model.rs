@@ -1,73 +1,13 @@
-//! The records of the messaging domain: organizations, delegates, services, citizen profiles,
-//! messages and their statuses.
+//! The records of the messaging domain: services, citizen profiles, messages and their
+//! statuses, batches. Organizations and jobs are the kernel's.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::content::FeatureLevel;
-use crate::values::{Cidr, Email, FiscalCode, MessageId, OrganizationFiscalCode, ServiceId};
-
-/// A public body (ente).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Organization {
-    pub fiscal_code: OrganizationFiscalCode,
-    pub name: String,
-    /// What kind of body it is (decides the expected full name and the service scope).
-    pub kind: crate::quality::OrganizationKind,
-    /// Code in the national index of public administrations (IPA), when known.
-    pub ipa_code: Option<String>,
-    pub disabled: bool,
-    pub created_at: DateTime<Utc>,
-}
-
-/// A person named by an organization to manage its services, holding a manage key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Delegate {
-    pub id: String,
-    pub organization_fiscal_code: OrganizationFiscalCode,
-    pub email: Email,
-    /// Full name of the person.
-    pub name: Option<String>,
-    pub fiscal_code: Option<FiscalCode>,
-    pub role: DelegateRole,
-    pub disabled: bool,
-    pub created_at: DateTime<Utc>,
-}
-
-/// What a delegate does for the organization (seed 002 §1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DelegateRole {
-    Administrative,
-    Technical,
-}
-
-impl DelegateRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Administrative => "administrative",
-            Self::Technical => "technical",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "administrative" => Some(Self::Administrative),
-            "technical" => Some(Self::Technical),
-            _ => None,
-        }
-    }
-}
-
-/// An aggregator's mandate over an aggregated organization: every service (`service_id`
-/// `None`) or one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Mandate {
-    pub aggregator: OrganizationFiscalCode,
-    pub organization: OrganizationFiscalCode,
-    pub service_id: Option<ServiceId>,
-    pub created_at: DateTime<Utc>,
-}
+use kernel::values::{
+    BatchId, Cidr, Email, FiscalCode, MessageId, OrganizationFiscalCode, ServiceId,
+};
 
 /// Lifecycle of a service card (IO services CMS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -454,54 +394,6 @@ pub struct MessageRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A background job (outbox row).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Job {
-    pub id: i64,
-    pub kind: String,
-    pub message_id: String,
-    pub status: JobStatus,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    pub run_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum JobStatus {
-    Queued,
-    Running,
-    Dead,
-}
-
-impl JobStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Running => "running",
-            Self::Dead => "dead",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "queued" => Some(Self::Queued),
-            "running" => Some(Self::Running),
-            "dead" => Some(Self::Dead),
-            _ => None,
-        }
-    }
-}
-
-/// Job queue gauges for metrics.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct JobCounts {
-    pub queued: i64,
-    pub running: i64,
-    pub dead: i64,
-}
-
 /// What processing decided for a message, written with the job's completion.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProcessingOutcome {
@@ -547,24 +439,12 @@ pub struct HistoryEntry {
     pub card: String,
 }
 
-/// One entry of the append-only audit log: who did what to which subject, and the details.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: DateTime<Utc>,
-    pub actor: String,
-    pub action: String,
-    pub subject: String,
-    pub detail: serde_json::Value,
-}
-
 /// A batch of messages uploaded at once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Batch {
-    pub id: String,
+    pub id: BatchId,
     pub service_id: ServiceId,
-    /// `ndjson` or `csv`.
-    pub format: String,
+    pub format: crate::batch::Format,
     /// The CSV header (column names), for CSV batches.
     pub header: Option<String>,
     pub status: BatchStatus,
@@ -615,12 +495,45 @@ pub struct PendingRow {
     pub body: SealedContent,
 }
 
+/// Where one line of a batch stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowStatus {
+    /// Not processed yet (only in reports).
+    Pending,
+    Accepted,
+    Rejected,
+    /// The batch was cancelled before the line was processed (only in reports).
+    Cancelled,
+}
+
+impl RowStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Accepted => "accepted",
+            Self::Rejected => "rejected",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Accepted,
+            Self::Rejected,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
 /// What became of one line of a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RowOutcome {
     pub line: i64,
-    /// `accepted`, `rejected`, or `pending`/`cancelled` in reports.
-    pub outcome: String,
+    pub outcome: RowStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

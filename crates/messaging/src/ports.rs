@@ -1,28 +1,20 @@
-//! The ports the messaging domain needs from the outside world. Storage adapters implement
-//! [`Store`]; the same contract test suite runs against every implementation.
+//! The ports the messaging domain needs from the outside world: one small trait per aggregate
+//! (services, catalogue, usage, messages, processing, citizens, sessions, inbox, outbound,
+//! batches), beside the kernel's shared ones. Storage adapters implement each; [`Store`] is
+//! all of them together. One contract test file per port runs against every implementation.
 
 use chrono::{DateTime, Utc};
 
+pub use kernel::ports::{AuditLog, Health, JobQueue, Organizations, StoreError, StoreResult};
+
+use kernel::audit::NewAuditEntry;
+use kernel::organization::Organization;
+use kernel::values::{BatchId, FiscalCode, MessageId, OrganizationFiscalCode, ServiceId};
+
 use crate::model::{
-    AcceptOutcome, AuditEntry, Batch, CitizenProfile, Delegate, HistoryEntry, Job, JobCounts,
-    KeyType, Mandate, MessageRecord, NewMessageRecord, Organization, PendingRow, ProcessingOutcome,
-    RowOutcome, Service, ServicePreference,
+    AcceptOutcome, Batch, CitizenProfile, HistoryEntry, KeyType, MessageRecord, NewMessageRecord,
+    PendingRow, ProcessingOutcome, RowOutcome, Service, ServicePreference,
 };
-use crate::values::{FiscalCode, MessageId, OrganizationFiscalCode, ServiceId};
-
-/// A storage failure. `Conflict` and `NotFound` are expected outcomes callers map to answers;
-/// `Backend` is an internal fault (its text is for the log only).
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("conflict: {0}")]
-    Conflict(String),
-    #[error("not found: {0}")]
-    NotFound(String),
-    #[error("storage backend: {0}")]
-    Backend(String),
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
 
 /// One API key as stored: a SHA-256 hash for look-up and the sealed key so that it can be shown
 /// again to its owner through `GET /manage/services/{id}/keys`.
@@ -43,28 +35,12 @@ pub struct NewHistoryEntry {
     pub actor: String,
 }
 
-/// An audit entry to write.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewAuditEntry {
-    pub actor: String,
-    pub action: String,
-    pub subject: String,
-    pub detail: serde_json::Value,
-}
-
 /// A message job whose processing decided an outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompletedJob {
     pub job_id: i64,
     pub message_id: MessageId,
     pub outcome: ProcessingOutcome,
-}
-
-/// The owner of a manage key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DelegateAuth {
-    pub delegate: Delegate,
-    pub organization_disabled: bool,
 }
 
 /// The owner of a service key.
@@ -76,94 +52,47 @@ pub struct ServiceAuth {
     pub limits: crate::quota::LimitOverrides,
 }
 
+/// Every port of the messaging domain and the kernel's, as one object the adapters hand to
+/// the use cases and workers. Implemented for anything that implements them all.
+pub trait Store:
+    Health
+    + Organizations
+    + AuditLog
+    + JobQueue
+    + Services
+    + Catalogue
+    + Usage
+    + Messages
+    + Processing
+    + Citizens
+    + Sessions
+    + Inbox
+    + OutboundLog
+    + Batches
+{
+}
+
+impl<T> Store for T where
+    T: Health
+        + Organizations
+        + AuditLog
+        + JobQueue
+        + Services
+        + Catalogue
+        + Usage
+        + Messages
+        + Processing
+        + Citizens
+        + Sessions
+        + Inbox
+        + OutboundLog
+        + Batches
+{
+}
+
+/// Services, their keys and their history.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Checks the database answers.
-    async fn ping(&self) -> StoreResult<()>;
-
-    // Organizations and delegates.
-    async fn create_organization(&self, org: &Organization) -> StoreResult<()>;
-    async fn get_organization(
-        &self,
-        fiscal_code: &OrganizationFiscalCode,
-    ) -> StoreResult<Option<Organization>>;
-    async fn list_organizations(&self) -> StoreResult<Vec<Organization>>;
-    async fn set_organization_disabled(
-        &self,
-        fiscal_code: &OrganizationFiscalCode,
-        disabled: bool,
-    ) -> StoreResult<()>;
-    async fn set_organization_logo(
-        &self,
-        fiscal_code: &OrganizationFiscalCode,
-        png: &[u8],
-    ) -> StoreResult<()>;
-    async fn organization_logo(
-        &self,
-        fiscal_code: &OrganizationFiscalCode,
-    ) -> StoreResult<Option<Vec<u8>>>;
-    async fn create_delegate(&self, delegate: &Delegate, key_hash: &str) -> StoreResult<()>;
-    async fn list_delegates(
-        &self,
-        organization: Option<&OrganizationFiscalCode>,
-    ) -> StoreResult<Vec<Delegate>>;
-    async fn set_delegate_disabled(&self, id: &str, disabled: bool) -> StoreResult<()>;
-    async fn delegate_by_key_hash(&self, hash: &str) -> StoreResult<Option<DelegateAuth>>;
-    /// Applies a delegate variation of one organization in one transaction: adds `add` (each
-    /// with its manage-key hash), disables `remove`, and appends `audit`.
-    async fn apply_variation(
-        &self,
-        add: &[(Delegate, String)],
-        remove: &[String],
-        audit: &NewAuditEntry,
-    ) -> StoreResult<()>;
-    /// Replaces a delegate's manage key.
-    async fn rotate_delegate_key(
-        &self,
-        id: &str,
-        hash: &str,
-        audit: &NewAuditEntry,
-    ) -> StoreResult<()>;
-
-    // Aggregators.
-    async fn add_mandate(&self, mandate: &Mandate, audit: &NewAuditEntry) -> StoreResult<()>;
-    async fn mandates_of(&self, aggregator: &OrganizationFiscalCode) -> StoreResult<Vec<Mandate>>;
-
-    // Catalogue.
-    /// The card as last approved (JSON), kept to decide auto-approval of later edits.
-    async fn save_published_card(&self, id: &ServiceId, card_json: &str) -> StoreResult<()>;
-    async fn published_card(&self, id: &ServiceId) -> StoreResult<Option<String>>;
-    async fn set_featured(&self, id: &ServiceId, featured: bool) -> StoreResult<()>;
-
-    // Limits and usage.
-    async fn service_limits(&self, id: &ServiceId) -> StoreResult<crate::quota::LimitOverrides>;
-    async fn set_service_limits(
-        &self,
-        id: &ServiceId,
-        limits: &crate::quota::LimitOverrides,
-        audit: &NewAuditEntry,
-    ) -> StoreResult<()>;
-    /// Messages accepted per service in one period (`QuotaPeriod::key`), for metrics.
-    async fn usage_in_period(&self, period_key: &str) -> StoreResult<Vec<(ServiceId, u64)>>;
-    /// Messages accepted for the service in the day and the month containing `at`.
-    async fn service_usage(&self, id: &ServiceId, at: DateTime<Utc>) -> StoreResult<(u64, u64)>;
-    async fn set_service_logo(&self, id: &ServiceId, png: &[u8]) -> StoreResult<()>;
-    async fn service_logo(&self, id: &ServiceId) -> StoreResult<Option<Vec<u8>>>;
-    /// Organizations with at least one published service, by name, filtered by a
-    /// case-insensitive substring of the name; and the total count.
-    async fn catalogue_organizations(
-        &self,
-        search: Option<&str>,
-        limit: i64,
-        offset: i64,
-    ) -> StoreResult<(Vec<Organization>, i64)>;
-    /// Published services, of one organization or (with `None`) featured ones.
-    async fn published_services(
-        &self,
-        organization: Option<&OrganizationFiscalCode>,
-    ) -> StoreResult<Vec<Service>>;
-
-    // Services and their keys.
+pub trait Services: Send + Sync + 'static {
     async fn create_service(&self, service: &Service, keys: &[StoredKey]) -> StoreResult<()>;
     async fn get_service(&self, id: &ServiceId) -> StoreResult<Option<Service>>;
     /// Services of an organization (deleted ones excluded), newest first, and the total count.
@@ -175,7 +104,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<(Vec<Service>, i64)>;
     /// Writes `service` if the stored version is `service.version - 1`; `Conflict` otherwise.
     async fn update_service(&self, service: &Service) -> StoreResult<()>;
-    /// Writes a lifecycle or publication change like [`Store::update_service`], with its history
+    /// Writes a lifecycle or publication change like [`Self::update_service`], with its history
     /// entries and an audit entry, in one transaction.
     async fn transition_service(
         &self,
@@ -199,15 +128,94 @@ pub trait Store: Send + Sync + 'static {
         organization: &OrganizationFiscalCode,
         except: &ServiceId,
     ) -> StoreResult<Vec<String>>;
-    /// Appends to the audit log.
-    async fn append_audit(&self, entry: &NewAuditEntry) -> StoreResult<()>;
-    /// The audit log, newest first, entries older than `before_id` (exclusive) if given.
-    async fn audit_log(&self, before_id: Option<i64>, limit: i64) -> StoreResult<Vec<AuditEntry>>;
     async fn service_by_key_hash(&self, hash: &str) -> StoreResult<Option<ServiceAuth>>;
     async fn service_keys(&self, id: &ServiceId) -> StoreResult<Vec<StoredKey>>;
     async fn replace_service_key(&self, id: &ServiceId, key: &StoredKey) -> StoreResult<()>;
+    async fn set_service_logo(&self, id: &ServiceId, png: &[u8]) -> StoreResult<()>;
+    async fn service_logo(&self, id: &ServiceId) -> StoreResult<Option<Vec<u8>>>;
+}
 
-    // Citizens.
+/// The public catalogue of published services and the cards as approved.
+#[async_trait::async_trait]
+pub trait Catalogue: Send + Sync + 'static {
+    /// Organizations with at least one published service, by name, filtered by a
+    /// case-insensitive substring of the name; and the total count.
+    async fn catalogue_organizations(
+        &self,
+        search: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<(Vec<Organization>, i64)>;
+    /// Published services, of one organization or (with `None`) featured ones.
+    async fn published_services(
+        &self,
+        organization: Option<&OrganizationFiscalCode>,
+    ) -> StoreResult<Vec<Service>>;
+    /// The card as last approved (JSON), kept to decide auto-approval of later edits.
+    async fn save_published_card(&self, id: &ServiceId, card_json: &str) -> StoreResult<()>;
+    async fn published_card(&self, id: &ServiceId) -> StoreResult<Option<String>>;
+    async fn set_featured(&self, id: &ServiceId, featured: bool) -> StoreResult<()>;
+}
+
+/// Per-service limits and the usage counted against them.
+#[async_trait::async_trait]
+pub trait Usage: Send + Sync + 'static {
+    async fn service_limits(&self, id: &ServiceId) -> StoreResult<crate::quota::LimitOverrides>;
+    async fn set_service_limits(
+        &self,
+        id: &ServiceId,
+        limits: &crate::quota::LimitOverrides,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()>;
+    /// Messages accepted per service in one period (`QuotaPeriod::key`), for metrics.
+    async fn usage_in_period(&self, period_key: &str) -> StoreResult<Vec<(ServiceId, u64)>>;
+    /// Messages accepted for the service in the day and the month containing `at`.
+    async fn service_usage(&self, id: &ServiceId, at: DateTime<Utc>) -> StoreResult<(u64, u64)>;
+}
+
+/// Intake: messages written with their processing jobs.
+#[async_trait::async_trait]
+pub trait Messages: Send + Sync + 'static {
+    /// Writes a group of messages and their processing jobs in one transaction (group commit).
+    /// Returns one outcome per input, in order.
+    async fn accept_messages(&self, batch: &[NewMessageRecord]) -> StoreResult<Vec<AcceptOutcome>>;
+    async fn get_message(&self, id: &MessageId) -> StoreResult<Option<MessageRecord>>;
+    /// These messages (absent ones are simply missing).
+    async fn get_messages(&self, ids: &[MessageId]) -> StoreResult<Vec<MessageRecord>>;
+}
+
+/// Recording what processing decided for messages.
+#[async_trait::async_trait]
+pub trait Processing: Send + Sync + 'static {
+    /// Records the outcomes of message jobs and removes the jobs, all in one transaction: the
+    /// statuses, the inbox entries, the notifications with their jobs, and a `processed` or
+    /// `rejected` delivery (with its job) for every message whose service has a callback. A
+    /// message no longer ACCEPTED is left as it is (processing is idempotent).
+    async fn complete_message_jobs(
+        &self,
+        done: &[CompletedJob],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// [`Self::complete_message_jobs`] for one job.
+    async fn complete_message_job(
+        &self,
+        job_id: i64,
+        message_id: &MessageId,
+        outcome: &ProcessingOutcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let done = [CompletedJob {
+            job_id,
+            message_id: *message_id,
+            outcome: outcome.clone(),
+        }];
+        self.complete_message_jobs(&done, now).await
+    }
+}
+
+/// Citizen profiles, preferences, e-mail validation and erasure.
+#[async_trait::async_trait]
+pub trait Citizens: Send + Sync + 'static {
     async fn create_citizen(&self, profile: &CitizenProfile) -> StoreResult<()>;
     async fn get_citizen(&self, fiscal_code: &FiscalCode) -> StoreResult<Option<CitizenProfile>>;
     async fn get_service_preference(
@@ -228,7 +236,6 @@ pub trait Store: Send + Sync + 'static {
         fiscal_code: &FiscalCode,
         preference: &ServicePreference,
     ) -> StoreResult<()>;
-
     /// Writes `profile`: creates it when `expected_version` is `None` (`Conflict` if it
     /// exists), otherwise replaces it if the stored version is `expected_version` (`Conflict`
     /// if not, `NotFound` if there is no profile). With `validation`, also stores the pending
@@ -254,8 +261,11 @@ pub trait Store: Send + Sync + 'static {
         fiscal_code: &FiscalCode,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
+}
 
-    // Citizen sessions.
+/// Citizen sessions.
+#[async_trait::async_trait]
+pub trait Sessions: Send + Sync + 'static {
     async fn create_session(
         &self,
         session: &crate::citizen::CitizenSession,
@@ -286,8 +296,11 @@ pub trait Store: Send + Sync + 'static {
         fiscal_code: &FiscalCode,
         now: DateTime<Utc>,
     ) -> StoreResult<u64>;
+}
 
-    // Inbox.
+/// A citizen's inbox and the statuses of their messages.
+#[async_trait::async_trait]
+pub trait Inbox: Send + Sync + 'static {
     /// A page of the citizen's inbox, newest first.
     async fn inbox_page(
         &self,
@@ -314,8 +327,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<(bool, bool)>>;
     /// Every message addressed to the citizen (any status), oldest first, for the export.
     async fn messages_to(&self, fiscal_code: &FiscalCode) -> StoreResult<Vec<MessageRecord>>;
+}
 
-    // Notifications.
+/// Notifications to citizens and callbacks to enti: what to send and every attempt.
+#[async_trait::async_trait]
+pub trait OutboundLog: Send + Sync + 'static {
     async fn get_notification(&self, id: i64) -> StoreResult<Option<crate::citizen::Notification>>;
     /// Notifications of a message, or of a citizen's messages (for the export).
     async fn notifications_of_message(
@@ -335,8 +351,6 @@ pub trait Store: Send + Sync + 'static {
         attempt: &crate::citizen::Attempt,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
-
-    // Callbacks to enti.
     async fn set_callback(
         &self,
         service: &ServiceId,
@@ -350,7 +364,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         id: i64,
     ) -> StoreResult<Option<crate::citizen::CallbackDelivery>>;
-    /// Records an attempt at a delivery like [`Store::record_notification_attempt`].
+    /// Records an attempt at a delivery like [`Self::record_notification_attempt`].
     async fn record_callback_attempt(
         &self,
         id: i64,
@@ -366,28 +380,23 @@ pub trait Store: Send + Sync + 'static {
         before_id: Option<i64>,
         limit: i64,
     ) -> StoreResult<Vec<crate::citizen::CallbackDelivery>>;
+}
 
-    // Messages.
-    /// Writes a group of messages and their processing jobs in one transaction (group commit).
-    /// Returns one outcome per input, in order.
-    async fn accept_messages(&self, batch: &[NewMessageRecord]) -> StoreResult<Vec<AcceptOutcome>>;
-    async fn get_message(&self, id: &MessageId) -> StoreResult<Option<MessageRecord>>;
-    /// These messages (absent ones are simply missing).
-    async fn get_messages(&self, ids: &[MessageId]) -> StoreResult<Vec<MessageRecord>>;
-
-    // Batches.
+/// Batches of messages uploaded at once.
+#[async_trait::async_trait]
+pub trait Batches: Send + Sync + 'static {
     /// Returns the service's completed upload with this idempotency key (its id, `false`), or
     /// creates a new batch (status RUNNING, total 0, not sealed, owning no key yet: `true`).
     async fn create_batch(
         &self,
         batch: &Batch,
         idempotency_key: Option<&str>,
-    ) -> StoreResult<(String, bool)>;
+    ) -> StoreResult<(BatchId, bool)>;
     /// Appends uploaded lines to a batch still uploading and marks it alive at `now` (one
     /// transaction); `NotFound` when the upload was removed as abandoned.
     async fn add_batch_rows(
         &self,
-        batch_id: &str,
+        batch_id: &BatchId,
         rows: &[PendingRow],
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
@@ -397,22 +406,22 @@ pub trait Store: Send + Sync + 'static {
     /// is returned with `false`.
     async fn seal_batch(
         &self,
-        batch_id: &str,
+        batch_id: &BatchId,
         total: i64,
         idempotency_key: Option<&str>,
         now: DateTime<Utc>,
-    ) -> StoreResult<(String, bool)>;
+    ) -> StoreResult<(BatchId, bool)>;
     /// Removes a batch whose upload was refused.
-    async fn discard_batch(&self, batch_id: &str) -> StoreResult<()>;
+    async fn discard_batch(&self, batch_id: &BatchId) -> StoreResult<()>;
     /// Removes the uploads that never completed and received nothing since `idle_since`
     /// (the client went away, or the process died); returns how many.
     async fn discard_stale_uploads(&self, idle_since: DateTime<Utc>) -> StoreResult<u64>;
-    async fn get_batch(&self, batch_id: &str) -> StoreResult<Option<Batch>>;
+    async fn get_batch(&self, batch_id: &BatchId) -> StoreResult<Option<Batch>>;
     /// Up to `limit` pending lines after `after_line`, in order (a cursor, so a large batch is
     /// read in linear time).
     async fn pending_rows(
         &self,
-        batch_id: &str,
+        batch_id: &BatchId,
         after_line: i64,
         limit: i64,
     ) -> StoreResult<Vec<PendingRow>>;
@@ -420,7 +429,7 @@ pub trait Store: Send + Sync + 'static {
     /// sealed bodies, and completes the batch when nothing is pending; one transaction.
     async fn record_rows(
         &self,
-        batch_id: &str,
+        batch_id: &BatchId,
         outcomes: &[RowOutcome],
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
@@ -428,68 +437,28 @@ pub trait Store: Send + Sync + 'static {
     /// transaction. Returns how many lines it rejected.
     async fn reject_pending_rows(
         &self,
-        batch_id: &str,
+        batch_id: &BatchId,
         reason: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<u64>;
-    async fn cancel_batch(&self, batch_id: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+    async fn cancel_batch(&self, batch_id: &BatchId, now: DateTime<Utc>) -> StoreResult<bool>;
     /// A page of outcomes after `after_line`.
     async fn batch_report(
         &self,
-        batch_id: &str,
+        batch_id: &BatchId,
         after_line: i64,
         limit: i64,
     ) -> StoreResult<Vec<RowOutcome>>;
     /// How many of the batch's accepted messages are PROCESSED.
-    async fn batch_processed(&self, batch_id: &str) -> StoreResult<i64>;
+    async fn batch_processed(&self, batch_id: &BatchId) -> StoreResult<i64>;
+}
 
-    // Jobs.
-    /// Claims up to `limit` due jobs for `lease_ms`; jobs whose lease expired are claimable again.
-    async fn claim_jobs(
-        &self,
-        limit: i64,
-        now: DateTime<Utc>,
-        lease_ms: i64,
-    ) -> StoreResult<Vec<Job>>;
-    /// Records the outcomes of message jobs and removes the jobs, all in one transaction: the
-    /// statuses, the inbox entries, the notifications with their jobs, and a `processed` or
-    /// `rejected` delivery (with its job) for every message whose service has a callback. A
-    /// message no longer ACCEPTED is left as it is (processing is idempotent).
-    async fn complete_message_jobs(
-        &self,
-        done: &[CompletedJob],
-        now: DateTime<Utc>,
-    ) -> StoreResult<()>;
-    /// [`Store::complete_message_jobs`] for one job.
-    async fn complete_message_job(
-        &self,
-        job_id: i64,
-        message_id: &MessageId,
-        outcome: &ProcessingOutcome,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        let done = [CompletedJob {
-            job_id,
-            message_id: *message_id,
-            outcome: outcome.clone(),
-        }];
-        self.complete_message_jobs(&done, now).await
-    }
-    /// Records a failed attempt: retried at `retry_at`, or dead (and its message FAILED) when
-    /// `retry_at` is `None`.
-    async fn fail_job(
-        &self,
-        job_id: i64,
-        error: &str,
-        retry_at: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()>;
-    async fn list_jobs(&self, status: Option<crate::model::JobStatus>) -> StoreResult<Vec<Job>>;
-    /// Puts a dead job back in the queue and its message back to ACCEPTED.
-    async fn retry_job(&self, job_id: i64, now: DateTime<Utc>) -> StoreResult<()>;
-    async fn job_counts(&self) -> StoreResult<JobCounts>;
-    /// Keeps a long job claimed until `until`.
-    async fn extend_job(&self, job_id: i64, until: DateTime<Utc>) -> StoreResult<()>;
-    /// Removes a finished job.
-    async fn delete_job(&self, job_id: i64) -> StoreResult<()>;
+/// Every port trait in scope at once (`use messaging::ports::prelude::*`), for code that calls
+/// port methods on a concrete store rather than through `dyn Store`.
+pub mod prelude {
+    pub use super::{
+        AuditLog as _, Batches as _, Catalogue as _, Citizens as _, Health as _, Inbox as _,
+        JobQueue as _, Messages as _, Organizations as _, OutboundLog as _, Processing as _,
+        Services as _, Sessions as _, Usage as _,
+    };
 }

@@ -8,10 +8,11 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::model::{Scope, Service};
-use crate::values::Email;
+use kernel::organization::OrganizationKind;
+use kernel::values::Email;
 
 /// Width and height, in pixels, the organization logo must have.
 pub const LOGO_SIZE_PX: u32 = 300;
@@ -83,100 +84,6 @@ pub struct LogoFacts {
     pub is_png: bool,
     /// `Some(true)` when the background is neither white nor transparent; `None` when unknown.
     pub has_opaque_non_white_background: Option<bool>,
-}
-
-/// The declared type of an organization, deciding its expected name and scope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OrganizationKind {
-    Comune,
-    Provincia,
-    CittaMetropolitana,
-    Regione,
-    UnioneDiComuni,
-    Other,
-}
-
-impl OrganizationKind {
-    /// The identifier of the kind (`comune`, `citta_metropolitana`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Comune => "comune",
-            Self::Provincia => "provincia",
-            Self::CittaMetropolitana => "citta_metropolitana",
-            Self::Regione => "regione",
-            Self::UnioneDiComuni => "unione_di_comuni",
-            Self::Other => "other",
-        }
-    }
-
-    /// The kind named by `s`, as [`Self::as_str`] spells it.
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Comune,
-            Self::Provincia,
-            Self::CittaMetropolitana,
-            Self::Regione,
-            Self::UnioneDiComuni,
-            Self::Other,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
-
-    /// Whether the body serves a bounded territory, so that its services must be `LOCAL`.
-    pub fn is_territorial(self) -> bool {
-        !matches!(self, Self::Other)
-    }
-
-    /// How the full name of such a body starts ("Comune di "), when there is a fixed form.
-    pub fn expected_name_prefix(self) -> Option<&'static str> {
-        match self {
-            Self::Comune => Some("Comune di "),
-            Self::Provincia => Some("Provincia di "),
-            Self::CittaMetropolitana => Some("Città metropolitana di "),
-            Self::Regione => Some("Regione "),
-            Self::UnioneDiComuni => Some("Unione "),
-            Self::Other => None,
-        }
-    }
-
-    /// Every accepted start of the full name: the expected one and official variants.
-    fn accepted_name_prefixes(self) -> &'static [&'static str] {
-        match self {
-            Self::Comune => &["Comune di "],
-            // The autonomous provinces of Trento and Bolzano.
-            Self::Provincia => &["Provincia di ", "Provincia autonoma di "],
-            Self::CittaMetropolitana => &["Città metropolitana di "],
-            Self::Regione => &["Regione "],
-            Self::UnioneDiComuni => &["Unione "],
-            Self::Other => &[],
-        }
-    }
-
-    /// A correct full name and the short form delegates often write instead.
-    fn name_example(self) -> (&'static str, &'static str) {
-        match self {
-            Self::Comune => ("Comune di Varese", "Varese"),
-            Self::Provincia => ("Provincia di Varese", "Varese"),
-            Self::CittaMetropolitana => ("Città metropolitana di Milano", "Milano"),
-            Self::Regione => ("Regione Lombardia", "Lombardia"),
-            Self::UnioneDiComuni => ("Unione dei comuni della Valle del Savio", "Valle del Savio"),
-            Self::Other => ("Istituto nazionale della previdenza sociale", "INPS"),
-        }
-    }
-
-    /// The kind in Italian and English, for messages.
-    fn label(self) -> (&'static str, &'static str) {
-        match self {
-            Self::Comune => ("un comune", "a municipality (comune)"),
-            Self::Provincia => ("una provincia", "a province"),
-            Self::CittaMetropolitana => ("una città metropolitana", "a metropolitan city"),
-            Self::Regione => ("una regione", "a region"),
-            Self::UnioneDiComuni => ("un'unione di comuni", "a union of municipalities"),
-            Self::Other => ("un ente", "a public body"),
-        }
-    }
 }
 
 /// Runs every check on a card submitted for review and returns all the issues found, in field
@@ -746,7 +653,7 @@ mod tests {
 
     use super::*;
     use crate::model::{LifecycleStatus, PublicationStatus, ServiceMetadata};
-    use crate::values::{Cidr, OrganizationFiscalCode, ServiceId};
+    use kernel::values::{Cidr, OrganizationFiscalCode, ServiceId};
 
     const GOOD_LOGO: LogoFacts = LogoFacts {
         width: 300,

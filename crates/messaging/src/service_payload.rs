@@ -3,10 +3,10 @@
 
 use serde_json::Value;
 
-use crate::fields::{FieldErrors, ObjectReader};
 use crate::model::{Scope, ServiceMetadata};
 use crate::topics::topic_name;
-use crate::values::{Cidr, FiscalCode, OrganizationFiscalCode};
+use kernel::fields::{FieldErrors, ObjectReader};
+use kernel::values::{Cidr, FiscalCode, OrganizationFiscalCode};
 
 pub const MAX_PAYMENT_AMOUNT: i64 = 9_999_999_999;
 

@@ -177,7 +177,7 @@ mod tests {
         assert!(matches!(error, ResolveError::Refused(_)), "{error}");
         let mut v4_only = PolicyResolver {
             policy: Arc::new(OutboundPolicy::restricted(vec![
-                messaging::values::Cidr::parse("127.0.0.0/8").unwrap(),
+                kernel::values::Cidr::parse("127.0.0.0/8").unwrap(),
             ])),
         };
         let kept: Vec<SocketAddr> = v4_only.call(name).await.unwrap().collect();

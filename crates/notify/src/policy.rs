@@ -11,7 +11,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use messaging::values::Cidr;
+use kernel::values::Cidr;
 
 /// The kind of destination a refused address is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use messaging::values::Cidr;
+use kernel::values::Cidr;
 use notify::testing::HttpReceiver;
 use notify::{HttpClient, HttpPoster, OutboundPolicy, SIGNATURE_HEADER, SendError};
 

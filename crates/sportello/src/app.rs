@@ -213,6 +213,16 @@ pub async fn start(
     store: SqlStore,
     listener: Option<TcpListener>,
 ) -> anyhow::Result<Running> {
+    start_with_clock(config, store, listener, Arc::new(kernel::SystemClock)).await
+}
+
+/// [`start`] on a given clock (tests move a [`kernel::TestClock`] instead of sleeping).
+pub async fn start_with_clock(
+    config: &Config,
+    store: SqlStore,
+    listener: Option<TcpListener>,
+    clock: Arc<dyn kernel::Clock>,
+) -> anyhow::Result<Running> {
     let keyring = Arc::new(config.keyring()?);
     let writers = if store.backend() == store::Backend::Sqlite {
         1
@@ -232,7 +242,15 @@ pub async fn start(
         push_enabled: config.push_url.is_some(),
         outbound: outbound_policy(config),
     };
-    let state = AppState::new(store.clone(), keyring.clone(), settings, writers);
+    let wakeups = Arc::new(jobs::Wakeups::default());
+    let state = AppState::new(
+        store.clone(),
+        keyring.clone(),
+        settings,
+        writers,
+        wakeups.clone(),
+        clock.clone(),
+    );
     let (shutdown, shutdown_rx) = watch::channel(false);
 
     let channels = Arc::new(channels(config)?);
@@ -249,8 +267,9 @@ pub async fn start(
                 ..config.job.clone()
             },
             events: Arc::new(MetricsEvents(state.metrics.clone())),
-            wake: state.jobs_ready.clone(),
+            wake: wakeups.clone(),
             channels: channels.clone(),
+            clock: clock.clone(),
         };
         workers.push(tokio::spawn(worker.run(shutdown_rx.clone())));
     }

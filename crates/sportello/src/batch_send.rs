@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use messaging::batch::Format;
 use messaging::model::{Batch, BatchStatus};
-use messaging::ports::Store as _;
+use messaging::ports::{Batches as _, Services as _};
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt as _;
 
@@ -43,7 +43,7 @@ pub async fn send(
         None if args.file.extension().is_some_and(|e| e == "csv") => Format::Csv,
         None => Format::Ndjson,
     };
-    let id = messaging::values::ServiceId::parse(args.service)
+    let id = kernel::values::ServiceId::parse(args.service)
         .map_err(|e| anyhow::anyhow!("--service: {e}"))?;
     let service = store
         .get_service(&id)
@@ -116,7 +116,7 @@ pub async fn send(
             after = last.line;
             rows.extend(
                 page.into_iter()
-                    .filter(|r| r.outcome == "rejected")
+                    .filter(|r| r.outcome == messaging::model::RowStatus::Rejected)
                     .map(|r| json!({"line": r.line, "reason": r.reason})),
             );
         }

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use api::problem::ApiError;
 use clap::{Parser, Subcommand};
-use messaging::model::JobStatus;
+use kernel::jobs::JobStatus;
+use kernel::values::OrganizationFiscalCode;
 use messaging::ports::Store;
-use messaging::values::OrganizationFiscalCode;
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

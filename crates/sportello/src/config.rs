@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use messaging::values::Cidr;
+use kernel::values::Cidr;
 use serde::Deserialize;
 
 /// A secret string: never printed.

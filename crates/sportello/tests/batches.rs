@@ -739,11 +739,12 @@ async fn a_disabled_organization_or_a_revoked_key_stops_its_batches_with_a_reaso
 
 /// Waits for the batch to end; asserts every line was rejected with a reason naming `why`.
 async fn stopped_with(app: &TestApp, id: &str, why: &str) {
-    use messaging::ports::Store as _;
+    use messaging::ports::prelude::*;
     let store = store::SqlStore::connect(&app.db.url, 1).await.unwrap();
+    let batch_id = kernel::values::BatchId::parse(id).unwrap();
     let mut batch = None;
     for _ in 0..200 {
-        let b = store.get_batch(id).await.unwrap().unwrap();
+        let b = store.get_batch(&batch_id).await.unwrap().unwrap();
         if b.status != messaging::model::BatchStatus::Running {
             batch = Some(b);
             break;
@@ -752,7 +753,7 @@ async fn stopped_with(app: &TestApp, id: &str, why: &str) {
     }
     let batch = batch.unwrap_or_else(|| panic!("batch {id} still running"));
     assert_eq!((batch.accepted, batch.rejected), (0, 5), "{why}: {batch:?}");
-    let rows = store.batch_report(id, 0, 100).await.unwrap();
+    let rows = store.batch_report(&batch_id, 0, 100).await.unwrap();
     assert_eq!(rows.len(), 5);
     for r in rows {
         let reason = r.reason.unwrap_or_default();

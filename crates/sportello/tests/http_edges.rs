@@ -6,7 +6,7 @@
 mod common;
 
 use common::{ADMIN_TOKEN, Backend, CITIZEN, ORG, Response, TestApp, markdown};
-use messaging::values::Cidr;
+use kernel::values::Cidr;
 use serde_json::{Value, json};
 
 both_backends!(

@@ -52,7 +52,7 @@ async fn spawn_tuned(
         c.public_url = "https://sportello.comune.varese.it".to_owned();
         // The ente's receiver runs on this machine: an on-premises receiver, which the
         // operator allows (internal destinations are refused by default).
-        c.outbound_allow_cidrs = vec![messaging::values::Cidr::parse("127.0.0.0/8").unwrap()];
+        c.outbound_allow_cidrs = vec![kernel::values::Cidr::parse("127.0.0.0/8").unwrap()];
         tune(c);
     })
     .await

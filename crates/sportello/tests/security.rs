@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Backend, CITIZEN, TestApp, TestDb, markdown};
-use messaging::values::Cidr;
+use kernel::values::Cidr;
 use notify::testing::HttpReceiver;
 use serde_json::{Value, json};
 

@@ -524,7 +524,7 @@ async fn a_client_outside_the_authorized_cidrs_is_refused(backend: Backend) {
 
     // Behind a trusted proxy, the forwarded address counts (IPv6 too).
     let app = TestApp::spawn_on(db, |c| {
-        c.trusted_proxies = vec![messaging::values::Cidr::parse("127.0.0.1").unwrap()];
+        c.trusted_proxies = vec![kernel::values::Cidr::parse("127.0.0.1").unwrap()];
     })
     .await;
     payload["authorized_cidrs"] = json!(["2001:db8::/32"]);

@@ -1,14 +1,19 @@
-//! Storage adapter: the messaging [`Store`] port on SQLite (the embedded default) and
-//! PostgreSQL, through one code path. SQL is written once with `$n` placeholders in ascending
-//! order (SQLite numbers them the same way); the few dialect differences are branched on
-//! [`Backend`]. Each backend has its own migration folder with matching version numbers.
+//! Storage adapter: every port of the kernel and the domains on SQLite (the embedded default)
+//! and PostgreSQL, through one code path. `SqlStore` implements each port in its own file,
+//! under a folder per domain (`kernel/`, `messaging/`; a new domain adds its folder). Most SQL
+//! is written once with `$n` placeholders; SQLite's driver rewrites them to `?n`, and the few
+//! dialect differences (locking, upserts) are branched on [`Backend`]. Each backend has its
+//! own migration folder with matching version numbers.
 
-mod citizen;
-pub use citizen::inbox_select;
+mod kernel;
+mod messaging;
 mod migrate;
+mod prelude;
 pub mod raw;
 mod rows;
 mod sql_store;
+
+pub use messaging::support::inbox_select;
 
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE};
 pub use sql_store::SqlStore;

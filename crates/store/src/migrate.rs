@@ -48,6 +48,11 @@ pub const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         "usage_shards",
         include_str!("../migrations/sqlite/0008_usage_shards.sql"),
     ),
+    (
+        9,
+        "typed_jobs",
+        include_str!("../migrations/sqlite/0009_typed_jobs.sql"),
+    ),
 ];
 
 /// `(version, name, sql)` for PostgreSQL.
@@ -91,6 +96,11 @@ pub const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         8,
         "usage_shards",
         include_str!("../migrations/postgres/0008_usage_shards.sql"),
+    ),
+    (
+        9,
+        "typed_jobs",
+        include_str!("../migrations/postgres/0009_typed_jobs.sql"),
     ),
 ];
 

@@ -2,14 +2,16 @@
 //! the way out: a row that no longer parses is reported as a backend fault, never trusted.
 
 use chrono::{DateTime, Utc};
+use kernel::jobs::{Job, JobKind, JobStatus};
+use kernel::organization::{Delegate, DelegateRole, Mandate, Organization, OrganizationKind};
+use kernel::ports::{StoreError, StoreResult};
+use kernel::values::{
+    BatchId, Cidr, Email, FiscalCode, MessageId, OrganizationFiscalCode, ServiceId, ValueError,
+};
 use messaging::content::FeatureLevel;
 use messaging::model::{
-    CitizenProfile, Delegate, Job, JobStatus, LifecycleStatus, MessageRecord, MessageStatus,
-    Organization, PreferenceMode, PublicationStatus, RejectionReason, SealedContent, Service,
-};
-use messaging::ports::{StoreError, StoreResult};
-use messaging::values::{
-    Cidr, Email, FiscalCode, MessageId, OrganizationFiscalCode, ServiceId, ValueError,
+    CitizenProfile, LifecycleStatus, MessageRecord, MessageStatus, PreferenceMode,
+    PublicationStatus, RejectionReason, SealedContent, Service,
 };
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -26,8 +28,18 @@ pub(crate) fn ms(t: &DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-pub(crate) fn time(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+/// A stored instant (milliseconds since the epoch); one out of range is a corrupt row, never
+/// silently 1970.
+pub(crate) fn at(row: &AnyRow, column: &str) -> StoreResult<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(int(row, column)?).ok_or_else(|| corrupt(column))
+}
+
+/// [`at`] for a column that may be NULL.
+pub(crate) fn opt_at(row: &AnyRow, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    row.try_get::<Option<i64>, _>(column)
+        .map_err(backend)?
+        .map(|ms| DateTime::from_timestamp_millis(ms).ok_or_else(|| corrupt(column)))
+        .transpose()
 }
 
 pub(crate) fn flag(b: bool) -> i64 {
@@ -70,11 +82,10 @@ pub(crate) fn organization(row: &AnyRow) -> StoreResult<Organization> {
     Ok(Organization {
         fiscal_code: parsed(row, "fiscal_code", OrganizationFiscalCode::parse)?,
         name: text(row, "name")?,
-        kind: messaging::quality::OrganizationKind::parse(&text(row, "kind")?)
-            .ok_or_else(|| corrupt("kind"))?,
+        kind: OrganizationKind::parse(&text(row, "kind")?).ok_or_else(|| corrupt("kind"))?,
         ipa_code: opt_text(row, "ipa_code")?,
         disabled: boolean(row, "disabled")?,
-        created_at: time(int(row, "created_at")?),
+        created_at: at(row, "created_at")?,
     })
 }
 
@@ -91,10 +102,9 @@ pub(crate) fn delegate(row: &AnyRow) -> StoreResult<Delegate> {
         fiscal_code: opt_text(row, "fiscal_code")?
             .map(|f| FiscalCode::parse(&f).map_err(|_| corrupt("fiscal_code")))
             .transpose()?,
-        role: messaging::model::DelegateRole::parse(&text(row, "role")?)
-            .ok_or_else(|| corrupt("role"))?,
+        role: DelegateRole::parse(&text(row, "role")?).ok_or_else(|| corrupt("role"))?,
         disabled: boolean(row, "disabled")?,
-        created_at: time(int(row, "created_at")?),
+        created_at: at(row, "created_at")?,
     })
 }
 
@@ -139,8 +149,8 @@ pub(crate) fn service(row: &AnyRow) -> StoreResult<Service> {
         ever_approved: boolean(row, "ever_approved")?,
         auto_publish: boolean(row, "auto_publish")?,
         version: int(row, "version")?,
-        created_at: time(int(row, "created_at")?),
-        updated_at: time(int(row, "updated_at")?),
+        created_at: at(row, "created_at")?,
+        updated_at: at(row, "updated_at")?,
     })
 }
 
@@ -170,8 +180,8 @@ pub(crate) fn citizen(row: &AnyRow) -> StoreResult<CitizenProfile> {
         reminders_enabled: boolean(row, "reminders_enabled")?,
         push_anonymous: boolean(row, "push_anonymous")?,
         version: int(row, "version")?,
-        created_at: time(int(row, "created_at")?),
-        updated_at: time(int(row, "updated_at")?),
+        created_at: at(row, "created_at")?,
+        updated_at: at(row, "updated_at")?,
     })
 }
 
@@ -184,7 +194,7 @@ pub(crate) fn message(row: &AnyRow) -> StoreResult<MessageRecord> {
         id: parsed(row, "id", MessageId::parse)?,
         service_id: parsed(row, "service_id", ServiceId::parse)?,
         fiscal_code: parsed(row, "fiscal_code", FiscalCode::parse)?,
-        created_at: time(int(row, "created_at")?),
+        created_at: at(row, "created_at")?,
         time_to_live: int(row, "time_to_live")?,
         feature_level: FeatureLevel::parse(&text(row, "feature_level")?)
             .ok_or_else(|| corrupt("feature_level"))?,
@@ -197,32 +207,32 @@ pub(crate) fn message(row: &AnyRow) -> StoreResult<MessageRecord> {
             .map(|r| RejectionReason::parse(&r).ok_or_else(|| corrupt("rejection_reason")))
             .transpose()?,
         is_read: boolean(row, "is_read")?,
-        updated_at: time(int(row, "updated_at")?),
+        updated_at: at(row, "updated_at")?,
     })
 }
 
 pub(crate) const JOB_COLUMNS: &str =
-    "id, kind, message_id, status, attempts, run_at, last_error, created_at";
+    "id, kind, subject_id, status, attempts, run_at, last_error, created_at";
 
 pub(crate) fn job(row: &AnyRow) -> StoreResult<Job> {
     Ok(Job {
         id: int(row, "id")?,
-        kind: text(row, "kind")?,
-        message_id: text(row, "message_id")?,
+        kind: parsed_with(row, "kind", JobKind::parse)?,
+        subject_id: text(row, "subject_id")?,
         status: JobStatus::parse(&text(row, "status")?).ok_or_else(|| corrupt("status"))?,
         attempts: int(row, "attempts")?,
         last_error: opt_text(row, "last_error")?,
-        run_at: time(int(row, "run_at")?),
-        created_at: time(int(row, "created_at")?),
+        run_at: at(row, "run_at")?,
+        created_at: at(row, "created_at")?,
     })
 }
 
 pub(crate) const ORGANIZATION_COLUMNS: &str =
     "fiscal_code, name, kind, ipa_code, disabled, created_at";
 
-pub(crate) fn mandate(row: &AnyRow) -> StoreResult<messaging::model::Mandate> {
+pub(crate) fn mandate(row: &AnyRow) -> StoreResult<Mandate> {
     let service = text(row, "service_id")?;
-    Ok(messaging::model::Mandate {
+    Ok(Mandate {
         aggregator: parsed(row, "aggregator", OrganizationFiscalCode::parse)?,
         organization: parsed(row, "organization", OrganizationFiscalCode::parse)?,
         service_id: if service == "*" {
@@ -230,7 +240,7 @@ pub(crate) fn mandate(row: &AnyRow) -> StoreResult<messaging::model::Mandate> {
         } else {
             Some(ServiceId::parse(&service).map_err(|_| corrupt("service_id"))?)
         },
-        created_at: time(int(row, "created_at")?),
+        created_at: at(row, "created_at")?,
     })
 }
 
@@ -247,15 +257,15 @@ pub(crate) fn history(row: &AnyRow) -> StoreResult<messaging::model::HistoryEntr
         status: text(row, "status")?,
         reason: opt_text(row, "reason")?,
         actor: text(row, "actor")?,
-        at: time(int(row, "at")?),
+        at: at(row, "at")?,
         card: text(row, "card")?,
     })
 }
 
-pub(crate) fn audit(row: &AnyRow) -> StoreResult<messaging::model::AuditEntry> {
-    Ok(messaging::model::AuditEntry {
+pub(crate) fn audit(row: &AnyRow) -> StoreResult<kernel::audit::AuditEntry> {
+    Ok(kernel::audit::AuditEntry {
         id: int(row, "id")?,
-        at: time(int(row, "at")?),
+        at: at(row, "at")?,
         actor: text(row, "actor")?,
         action: text(row, "action")?,
         subject: text(row, "subject")?,
@@ -265,9 +275,9 @@ pub(crate) fn audit(row: &AnyRow) -> StoreResult<messaging::model::AuditEntry> {
 
 pub(crate) fn batch(row: &AnyRow) -> StoreResult<messaging::model::Batch> {
     Ok(messaging::model::Batch {
-        id: text(row, "id")?,
+        id: parsed(row, "id", BatchId::parse)?,
         service_id: parsed(row, "service_id", ServiceId::parse)?,
-        format: text(row, "format")?,
+        format: parsed_with(row, "format", messaging::batch::Format::parse)?,
         header: opt_text(row, "header")?,
         status: messaging::model::BatchStatus::parse(&text(row, "status")?)
             .ok_or_else(|| corrupt("status"))?,
@@ -275,11 +285,17 @@ pub(crate) fn batch(row: &AnyRow) -> StoreResult<messaging::model::Batch> {
         accepted: int(row, "accepted")?,
         rejected: int(row, "rejected")?,
         key_hash: opt_text(row, "key_hash")?,
-        sealed_at: row
-            .try_get::<Option<i64>, _>("sealed_at")
-            .map_err(backend)?
-            .map(time),
-        created_at: time(int(row, "created_at")?),
-        updated_at: time(int(row, "updated_at")?),
+        sealed_at: opt_at(row, "sealed_at")?,
+        created_at: at(row, "created_at")?,
+        updated_at: at(row, "updated_at")?,
     })
+}
+
+/// A stored name read back through an `Option`-returning parser (enums).
+pub(crate) fn parsed_with<T>(
+    row: &AnyRow,
+    column: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> StoreResult<T> {
+    parse(&text(row, column)?).ok_or_else(|| corrupt(column))
 }

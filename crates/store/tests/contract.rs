@@ -2,18 +2,22 @@
 #![allow(clippy::unwrap_used)]
 
 use chrono::{Duration, Utc};
+use kernel::jobs::{JobKind, JobStatus};
+use kernel::organization::Organization;
+use kernel::values::BatchId;
+use kernel::values::{Email, FiscalCode, MessageId, OrganizationFiscalCode, ServiceId};
 use messaging::citizen::{
     Attempt, CallbackConfig, Channel, CitizenSession, NewEmailValidation, NewNotification, Purpose,
     StatusChange,
 };
 use messaging::content::FeatureLevel;
 use messaging::model::{
-    AcceptOutcome, Idempotency, InboxEntry, JobStatus, KeyType, LifecycleStatus, NewMessageRecord,
-    Organization, ProcessingOutcome, PublicationStatus, RejectionReason, SealedContent, Service,
+    AcceptOutcome, Idempotency, InboxEntry, KeyType, LifecycleStatus, NewMessageRecord,
+    ProcessingOutcome, PublicationStatus, RejectionReason, RowStatus, SealedContent, Service,
 };
 use messaging::model::{CitizenProfile, PreferenceMode};
-use messaging::ports::{Store, StoreError, StoredKey};
-use messaging::values::{Email, FiscalCode, MessageId, OrganizationFiscalCode, ServiceId};
+use messaging::ports::prelude::*;
+use messaging::ports::{StoreError, StoredKey};
 use store::SqlStore;
 
 enum Backend {
@@ -66,7 +70,10 @@ impl Db {
             }
         };
         let store = SqlStore::connect(&url, 4).await.unwrap();
-        assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(
+            store.migrate().await.unwrap(),
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9]
+        );
         assert!(
             store.migrate().await.unwrap().is_empty(),
             "migrations are idempotent"
@@ -95,7 +102,7 @@ fn org() -> Organization {
     Organization {
         fiscal_code: OrganizationFiscalCode::parse("00441340122").unwrap(),
         name: "Comune di Varese".into(),
-        kind: messaging::quality::OrganizationKind::Comune,
+        kind: kernel::organization::OrganizationKind::Comune,
         ipa_code: Some("c_l682".into()),
         disabled: false,
         created_at: Utc::now(),
@@ -197,11 +204,19 @@ both!(
     an_upload_owns_its_idempotency_key_only_once_sealed_and_is_swept_when_idle,
 );
 
+/// A batch id named by a test (the same name gives the same id).
+fn bid(name: &str) -> BatchId {
+    let n = name.bytes().fold(0u128, |h, b| {
+        h.wrapping_mul(257).wrapping_add(u128::from(b))
+    });
+    BatchId::from_ulid(ulid::Ulid::from_parts(1, n))
+}
+
 fn upload(id: &str, service: ServiceId, at: chrono::DateTime<Utc>) -> messaging::model::Batch {
     messaging::model::Batch {
-        id: id.into(),
+        id: bid(id),
         service_id: service,
-        format: "ndjson".into(),
+        format: messaging::batch::Format::Ndjson,
         header: None,
         status: messaging::model::BatchStatus::Running,
         total: 0,
@@ -237,23 +252,23 @@ async fn an_upload_owns_its_idempotency_key_only_once_sealed_and_is_swept_when_i
         .create_batch(&upload("b-cut", s.id, old), Some("k1"))
         .await
         .unwrap();
-    assert_eq!((cut.as_str(), created), ("b-cut", true));
+    assert_eq!((cut, created), (bid("b-cut"), true));
     st.add_batch_rows(&cut, &rows(2), old).await.unwrap();
     // Its retry with the same key is a new upload, which takes the key when sealed.
     let (retry, created) = st
         .create_batch(&upload("b-retry", s.id, now), Some("k1"))
         .await
         .unwrap();
-    assert_eq!((retry.as_str(), created), ("b-retry", true));
+    assert_eq!((retry, created), (bid("b-retry"), true));
     st.add_batch_rows(&retry, &rows(3), now).await.unwrap();
     let sealed = st.seal_batch(&retry, 3, Some("k1"), now).await.unwrap();
-    assert_eq!(sealed, ("b-retry".to_owned(), true));
+    assert_eq!(sealed, (bid("b-retry"), true));
     assert_eq!(st.job_counts().await.unwrap().queued, 1);
     let (again, created) = st
         .create_batch(&upload("b-3", s.id, now), Some("k1"))
         .await
         .unwrap();
-    assert_eq!((again.as_str(), created), ("b-retry", false));
+    assert_eq!((again, created), (bid("b-retry"), false));
     // The stale upload is swept, the sealed batch is not; the swept one takes no more lines.
     assert_eq!(
         st.discard_stale_uploads(now - Duration::hours(1))
@@ -276,7 +291,7 @@ async fn an_upload_owns_its_idempotency_key_only_once_sealed_and_is_swept_when_i
         .unwrap();
     st.add_batch_rows(&late, &rows(1), now).await.unwrap();
     let sealed = st.seal_batch(&late, 1, Some("k1"), now).await.unwrap();
-    assert_eq!(sealed, ("b-retry".to_owned(), false));
+    assert_eq!(sealed, (bid("b-retry"), false));
     assert!(st.get_batch(&late).await.unwrap().is_none());
     // Outcomes recorded while uploading never complete it; sealing does when all are done.
     let (all, _) = st
@@ -286,7 +301,7 @@ async fn an_upload_owns_its_idempotency_key_only_once_sealed_and_is_swept_when_i
     st.add_batch_rows(&all, &rows(1), now).await.unwrap();
     let rejected = RowOutcome {
         line: 1,
-        outcome: "rejected".into(),
+        outcome: RowStatus::Rejected,
         message_id: None,
         reason: Some("too long".into()),
     };
@@ -514,20 +529,32 @@ async fn claimed_jobs_are_invisible_until_their_lease_expires(b: Backend) {
     let batch: Vec<_> = (0..5).map(|_| message(s.id, None)).collect();
     db.store.accept_messages(&batch).await.unwrap();
     let now = Utc::now() + Duration::seconds(1);
-    let a = db.store.claim_jobs(3, now, 10_000).await.unwrap();
-    let b2 = db.store.claim_jobs(10, now, 10_000).await.unwrap();
+    let a = db
+        .store
+        .claim_jobs(&JobKind::ALL, 3, now, 10_000)
+        .await
+        .unwrap();
+    let b2 = db
+        .store
+        .claim_jobs(&JobKind::ALL, 10, now, 10_000)
+        .await
+        .unwrap();
     assert_eq!(a.len(), 3);
     assert_eq!(b2.len(), 2, "claims never overlap");
     assert!(
         db.store
-            .claim_jobs(10, now, 10_000)
+            .claim_jobs(&JobKind::ALL, 10, now, 10_000)
             .await
             .unwrap()
             .is_empty()
     );
     // After the lease, the jobs of a crashed worker come back, with one more attempt.
     let later = now + Duration::seconds(11);
-    let again = db.store.claim_jobs(10, later, 10_000).await.unwrap();
+    let again = db
+        .store
+        .claim_jobs(&JobKind::ALL, 10, later, 10_000)
+        .await
+        .unwrap();
     assert_eq!(again.len(), 5);
     assert!(again.iter().all(|j| j.attempts == 2));
     db.done().await;
@@ -542,7 +569,7 @@ async fn completing_a_job_twice_never_duplicates_the_inbox_entry(b: Backend) {
         .unwrap();
     let job = db
         .store
-        .claim_jobs(1, Utc::now() + Duration::seconds(1), 1_000)
+        .claim_jobs(&JobKind::ALL, 1, Utc::now() + Duration::seconds(1), 1_000)
         .await
         .unwrap()
         .remove(0);
@@ -590,18 +617,27 @@ async fn failed_jobs_are_retried_then_dead_and_can_be_requeued(b: Backend) {
         .await
         .unwrap();
     let now = Utc::now() + Duration::seconds(1);
-    let job = db.store.claim_jobs(1, now, 1_000).await.unwrap().remove(0);
+    let job = db
+        .store
+        .claim_jobs(&JobKind::ALL, 1, now, 1_000)
+        .await
+        .unwrap()
+        .remove(0);
     db.store
         .fail_job(job.id, "boom", Some(now + Duration::seconds(5)), now)
         .await
         .unwrap();
     assert!(
-        db.store.claim_jobs(1, now, 1_000).await.unwrap().is_empty(),
+        db.store
+            .claim_jobs(&JobKind::ALL, 1, now, 1_000)
+            .await
+            .unwrap()
+            .is_empty(),
         "backing off"
     );
     let job = db
         .store
-        .claim_jobs(1, now + Duration::seconds(6), 1_000)
+        .claim_jobs(&JobKind::ALL, 1, now + Duration::seconds(6), 1_000)
         .await
         .unwrap()
         .remove(0);
@@ -625,7 +661,7 @@ async fn failed_jobs_are_retried_then_dead_and_can_be_requeued(b: Backend) {
     );
     assert!(
         db.store
-            .claim_jobs(1, now + Duration::days(1), 1_000)
+            .claim_jobs(&JobKind::ALL, 1, now + Duration::days(1), 1_000)
             .await
             .unwrap()
             .is_empty(),
@@ -642,7 +678,14 @@ async fn failed_jobs_are_retried_then_dead_and_can_be_requeued(b: Backend) {
             .as_str(),
         "ACCEPTED"
     );
-    assert_eq!(db.store.claim_jobs(1, now, 1_000).await.unwrap().len(), 1);
+    assert_eq!(
+        db.store
+            .claim_jobs(&JobKind::ALL, 1, now, 1_000)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert!(matches!(
         db.store.retry_job(dead[0].id, now).await,
         Err(StoreError::NotFound(_))
@@ -740,11 +783,11 @@ async fn deliver(
         .unwrap();
     let job = db
         .store
-        .claim_jobs(10, Utc::now() + Duration::seconds(1), 1_000)
+        .claim_jobs(&JobKind::ALL, 10, Utc::now() + Duration::seconds(1), 1_000)
         .await
         .unwrap()
         .into_iter()
-        .find(|j| j.message_id == m.id.to_string())
+        .find(|j| j.subject_id == m.id.to_string())
         .unwrap();
     db.store
         .complete_message_job(job.id, &m.id, &outcome(&m), Utc::now())
@@ -1163,11 +1206,11 @@ async fn outcome_callbacks_are_queued_only_for_services_with_a_callback(b: Backe
     assert_eq!(log[0].reason.as_deref(), Some("SERVICE_NOT_ALLOWED"));
     let job = db
         .store
-        .claim_jobs(10, Utc::now() + Duration::seconds(1), 1_000)
+        .claim_jobs(&JobKind::ALL, 10, Utc::now() + Duration::seconds(1), 1_000)
         .await
         .unwrap()
         .into_iter()
-        .find(|j| j.kind == "callback")
+        .find(|j| j.kind == JobKind::Callback)
         .unwrap();
     let attempt = Attempt {
         status: "DELIVERED".into(),

@@ -5,11 +5,10 @@ use crate::routes::Body;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use chrono::Utc;
-use messaging::FieldErrors;
-use messaging::fields::ObjectReader;
-use messaging::model::{Job, JobStatus};
-use messaging::values::OrganizationFiscalCode;
+use kernel::FieldErrors;
+use kernel::fields::ObjectReader;
+use kernel::jobs::{Job, JobStatus};
+use kernel::values::OrganizationFiscalCode;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -204,6 +203,15 @@ pub async fn create_citizen(
     Ok((StatusCode::CREATED, Json(CitizenView::from(&profile))))
 }
 
+/// A job as the admin API shows it.
+#[derive(Debug, serde::Serialize)]
+pub struct JobView {
+    #[serde(flatten)]
+    job: Job,
+    /// The old name of `subject_id`, kept so that existing operator scripts keep working.
+    message_id: String,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct JobFilter {
     status: Option<String>,
@@ -213,7 +221,7 @@ pub async fn list_jobs(
     State(state): State<AppState>,
     _admin: AdminCaller,
     Query(filter): Query<JobFilter>,
-) -> ApiResult<Json<Vec<Job>>> {
+) -> ApiResult<Json<Vec<JobView>>> {
     let status = match filter.status.as_deref() {
         None => None,
         Some(s) => Some(JobStatus::parse(s).ok_or_else(|| {
@@ -223,7 +231,15 @@ pub async fn list_jobs(
             )
         })?),
     };
-    Ok(Json(state.store.list_jobs(status).await?))
+    let jobs = state.store.list_jobs(status).await?;
+    Ok(Json(
+        jobs.into_iter()
+            .map(|job| JobView {
+                message_id: job.subject_id.clone(),
+                job,
+            })
+            .collect(),
+    ))
 }
 
 pub async fn retry_job(
@@ -234,8 +250,8 @@ pub async fn retry_job(
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::bad_request("Invalid request", "The job id must be an integer."))?;
-    state.store.retry_job(id, Utc::now()).await?;
-    state.jobs_ready.notify_waiters();
+    state.store.retry_job(id, state.clock.now()).await?;
+    state.jobs_ready.ready_all();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -296,7 +312,7 @@ pub async fn audit_log(
     State(state): State<AppState>,
     _admin: AdminCaller,
     Query(q): Query<AuditQuery>,
-) -> ApiResult<Json<Vec<messaging::model::AuditEntry>>> {
+) -> ApiResult<Json<Vec<kernel::audit::AuditEntry>>> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     Ok(Json(state.store.audit_log(q.before, limit).await?))
 }
@@ -350,7 +366,7 @@ pub async fn add_mandate(
     Path(fc): Path<String>,
     headers: HeaderMap,
     Body(body): Body,
-) -> ApiResult<(StatusCode, Json<messaging::model::Mandate>)> {
+) -> ApiResult<(StatusCode, Json<kernel::organization::Mandate>)> {
     let (req, opt, _) = fields(&headers, &body, &["organization"], &["service_id"])?;
     let m = admin_ops::add_mandate(
         state.store.as_ref(),
@@ -367,7 +383,7 @@ pub async fn list_mandates(
     State(state): State<AppState>,
     _admin: AdminCaller,
     Path(fc): Path<String>,
-) -> ApiResult<Json<Vec<messaging::model::Mandate>>> {
+) -> ApiResult<Json<Vec<kernel::organization::Mandate>>> {
     let code = OrganizationFiscalCode::parse(&fc)
         .map_err(|e| ApiError::bad_request("Invalid request", format!("fiscal_code: {e}")))?;
     Ok(Json(state.store.mandates_of(&code).await?))
@@ -387,7 +403,7 @@ pub async fn set_featured(
         .ok_or_else(|| {
             ApiError::bad_request("Invalid payload", "featured (boolean) is required.")
         })?;
-    let id = messaging::values::ServiceId::parse(&id)
+    let id = kernel::values::ServiceId::parse(&id)
         .map_err(|_| ApiError::not_found("Not found", "No service with this ID."))?;
     state.store.set_featured(&id, featured).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -399,7 +415,7 @@ pub async fn get_limits(
     _admin: AdminCaller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let id = messaging::values::ServiceId::parse(&id)
+    let id = kernel::values::ServiceId::parse(&id)
         .map_err(|_| ApiError::not_found("Not found", "No service with this ID."))?;
     let overrides = state.store.service_limits(&id).await?;
     let effective = state.settings.default_limits.with(&overrides);
@@ -417,7 +433,7 @@ pub async fn set_limits(
     headers: HeaderMap,
     Body(body): Body,
 ) -> ApiResult<Json<Value>> {
-    let sid = messaging::values::ServiceId::parse(&id)
+    let sid = kernel::values::ServiceId::parse(&id)
         .map_err(|_| ApiError::not_found("Not found", "No service with this ID."))?;
     if state.store.get_service(&sid).await?.is_none() {
         return Err(ApiError::not_found("Not found", "No service with this ID."));
@@ -449,7 +465,7 @@ pub async fn set_limits(
         .set_service_limits(
             &sid,
             &overrides,
-            &messaging::ports::NewAuditEntry {
+            &kernel::audit::NewAuditEntry {
                 actor: "operator".into(),
                 action: "service.limits".into(),
                 subject: format!("service:{sid}"),

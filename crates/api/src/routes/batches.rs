@@ -8,9 +8,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use futures_util::StreamExt;
+use kernel::jobs::JobKind;
+use kernel::values::BatchId;
 use messaging::batch::Format;
 use messaging::content::format_timestamp;
-use messaging::model::{Batch, BatchStatus};
+use messaging::model::{Batch, BatchStatus, RowStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::ServiceCaller;
@@ -80,9 +82,9 @@ fn view(b: &Batch, processed: i64) -> BatchView {
         (unsent, 0)
     };
     BatchView {
-        id: b.id.clone(),
+        id: b.id.to_string(),
         status: b.status.as_str(),
-        format: b.format.clone(),
+        format: b.format.as_str().to_owned(),
         total: b.total,
         accepted: b.accepted,
         rejected: b.rejected,
@@ -170,18 +172,24 @@ pub async fn create(
         }
     }
     let (id, _) = ingest.finish().await?;
-    state.jobs_ready.notify_waiters();
-    Ok((StatusCode::ACCEPTED, Json(CreatedBatch { id })).into_response())
+    state.jobs_ready.ready(JobKind::ProcessBatch);
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(CreatedBatch { id: id.to_string() }),
+    )
+        .into_response())
 }
 
 async fn owned(state: &AppState, caller: &ServiceCaller, id: &str) -> ApiResult<Batch> {
+    let not_found = || ApiError::not_found("Batch not found", "No batch with this ID.");
+    let id = BatchId::parse(id).map_err(|_| not_found())?;
     let batch = state
         .store
-        .get_batch(id)
+        .get_batch(&id)
         .await?
         // An upload still in progress (or cut short) has no batch yet for the client.
         .filter(|b| b.sealed_at.is_some())
-        .ok_or_else(|| ApiError::not_found("Batch not found", "No batch with this ID."))?;
+        .ok_or_else(not_found)?;
     if batch.service_id != caller.service.id {
         return Err(ApiError::forbidden(
             "You are not allowed here",
@@ -265,14 +273,14 @@ pub async fn report(
             let next = rows.last().map(|r| r.line);
             let mut text = String::new();
             for mut r in rows {
-                if cancelled && r.outcome == "pending" {
-                    r.outcome = "cancelled".into();
+                if cancelled && r.outcome == RowStatus::Pending {
+                    r.outcome = RowStatus::Cancelled;
                 }
                 if wants_csv {
                     text.push_str(&format!(
                         "{},{},{},",
                         r.line,
-                        r.outcome,
+                        r.outcome.as_str(),
                         r.message_id.unwrap_or_default()
                     ));
                     crate::csv::cell(&mut text, r.reason.as_deref().unwrap_or_default());

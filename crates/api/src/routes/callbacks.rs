@@ -6,10 +6,10 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use kernel::fields::{FieldErrors, ObjectReader};
+use kernel::values::ServiceId;
 use messaging::citizen::{CallbackConfig, CallbackDelivery};
-use messaging::fields::{FieldErrors, ObjectReader};
 use messaging::model::SealedContent;
-use messaging::values::ServiceId;
 use serde::Deserialize;
 
 use crate::auth::{AdminCaller, ManageCaller};

@@ -6,9 +6,9 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use kernel::values::{OrganizationFiscalCode, ServiceId};
 use messaging::model::{Scope, Service};
 use messaging::topics::topic_name;
-use messaging::values::{OrganizationFiscalCode, ServiceId};
 use serde::{Deserialize, Serialize};
 
 use crate::problem::{ApiError, ApiResult};

@@ -5,12 +5,12 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
-use messaging::FieldErrors;
+use kernel::FieldErrors;
+use kernel::fields::ObjectReader;
+use kernel::values::OrganizationFiscalCode;
 use messaging::content::format_timestamp;
-use messaging::fields::ObjectReader;
 use messaging::lifecycle::PublicationAction;
 use messaging::model::PublicationStatus;
-use messaging::values::OrganizationFiscalCode;
 use serde::Deserialize;
 
 use crate::auth::{ManageCaller, ServiceCaller};
@@ -201,7 +201,7 @@ pub async fn organization_logo(
     state.store.set_organization_logo(&code, &bytes).await?;
     state
         .store
-        .append_audit(&messaging::ports::NewAuditEntry {
+        .append_audit(&kernel::audit::NewAuditEntry {
             actor: format!("service:{}", caller.service.id),
             action: "organization.logo".into(),
             subject: format!("organization:{code}"),
@@ -272,7 +272,7 @@ pub async fn service_logo(
     state.store.set_service_logo(&service.id, &bytes).await?;
     state
         .store
-        .append_audit(&messaging::ports::NewAuditEntry {
+        .append_audit(&kernel::audit::NewAuditEntry {
             actor: actor(&caller),
             action: "service.logo".into(),
             subject: format!("service:{}", service.id),

@@ -7,11 +7,11 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
+use kernel::values::ServiceId;
 use messaging::model::{KeyType, LifecycleStatus, PublicationStatus, SealedContent, Service};
 use messaging::ports::StoredKey;
 use messaging::service_payload::{ServiceDraft, parse_service_payload};
 use messaging::topics::TOPICS;
-use messaging::values::ServiceId;
 use serde::Deserialize;
 
 use crate::auth::{ManageCaller, ServiceCaller};
@@ -52,7 +52,7 @@ async fn draft(
 async fn mandated(
     state: &AppState,
     caller: &ManageCaller,
-    organization: &messaging::values::OrganizationFiscalCode,
+    organization: &kernel::values::OrganizationFiscalCode,
     service: Option<&ServiceId>,
 ) -> ApiResult<bool> {
     let mandates = state
@@ -171,7 +171,7 @@ pub async fn create_service_from_draft(
         .create_service(&service, &[primary, secondary])
         .await?;
     store
-        .append_audit(&messaging::ports::NewAuditEntry {
+        .append_audit(&kernel::audit::NewAuditEntry {
             actor: actor.to_owned(),
             action: "service.create".into(),
             subject: format!("service:{}", service.id),
@@ -231,7 +231,7 @@ pub async fn list_services(
     let own = &caller.delegate.organization_fiscal_code;
     let org = match paging.organization.as_deref() {
         None => own.clone(),
-        Some(raw) => messaging::values::OrganizationFiscalCode::parse(raw)
+        Some(raw) => kernel::values::OrganizationFiscalCode::parse(raw)
             .map_err(|e| ApiError::bad_request("Invalid request", format!("organization: {e}")))?,
     };
     if org != *own && !mandated(&state, &caller, &org, None).await? {
@@ -359,7 +359,7 @@ pub async fn regenerate_key(
     state.service_keys.clear();
     state
         .store
-        .append_audit(&messaging::ports::NewAuditEntry {
+        .append_audit(&kernel::audit::NewAuditEntry {
             actor: format!("delegate:{}", caller.delegate.id),
             action: "service.regenerate_key".into(),
             subject: format!("service:{}", service.id),

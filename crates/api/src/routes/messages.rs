@@ -6,14 +6,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use messaging::FieldErrors;
+use kernel::FieldErrors;
+use kernel::values::{FiscalCode, MessageId};
 use messaging::content::{
     FeatureLevel, Forbidden, MessageContent, NewMessageError, format_timestamp, parse_new_message,
 };
 use messaging::model::{
     AcceptOutcome, Idempotency, MessageStatus, NewMessageRecord, SealedContent,
 };
-use messaging::values::{FiscalCode, MessageId};
 
 use crate::auth::ServiceCaller;
 use crate::problem::{ApiError, ApiResult};

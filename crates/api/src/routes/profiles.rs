@@ -4,10 +4,10 @@ use crate::routes::Body;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use messaging::FieldErrors;
+use kernel::FieldErrors;
+use kernel::fields::ObjectReader;
+use kernel::values::FiscalCode;
 use messaging::delivery::sender_allowed;
-use messaging::fields::ObjectReader;
-use messaging::values::FiscalCode;
 
 use crate::auth::ServiceCaller;
 use crate::problem::{ApiError, ApiResult};

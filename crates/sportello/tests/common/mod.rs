@@ -127,7 +127,7 @@ impl TestDb {
 }
 
 async fn sqlx_exec(store: &store::SqlStore, sql: &str) {
-    use messaging::ports::Store as _;
+    use messaging::ports::prelude::*;
     let _ = store.ping().await;
     store::raw::execute(store, sql).await.unwrap();
 }

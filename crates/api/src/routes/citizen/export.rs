@@ -7,11 +7,11 @@ use axum::extract::State;
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use messaging::FieldErrors;
+use kernel::FieldErrors;
+use kernel::values::{FiscalCode, MessageId, ServiceId};
 use messaging::citizen::InboxQuery;
 use messaging::content::format_timestamp;
 use messaging::model::MessageRecord;
-use messaging::values::{FiscalCode, MessageId, ServiceId};
 use serde::Serialize;
 use serde_json::Value;
 

@@ -9,11 +9,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
 use chrono::Utc;
-use messaging::FieldErrors;
+use kernel::FieldErrors;
+use kernel::fields::ObjectReader;
+use kernel::jobs::JobKind;
+use kernel::values::{FiscalCode, MessageId, ServiceId};
 use messaging::citizen::{InboxItem, InboxQuery, StatusChange};
-use messaging::fields::ObjectReader;
 use messaging::model::PreferenceMode;
-use messaging::values::{FiscalCode, MessageId, ServiceId};
 
 use super::wire::{CitizenMessage, InboxItemView, InboxPage, MessageStatusView};
 use super::{invalid, message_not_found, open_title, query_pairs, refuse_unknown};
@@ -318,7 +319,7 @@ pub async fn change_status(
         .await?
         .ok_or_else(message_not_found)?;
     if change.read.is_some() && !item.is_read {
-        state.jobs_ready.notify_waiters();
+        state.jobs_ready.ready(JobKind::Callback);
     }
     Ok(Json(MessageStatusView {
         is_read,

@@ -12,9 +12,9 @@ pub mod wire;
 
 use axum::extract::Query;
 use axum::http::Uri;
-use messaging::FieldErrors;
+use kernel::FieldErrors;
+use kernel::fields::ObjectReader;
 use messaging::citizen::InboxItem;
-use messaging::fields::ObjectReader;
 
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;

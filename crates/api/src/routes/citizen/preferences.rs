@@ -6,10 +6,10 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use messaging::FieldErrors;
-use messaging::fields::ObjectReader;
+use kernel::FieldErrors;
+use kernel::fields::ObjectReader;
+use kernel::values::ServiceId;
 use messaging::model::{BlockedChannel, PreferenceMode, ServicePreference};
-use messaging::values::ServiceId;
 
 use super::wire::ServicePreferenceView;
 use super::{invalid, profile_not_found, refuse_unknown};

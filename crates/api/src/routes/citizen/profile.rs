@@ -6,6 +6,7 @@
 //! unvalidated until its citizen opens the link sent to it; the validation and its e-mail are
 //! written in the same transaction as the profile.
 
+use kernel::jobs::JobKind;
 use notify::templates::escape_html;
 use std::collections::BTreeMap;
 
@@ -14,12 +15,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use messaging::FieldErrors;
+use kernel::FieldErrors;
+use kernel::fields::ObjectReader;
+use kernel::values::{Email, FiscalCode, ServiceId};
 use messaging::citizen::{Channel, NewEmailValidation, NewNotification, Purpose};
-use messaging::fields::ObjectReader;
 use messaging::model::{BlockedChannel, CitizenProfile, PreferenceMode, SealedContent};
 use messaging::ports::StoreError;
-use messaging::values::{Email, FiscalCode, ServiceId};
 use serde_json::Value;
 
 use super::wire::CitizenProfileView;
@@ -144,7 +145,7 @@ fn languages(o: &ObjectReader<'_>, errors: &mut FieldErrors) -> Option<Vec<Strin
                 .find(|l| **l == s)
                 .map(|l| (*l).to_owned())
                 .ok_or_else(|| {
-                    messaging::values::ValueError::new(format!(
+                    kernel::values::ValueError::new(format!(
                         "must be one of {}",
                         LANGUAGES.join(", ")
                     ))
@@ -313,7 +314,7 @@ pub async fn put_profile(
         Err(e) => return Err(e.into()),
     }
     if validation.is_some() {
-        state.jobs_ready.notify_waiters();
+        state.jobs_ready.ready(JobKind::Notify);
     }
     Ok(Json(CitizenProfileView::from(&profile)))
 }

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use chrono::Utc;
-use messaging::FieldErrors;
+use kernel::FieldErrors;
 use messaging::content::format_timestamp;
 
 use super::wire::{

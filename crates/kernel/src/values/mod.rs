@@ -49,7 +49,7 @@ pub use amount::AmountCents;
 pub use cidr::Cidr;
 pub use email::Email;
 pub use fiscal_code::FiscalCode;
-pub use ids::{MessageId, ServiceId};
+pub use ids::{BatchId, MessageId, ServiceId};
 pub use notice_number::NoticeNumber;
 pub use organization_fiscal_code::OrganizationFiscalCode;
 

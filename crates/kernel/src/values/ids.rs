@@ -61,6 +61,12 @@ macro_rules! ulid_id {
                 parse_ulid(input, $what).map(Self)
             }
 
+            /// A fresh identifier for a record created at `at` (the clock's time, so that ids
+            /// order like the clock in tests too) with random bits.
+            pub fn new_at(at: chrono::DateTime<chrono::Utc>) -> Self {
+                Self(Ulid::from_datetime(at.into()))
+            }
+
             /// Wraps an existing ULID; every ULID is a valid identifier.
             pub const fn from_ulid(ulid: Ulid) -> Self {
                 Self(ulid)
@@ -111,6 +117,12 @@ ulid_id!(
     /// The identifier of a service (a sender of messages).
     ServiceId,
     "service id"
+);
+
+ulid_id!(
+    /// The identifier of a batch of messages uploaded at once.
+    BatchId,
+    "batch id"
 );
 
 #[cfg(test)]

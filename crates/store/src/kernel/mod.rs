@@ -1,0 +1,5 @@
+//! The kernel's ports: organizations, audit log, job queue.
+
+mod audit;
+pub(crate) mod jobs;
+mod organizations;
