@@ -6,5 +6,7 @@ cd "$(dirname "$0")/.."
 ./scripts/ensure-postgres.sh
 # The real SMTP server the notification tests talk to (aiosmtpd in a venv under target/).
 ./scripts/test-tools.sh >/dev/null
+# The kernel and domain crates depend on no I/O library.
+./scripts/check-domain-deps.sh
 export SPORTELLO_TEST_DATABASE_URL="${SPORTELLO_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 cargo test --workspace --locked "$@"

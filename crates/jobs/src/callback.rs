@@ -46,7 +46,7 @@ pub(crate) async fn run_callback(worker: &Worker, job: &Job) -> Result<(), Strin
     if d.status != DeliveryStatus::Pending {
         return store.delete_job(job.id).await.map_err(|e| e.to_string());
     }
-    let now = Utc::now();
+    let now = worker.clock.now();
     let config = store
         .get_callback(&d.service_id)
         .await
@@ -137,7 +137,7 @@ pub(crate) async fn run_callback(worker: &Worker, job: &Job) -> Result<(), Strin
         }
     };
     store
-        .record_callback_attempt(d.id, job.id, &attempt, Utc::now())
+        .record_callback_attempt(d.id, job.id, &attempt, worker.clock.now())
         .await
         .map_err(|e| e.to_string())
 }

@@ -27,7 +27,7 @@ pub(crate) async fn run_notification(worker: &Worker, job: &Job) -> Result<(), S
     if n.status.is_final() {
         return store.delete_job(job.id).await.map_err(|e| e.to_string());
     }
-    let now = Utc::now();
+    let now = worker.clock.now();
     let outcome = if now >= n.expires_at {
         Err(Failure::Expired)
     } else {
@@ -93,7 +93,7 @@ pub(crate) async fn run_notification(worker: &Worker, job: &Job) -> Result<(), S
         }
     };
     store
-        .record_notification_attempt(n.id, job.id, &attempt, Utc::now())
+        .record_notification_attempt(n.id, job.id, &attempt, worker.clock.now())
         .await
         .map_err(|e| e.to_string())
 }

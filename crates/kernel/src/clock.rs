@@ -21,19 +21,26 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that stands still until it is moved: `advance` and `set` are the only ways its
-/// time changes.
+/// A clock tests control: it either stands still ([`TestClock::at`]) or runs with the wall
+/// clock ([`TestClock::running`]); either way [`TestClock::advance`] jumps it forward, so a test
+/// reaches a time an hour or a day ahead without waiting for it.
 #[derive(Debug)]
 pub struct TestClock {
-    now: Mutex<DateTime<Utc>>,
+    state: Mutex<TestClockState>,
+}
+
+#[derive(Debug)]
+struct TestClockState {
+    base: DateTime<Utc>,
+    /// `Some` while the clock runs: the instant `base` was read.
+    running_since: Option<std::time::Instant>,
+    offset: Duration,
 }
 
 impl TestClock {
-    /// A clock showing `start`.
+    /// A clock showing `start` and standing still.
     pub fn at(start: DateTime<Utc>) -> Self {
-        Self {
-            now: Mutex::new(start),
-        }
+        Self::new(start, None)
     }
 
     /// A clock showing the wall clock's time when it is made, then standing still.
@@ -41,30 +48,51 @@ impl TestClock {
         Self::at(SystemClock.now())
     }
 
-    /// Moves the clock forward (or back, with a negative duration).
-    pub fn advance(&self, by: Duration) {
-        let mut now = self
-            .now
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *now += by;
+    /// A clock that runs with the wall clock from its time now, plus whatever it is advanced.
+    pub fn running() -> Self {
+        Self::new(SystemClock.now(), Some(std::time::Instant::now()))
     }
 
-    /// Shows `at` from now on.
-    pub fn set(&self, at: DateTime<Utc>) {
-        *self
-            .now
+    fn new(base: DateTime<Utc>, running_since: Option<std::time::Instant>) -> Self {
+        Self {
+            state: Mutex::new(TestClockState {
+                base,
+                running_since,
+                offset: Duration::zero(),
+            }),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, TestClockState> {
+        self.state
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = at;
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Moves the clock forward (or back, with a negative duration).
+    pub fn advance(&self, by: Duration) {
+        self.state().offset += by;
+    }
+
+    /// Shows `at` from now on (and runs on from there if the clock runs).
+    pub fn set(&self, at: DateTime<Utc>) {
+        let mut state = self.state();
+        state.base = at;
+        state.offset = Duration::zero();
+        if state.running_since.is_some() {
+            state.running_since = Some(std::time::Instant::now());
+        }
     }
 }
 
 impl Clock for TestClock {
     fn now(&self) -> DateTime<Utc> {
-        *self
-            .now
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        let state = self.state();
+        let elapsed = state
+            .running_since
+            .map(|t| Duration::from_std(t.elapsed()).unwrap_or_else(|_| Duration::zero()))
+            .unwrap_or_else(Duration::zero);
+        state.base + elapsed + state.offset
     }
 }
 
@@ -81,5 +109,19 @@ mod tests {
         assert_eq!(clock.now(), start + Duration::seconds(90));
         clock.set(start);
         assert_eq!(clock.now(), start);
+    }
+
+    #[test]
+    fn a_running_test_clock_keeps_its_jumps() {
+        let clock = TestClock::running();
+        let before = clock.now();
+        clock.advance(Duration::days(1));
+        let after = clock.now();
+        assert!(after - before >= Duration::days(1), "{before} -> {after}");
+        assert!(after - before < Duration::days(1) + Duration::seconds(5));
+        assert!(
+            clock.now() >= after,
+            "a running clock never goes back by itself"
+        );
     }
 }

@@ -285,7 +285,7 @@ async fn a_cancelled_batch_stops_and_reports_the_rest_as_cancelled(backend: Back
     );
     let db = app.stop().await;
     let app = TestApp::spawn_on(db, |_| {}).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.pass_leases().await;
     let rows = report(&app, &key, &id).await;
     assert_eq!(rows.len(), 20);
     assert!(rows.iter().all(|r| r["outcome"] == "cancelled"));

@@ -8,6 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Backend, CITIZEN, SANDBOX, TestApp, TestDb, markdown};
+use kernel::Clock as _;
 use notify::testing::{HttpReceiver, ReceivedMail, ReceivedRequest, SmtpSink};
 use serde_json::{Value, json};
 
@@ -294,7 +295,7 @@ async fn the_whole_flow_reaches_inbox_mail_push_and_the_entes_callback(backend: 
         "{}",
         log.body
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.pass_leases().await;
     assert_eq!(peers.hook.requests().len(), 2, "read is told once");
     app.finish().await;
 }
@@ -371,7 +372,7 @@ async fn mail_waits_while_the_smtp_server_is_down_and_arrives_when_it_returns(ba
         b["notification"]["email"] == "SENT"
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.pass_leases().await;
     assert_eq!(peers.smtp.messages().len(), 2, "delivered once");
     app.finish().await;
 }
@@ -569,15 +570,17 @@ async fn a_due_date_reminder_is_sent_before_the_due_date(backend: Backend) {
     let manage = app.onboard().await;
     let (_, key) = app.service(&manage, json!({})).await;
     validated_citizen(&app, &peers, json!({"is_webhook_enabled": false}), 0).await;
-    // Due in one hour and eight seconds: the reminder goes out in about eight seconds (room for
-    // a slow machine to process the message first).
-    let due = chrono::Utc::now() + chrono::Duration::seconds(3_608);
+    // Due in a day: the reminder is for one hour before, 23 hours from now on the clock.
+    let due = app.clock.now() + chrono::Duration::days(1);
     let due_text = messaging::content::format_timestamp(&due);
+    // The message lives two days (IO's default is one hour), so the reminder is within it.
     let r = app
-        .send(
+        .with_key(
             &key,
-            CITIZEN,
-            json!({"subject": "Rata TARI in scadenza", "markdown": markdown(), "due_date": due_text}),
+            "POST",
+            &format!("/messages/{CITIZEN}"),
+            Some(&json!({"time_to_live": 172_800, "content": {
+                "subject": "Rata TARI in scadenza", "markdown": markdown(), "due_date": due_text}})),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -587,6 +590,16 @@ async fn a_due_date_reminder_is_sent_before_the_due_date(backend: Backend) {
         "{}",
         mails[1].subject
     );
+    // Nothing before its time: 22 hours on, no reminder yet.
+    app.clock.advance(chrono::Duration::hours(22));
+    app.pass_leases().await;
+    assert_eq!(
+        peers.smtp.messages().len(),
+        2,
+        "no reminder before its time"
+    );
+    // Past its time (23 h), it goes out.
+    app.clock.advance(chrono::Duration::hours(1));
     let mails = peers.smtp.wait_for(3, WAIT).await;
     assert!(
         mails[2].subject.contains("Promemoria"),
@@ -598,7 +611,7 @@ async fn a_due_date_reminder_is_sent_before_the_due_date(backend: Backend) {
         "{}",
         mails[2].text
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.pass_leases().await;
     assert_eq!(peers.smtp.messages().len(), 3, "one reminder per channel");
     app.finish().await;
 }
@@ -612,13 +625,15 @@ async fn a_reminder_is_not_sent_once_the_citizen_turned_the_channel_off(backend:
     let manage = app.onboard().await;
     let (_, key) = app.service(&manage, json!({})).await;
     let token = validated_citizen(&app, &peers, json!({"is_webhook_enabled": false}), 0).await;
-    let due = chrono::Utc::now() + chrono::Duration::seconds(3_608);
+    let due = app.clock.now() + chrono::Duration::days(1);
     let r = app
-        .send(
+        .with_key(
             &key,
-            CITIZEN,
-            json!({"subject": "Rata TARI in scadenza", "markdown": markdown(),
-                   "due_date": messaging::content::format_timestamp(&due)}),
+            "POST",
+            &format!("/messages/{CITIZEN}"),
+            Some(&json!({"time_to_live": 172_800, "content": {
+                "subject": "Rata TARI in scadenza", "markdown": markdown(),
+                "due_date": messaging::content::format_timestamp(&due)}})),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -634,7 +649,9 @@ async fn a_reminder_is_not_sent_once_the_citizen_turned_the_channel_off(backend:
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    tokio::time::sleep(Duration::from_secs(11)).await;
+    // The reminder's time (23 h from now) comes, the due date (24 h) not yet.
+    app.clock.advance(chrono::Duration::minutes(23 * 60 + 30));
+    app.pass_leases().await;
     assert_eq!(
         peers.smtp.messages().len(),
         2,

@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -10,7 +11,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use sportello::app::{Running, open_store, start};
+use sportello::app::{Running, open_store, start_with_clock};
 use sportello::config::{Config, ConfigArgs};
 use tokio::net::TcpListener;
 
@@ -143,6 +144,9 @@ pub struct TestApp {
     // server before its database is dropped.
     running: Option<Running>,
     pub db: TestDb,
+    /// The server's clock: it runs with the wall clock, and a test that needs an hour or a
+    /// day to pass advances it instead of sleeping.
+    pub clock: Arc<kernel::TestClock>,
 }
 
 impl TestApp {
@@ -157,11 +161,15 @@ impl TestApp {
         tune(&mut config);
         let store = open_store(&config, true).await.unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let running = start(&config, store, Some(listener)).await.unwrap();
+        let clock = Arc::new(kernel::TestClock::running());
+        let running = start_with_clock(&config, store, Some(listener), clock.clone())
+            .await
+            .unwrap();
         Self {
             addr: running.addr,
             db,
             running: Some(running),
+            clock,
         }
     }
 
@@ -174,6 +182,33 @@ impl TestApp {
     }
 
     /// Stops and removes the test's PostgreSQL schema.
+    /// Moves the server's clock past every job lease (the tests' lease is 2 s) and waits, on
+    /// the clock, until no job is due: whatever could still happen a second time (a job
+    /// claimed again after its lease, a retry) has had its chance. Assert "exactly once"
+    /// after this.
+    pub async fn pass_leases(&self) {
+        use kernel::Clock as _;
+        self.clock.advance(chrono::Duration::milliseconds(3_000));
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let now = self.clock.now().timestamp_millis();
+            let due = self
+                .db
+                .count(&format!(
+                    "SELECT COUNT(*) FROM jobs WHERE status <> 'dead' AND run_at <= {now}"
+                ))
+                .await;
+            if due == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{due} jobs still due after their leases ran out"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn finish(self) {
         let db = self.stop().await;
         db.drop_schema().await;
