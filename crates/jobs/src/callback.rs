@@ -1,7 +1,6 @@
 //! `callback` jobs: one signed event POSTed to the ente's callback URL, retried on 408, 429,
 //! 5xx and network errors.
 
-use chrono::Utc;
 use kernel::jobs::Job;
 use messaging::citizen::*;
 use messaging::content::*;

@@ -1,7 +1,6 @@
 //! `notify` jobs: one notification (e-mail, push webhook, sandbox copy) handed to its channel,
 //! with retries until the message's time to live runs out.
 
-use chrono::Utc;
 use kernel::jobs::Job;
 use messaging::citizen::*;
 use messaging::content::*;
