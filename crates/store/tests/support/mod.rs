@@ -96,20 +96,22 @@ impl Db {
             }
         };
         let store = SqlStore::connect(&url, 4).await.unwrap();
-        assert_eq!(
-            store.migrate().await.unwrap(),
-            vec![1, 2, 3, 4, 5, 6, 7, 8, 9]
-        );
-        assert!(
-            store.migrate().await.unwrap().is_empty(),
-            "migrations are idempotent"
-        );
-        store.check_schema().await.unwrap();
-        Self {
+        // Owned by `Db` before anything can fail, so a failing migration drops it too.
+        let db = Self {
             store,
             _dir: dir,
             schema,
-        }
+        };
+        assert_eq!(
+            db.store.migrate().await.unwrap(),
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9]
+        );
+        assert!(
+            db.store.migrate().await.unwrap().is_empty(),
+            "migrations are idempotent"
+        );
+        db.store.check_schema().await.unwrap();
+        db
     }
 
     pub async fn done(mut self) {
