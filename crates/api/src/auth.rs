@@ -150,7 +150,10 @@ where
         }
         check_cidrs(&found.service.authorized_cidrs, ip)?;
         let limits = state.settings.default_limits.with(&found.limits);
-        if let Err(t) = state.rate_limiter.take(found.service.id, &limits) {
+        if let Err(t) = state
+            .rate_limiter
+            .take(found.service.id, &limits, state.clock.now())
+        {
             state.metrics.rate_limited();
             return Err(ApiError::TooManyRequests {
                 detail: format!(

@@ -4,14 +4,15 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Instant;
+
+use chrono::{DateTime, Utc};
 
 use kernel::values::ServiceId;
 use messaging::quota::Limits;
 
 struct Bucket {
     tokens: f64,
-    at: Instant,
+    at: DateTime<Utc>,
 }
 
 /// The buckets of every service seen by this node.
@@ -28,14 +29,19 @@ pub struct Throttled {
 }
 
 impl RateLimiter {
-    /// Takes one token for `service`; `Ok(remaining)` or `Err` when the bucket is empty.
-    pub fn take(&self, service: ServiceId, limits: &Limits) -> Result<u32, Throttled> {
+    /// Takes one token for `service` at `now` (the clock's time); `Ok(remaining)` or `Err`
+    /// when the bucket is empty.
+    pub fn take(
+        &self,
+        service: ServiceId,
+        limits: &Limits,
+        now: DateTime<Utc>,
+    ) -> Result<u32, Throttled> {
         if limits.rate_per_second == 0 {
             return Ok(u32::MAX);
         }
         let rate = f64::from(limits.rate_per_second);
         let capacity = f64::from(limits.burst.max(1));
-        let now = Instant::now();
         let Ok(mut buckets) = self.buckets.lock() else {
             return Ok(0);
         };
@@ -43,7 +49,8 @@ impl RateLimiter {
             tokens: capacity,
             at: now,
         });
-        let elapsed = now.duration_since(bucket.at).as_secs_f64();
+        // A clock set back refills nothing.
+        let elapsed = (now - bucket.at).to_std().map_or(0.0, |d| d.as_secs_f64());
         bucket.tokens = (bucket.tokens + elapsed * rate).min(capacity);
         bucket.at = now;
         if bucket.tokens >= 1.0 {
@@ -78,24 +85,31 @@ mod tests {
         let rl = RateLimiter::default();
         let s = ServiceId::new();
         let l = limits(20, 3);
-        assert_eq!(rl.take(s, &l), Ok(2));
-        assert_eq!(rl.take(s, &l), Ok(1));
-        assert_eq!(rl.take(s, &l), Ok(0));
-        let refused = rl.take(s, &l).unwrap_err();
+        let t0 = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        assert_eq!(rl.take(s, &l, t0), Ok(2));
+        assert_eq!(rl.take(s, &l, t0), Ok(1));
+        assert_eq!(rl.take(s, &l, t0), Ok(0));
+        let refused = rl.take(s, &l, t0).unwrap_err();
         assert_eq!(refused.limit, 20);
         assert_eq!(refused.retry_after_secs, 1);
         // Another service has its own bucket.
-        assert!(rl.take(ServiceId::new(), &l).is_ok());
-        std::thread::sleep(std::time::Duration::from_millis(120));
-        assert!(rl.take(s, &l).is_ok(), "refilled at 20/s");
+        assert!(rl.take(ServiceId::new(), &l, t0).is_ok());
+        // 40 ms later: not yet one token (20/s is one per 50 ms).
+        let t1 = t0 + chrono::Duration::milliseconds(40);
+        assert!(rl.take(s, &l, t1).is_err(), "not refilled after 40 ms");
+        let t2 = t0 + chrono::Duration::milliseconds(60);
+        assert!(rl.take(s, &l, t2).is_ok(), "refilled at 20/s");
+        // A clock set back refills nothing.
+        assert!(rl.take(s, &l, t0).is_err());
     }
 
     #[test]
     fn a_zero_rate_means_unlimited() {
         let rl = RateLimiter::default();
         let s = ServiceId::new();
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         for _ in 0..1000 {
-            assert!(rl.take(s, &limits(0, 0)).is_ok());
+            assert!(rl.take(s, &limits(0, 0), now).is_ok());
         }
     }
 }
