@@ -257,7 +257,6 @@ pub async fn report(
     let head = wants_csv.then(|| "line,outcome,message_id,reason\n".to_owned());
     let pages = futures_util::stream::unfold(Some(0i64), move |after| {
         let store = store.clone();
-        let batch_id = batch_id.clone();
         async move {
             let after = after?;
             let rows = match store.batch_report(&batch_id, after, 5_000).await {

@@ -210,7 +210,6 @@ impl JobQueue for SqlStore {
 }
 
 /// Queues one job in the caller's transaction.
-
 pub(crate) async fn insert_job(
     tx: &mut Tx<'_>,
     kind: JobKind,
@@ -233,7 +232,6 @@ pub(crate) async fn insert_job(
 }
 
 /// Queues one job per subject id in the caller's transaction.
-
 pub(crate) async fn insert_jobs(
     engine: Backend,
     tx: &mut Tx<'_>,
