@@ -8,7 +8,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use futures_util::StreamExt;
-use kernel::jobs::JobKind;
 use kernel::values::BatchId;
 use messaging::batch::Format;
 use messaging::content::format_timestamp;
@@ -16,9 +15,9 @@ use messaging::model::{Batch, BatchStatus, RowStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::ServiceCaller;
-use crate::batch_ops::Ingest;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
+use ops::batches::Ingest;
 
 /// Largest upload accepted.
 pub const MAX_UPLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
@@ -141,30 +140,17 @@ pub async fn create(
                 })
         })
         .transpose()?;
-    let mut ingest = Ingest::new(
-        state.store.as_ref(),
-        &state.keyring,
-        &caller.service,
-        format,
-        key,
-    )
-    .with_key_hash(caller.key_hash.clone());
+    let mut ingest = Ingest::new(state.ops(), &state.keyring, &caller.service, format, key)
+        .with_key_hash(caller.key_hash.clone())
+        .with_max_bytes(MAX_UPLOAD_BYTES);
     let mut stream = body.into_data_stream();
-    let mut size = 0u64;
     while let Some(chunk) = stream.next().await {
         let step = match chunk {
             Err(_) => Err(ApiError::bad_request(
                 "Invalid batch",
                 "The upload was interrupted.",
             )),
-            Ok(chunk) => {
-                size += chunk.len() as u64;
-                if size > MAX_UPLOAD_BYTES {
-                    Err(ApiError::PayloadTooLarge)
-                } else {
-                    ingest.push(&chunk).await
-                }
-            }
+            Ok(chunk) => ingest.push(&chunk).await.map_err(ApiError::from),
         };
         if let Err(e) = step {
             ingest.abort().await;
@@ -172,7 +158,6 @@ pub async fn create(
         }
     }
     let (id, _) = ingest.finish().await?;
-    state.jobs_ready.ready(JobKind::ProcessBatch);
     Ok((
         StatusCode::ACCEPTED,
         Json(CreatedBatch { id: id.to_string() }),

@@ -360,12 +360,7 @@ pub async fn delete_profile(
     State(state): State<AppState>,
     caller: CitizenCaller,
 ) -> ApiResult<StatusCode> {
-    if state
-        .store
-        .delete_citizen(&caller.fiscal_code, Utc::now())
-        .await?
-    {
-        state.citizen_sessions.clear();
+    if ops::citizens::delete_account(state.ops(), &caller.fiscal_code).await? {
         tracing::info!("citizen account deleted");
         Ok(StatusCode::NO_CONTENT)
     } else {
