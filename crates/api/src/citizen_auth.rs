@@ -6,7 +6,6 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use kernel::values::FiscalCode;
 
 use crate::problem::ApiError;
@@ -73,7 +72,7 @@ where
             .filter(|t| plausible_token(t))
             .ok_or(ApiError::Unauthorized(UNAUTHORIZED))?;
         let hash = seal::key_hash(token);
-        let now = Utc::now();
+        let now = state.clock.now();
         let session = match state.citizen_sessions.get(&hash) {
             Some(s) if s.is_active(now) => s,
             _ => {

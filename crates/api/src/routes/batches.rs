@@ -6,7 +6,6 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use futures_util::StreamExt;
 use kernel::values::BatchId;
 use messaging::batch::Format;
@@ -200,7 +199,11 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> ApiResult<Json<BatchView>> {
     let batch = owned(&state, &caller, &id).await?;
-    if !state.store.cancel_batch(&batch.id, Utc::now()).await? {
+    if !state
+        .store
+        .cancel_batch(&batch.id, state.clock.now())
+        .await?
+    {
         return Err(ApiError::Conflict(format!(
             "The batch is {} and can no longer be cancelled.",
             batch.status.as_str()

@@ -6,7 +6,6 @@ use crate::routes::Body;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use chrono::Utc;
 use kernel::values::ServiceId;
 use messaging::model::{KeyType, Service};
 use messaging::service_payload::{ServiceDraft, parse_service_payload};
@@ -278,7 +277,7 @@ pub async fn usage(
     let service = owned(&state, &caller, &id).await?;
     let overrides = state.store.service_limits(&service.id).await?;
     let limits = state.settings.default_limits.with(&overrides);
-    let now = Utc::now();
+    let now = state.clock.now();
     let (daily, monthly) = state.store.service_usage(&service.id, now).await?;
     let period = |p: QuotaPeriod, used: u64, limit: Option<u64>| {
         serde_json::json!({

@@ -224,7 +224,7 @@ pub async fn put_profile(
     let value = json_body(&headers, &body)?;
     let update = parse_update(&value, &caller.fiscal_code)
         .map_err(|errors| invalid("Invalid payload", errors))?;
-    let now = Utc::now();
+    let now = state.clock.now();
     let stored = state.store.get_citizen(&caller.fiscal_code).await?;
     let (mut profile, expected) = match stored {
         None if update.version != 0 => {
@@ -388,7 +388,7 @@ pub async fn validate_email(State(state): State<AppState>, uri: Uri) -> Response
     };
     match state
         .store
-        .validate_email(&seal::key_hash(&token), Utc::now())
+        .validate_email(&seal::key_hash(&token), state.clock.now())
         .await
     {
         Ok(Some(_)) => page(

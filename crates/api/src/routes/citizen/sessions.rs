@@ -5,7 +5,6 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
-use chrono::Utc;
 use kernel::FieldErrors;
 use messaging::content::format_timestamp;
 
@@ -25,7 +24,7 @@ pub async fn list_sessions(
     State(state): State<AppState>,
     caller: CitizenCaller,
 ) -> ApiResult<Json<SessionList>> {
-    let now = Utc::now();
+    let now = state.clock.now();
     let sessions = state
         .store
         .sessions_of(&caller.fiscal_code, ACTIVE_MAX)
@@ -57,7 +56,7 @@ pub async fn history(
     if !errors.is_empty() {
         return Err(invalid("Invalid request", errors));
     }
-    let now = Utc::now();
+    let now = state.clock.now();
     let sessions = state.store.sessions_of(&caller.fiscal_code, limit).await?;
     Ok(Json(LoginHistory {
         items: sessions
