@@ -215,10 +215,18 @@ impl<V: Clone> TtlCache<V> {
         }
     }
 
-    /// Forgets everything: called after any change to services, keys, organizations.
+    /// Forgets everything.
     pub fn clear(&self) {
         if let Ok(mut entries) = self.entries.write() {
             entries.clear();
+        }
+    }
+
+    /// Forgets the entries `stale` picks: called (through `ops::AuthCache`) by the use cases
+    /// that change a service, its keys, its organization or a citizen's sessions.
+    pub fn forget_where(&self, stale: impl Fn(&V) -> bool) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.retain(|_, (_, found)| !stale(found));
         }
     }
 }

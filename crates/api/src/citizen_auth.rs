@@ -6,8 +6,6 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use chrono::Utc;
 use kernel::values::FiscalCode;
 
 use crate::problem::ApiError;
@@ -18,20 +16,7 @@ const UNAUTHORIZED: &str = "A valid citizen session is required: send `Authoriza
                             <session token>`. The token may be missing, unknown, revoked or \
                             expired.";
 
-/// A fresh secret token: 32 random bytes, base64url without padding (43 characters).
-pub fn new_token() -> String {
-    let mut bytes = Vec::with_capacity(32);
-    // Two API keys are 2 × 128 random bits, as hex.
-    for key in [seal::new_api_key(), seal::new_api_key()] {
-        bytes.extend(
-            key.as_bytes()
-                .chunks(2)
-                .filter_map(|pair| std::str::from_utf8(pair).ok())
-                .filter_map(|pair| u8::from_str_radix(pair, 16).ok()),
-        );
-    }
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
+pub use ops::citizens::new_token;
 
 /// Whether `token` could be a token of [`new_token`]'s shape (or a longer one of the same
 /// alphabet); anything else is refused before any look-up.
@@ -87,7 +72,7 @@ where
             .filter(|t| plausible_token(t))
             .ok_or(ApiError::Unauthorized(UNAUTHORIZED))?;
         let hash = seal::key_hash(token);
-        let now = Utc::now();
+        let now = state.clock.now();
         let session = match state.citizen_sessions.get(&hash) {
             Some(s) if s.is_active(now) => s,
             _ => {
@@ -112,6 +97,7 @@ where
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
 
     #[test]
     fn tokens_are_43_url_safe_characters_and_differ() {

@@ -1,15 +1,13 @@
 //! HTTP adapter of Sportello: the IO-compatible Services API under `/api/v1`, the citizen API
 //! under `/api/citizen/v1`, the admin API under `/api/admin/v1`, health, readiness and
-//! Prometheus metrics. Handlers are grouped one family per file under `routes/`; every error
-//! leaves through [`problem::ApiError`].
+//! Prometheus metrics. Handlers are grouped one family per file under `routes/`; they parse the
+//! request, call the use cases of the `ops` crate (through [`AppState::ops`]) and shape the
+//! answer; every error leaves through [`problem::ApiError`].
 
-pub mod admin_ops;
 pub mod auth;
-pub mod batch_ops;
 pub mod citizen_auth;
 pub mod csv;
 pub mod intake;
-pub mod lifecycle_ops;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;

@@ -108,6 +108,21 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// The one mapping of the use cases' errors to HTTP answers.
+impl From<ops::Error> for ApiError {
+    fn from(e: ops::Error) -> Self {
+        match e {
+            ops::Error::Invalid { title, errors } => Self::Validation { title, errors },
+            ops::Error::BadRequest { title, detail } => Self::BadRequest { title, detail },
+            ops::Error::NotFound { title, detail } => Self::NotFound { title, detail },
+            ops::Error::Forbidden { title, detail } => Self::Forbidden { title, detail },
+            ops::Error::Conflict(detail) => Self::Conflict(detail),
+            ops::Error::PayloadTooLarge => Self::PayloadTooLarge,
+            ops::Error::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();

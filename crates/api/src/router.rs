@@ -11,6 +11,9 @@ use crate::state::AppState;
 /// Largest request body accepted (a message is at most ~10 KB of markdown).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
+// A batch line must hold anything a single submission may hold, plus its `fiscal_code`.
+const _: () = assert!(messaging::batch::MAX_RECORD_BYTES >= MAX_BODY_BYTES + 1024);
+
 pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
         .route("/messages", post(messages::submit_in_body))

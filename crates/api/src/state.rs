@@ -79,6 +79,17 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// What the use cases of `ops` work with: this state's store, clock and wake-ups, and its
+    /// caches as the [`ops::AuthCache`] they clear.
+    pub fn ops(&self) -> ops::Context<'_> {
+        ops::Context {
+            store: self.store.as_ref(),
+            clock: self.clock.as_ref(),
+            jobs_ready: self.jobs_ready.as_ref(),
+            auth_cache: self,
+        }
+    }
+
     /// Builds the state and starts the intake writers (group commit) on the current runtime.
     pub fn new(
         store: Arc<dyn Store>,
@@ -107,5 +118,23 @@ impl AppState {
             jobs_ready,
             clock,
         }
+    }
+}
+
+/// The caches of service-key and citizen-session look-ups, as the use cases see them.
+impl ops::AuthCache for AppState {
+    fn forget_service(&self, service: &kernel::values::ServiceId) {
+        self.service_keys
+            .forget_where(|found| found.service.id == *service);
+    }
+
+    fn forget_organization(&self, organization: &kernel::values::OrganizationFiscalCode) {
+        self.service_keys
+            .forget_where(|found| found.service.organization_fiscal_code == *organization);
+    }
+
+    fn forget_citizen(&self, fiscal_code: &kernel::values::FiscalCode) {
+        self.citizen_sessions
+            .forget_where(|session| session.fiscal_code == *fiscal_code);
     }
 }

@@ -288,6 +288,15 @@ pub struct CmsSubscriptionKeys {
     pub secondary_key: String,
 }
 
+impl From<ops::services::ServiceKeys> for CmsSubscriptionKeys {
+    fn from(k: ops::services::ServiceKeys) -> Self {
+        Self {
+            primary_key: k.primary_key,
+            secondary_key: k.secondary_key,
+        }
+    }
+}
+
 // ----- Admin API (Sportello's own) -----
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -309,13 +318,7 @@ pub struct DelegateView {
 }
 
 /// A delegate just created: the only time its manage key is shown.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct CreatedDelegate {
-    pub id: String,
-    pub organization_fiscal_code: String,
-    pub email: String,
-    pub manage_key: String,
-}
+pub use ops::organizations::CreatedDelegate;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CitizenView {

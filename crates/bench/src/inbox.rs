@@ -130,8 +130,8 @@ async fn set_up(
     plan: &InboxPlan,
 ) -> anyhow::Result<((HeaderName, HeaderValue), Duration)> {
     let key = submit::set_up_service(running, &[RECIPIENT.to_owned()], 1_000_000).await?;
-    let (token, _) = api::admin_ops::issue_citizen_session(
-        store,
+    let (token, _) = ops::citizens::issue_citizen_session(
+        ops::Context::standalone(store, &kernel::SystemClock),
         RECIPIENT,
         Duration::from_secs(24 * 3_600),
         None,

@@ -12,7 +12,6 @@ use anyhow::{Context, anyhow, bail};
 use bytes::Bytes;
 use hyper::StatusCode;
 use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
-use messaging::ports::Store;
 use messaging::ports::prelude::*;
 use sportello::app::{Running, open_store, start};
 use sportello::config::{Config, ConfigArgs};
@@ -161,8 +160,7 @@ async fn run_on(db: &FreshDb, plan: &SportelloPlan) -> anyhow::Result<SportelloO
 /// Organization, delegate, draft service authorized for [`RECIPIENT`], citizen profile; returns
 /// the service's primary key.
 pub async fn set_up(running: &Running) -> anyhow::Result<String> {
-    let store: Arc<dyn Store> = running.state.store.clone();
-    api::admin_ops::create_citizen(store.as_ref(), RECIPIENT, None, true, None)
+    ops::citizens::create_citizen(running.state.ops(), RECIPIENT, None, true, None)
         .await
         .map_err(|e| anyhow!("create citizen: {e:?}"))?;
     set_up_service(running, &[RECIPIENT.to_owned()], 0).await
@@ -175,18 +173,17 @@ pub async fn set_up_service(
     recipients: &[String],
     max_payment_amount: i64,
 ) -> anyhow::Result<String> {
-    use api::admin_ops;
-    let store: Arc<dyn Store> = running.state.store.clone();
-    let s = store.as_ref();
-    admin_ops::create_organization(
-        s,
+    use ops::organizations;
+    let ctx = running.state.ops();
+    organizations::create_organization(
+        ctx,
         ORGANIZATION_FISCAL_CODE,
         ORGANIZATION_NAME,
         Some("comune"),
     )
     .await
     .map_err(|e| anyhow!("create organization: {e:?}"))?;
-    admin_ops::create_delegate(s, ORGANIZATION_FISCAL_CODE, "tributi@comune.varese.it")
+    organizations::create_delegate(ctx, ORGANIZATION_FISCAL_CODE, "tributi@comune.varese.it")
         .await
         .map_err(|e| anyhow!("create delegate: {e:?}"))?;
     let payload = serde_json::json!({
@@ -200,14 +197,9 @@ pub async fn set_up_service(
     });
     let draft = messaging::service_payload::parse_service_payload(&payload)
         .map_err(|e| anyhow!("service payload: {}", e.summary()))?;
-    let (_, keys) = api::routes::manage::create_service_from_draft(
-        &store,
-        &running.state.keyring,
-        draft,
-        "bench",
-    )
-    .await
-    .map_err(|e| anyhow!("create service: {e:?}"))?;
+    let (_, keys) = ops::services::create_from_draft(ctx, &running.state.keyring, draft, "bench")
+        .await
+        .map_err(|e| anyhow!("create service: {e:?}"))?;
     Ok(keys.primary_key)
 }
 

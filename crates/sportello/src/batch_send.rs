@@ -51,8 +51,9 @@ pub async fn send(
         .filter(messaging::model::Service::is_active)
         .ok_or_else(|| anyhow::anyhow!("no active service with this id"))?;
     let keyring = config.keyring()?;
+    let ctx = ops::Context::standalone(store, &kernel::SystemClock);
     let mut ingest =
-        api::batch_ops::Ingest::new(store, &keyring, &service, format, args.idempotency_key);
+        ops::batches::Ingest::new(ctx, &keyring, &service, format, args.idempotency_key);
     let mut f = tokio::fs::File::open(args.file)
         .await
         .with_context(|| format!("cannot open {}", args.file.display()))?;
@@ -66,10 +67,10 @@ pub async fn send(
             break;
         }
         read += n as u64;
-        ingest.push(&buf[..n]).await.map_err(crate::cli::api_err)?;
+        ingest.push(&buf[..n]).await.map_err(crate::cli::ops_err)?;
         progress.upload(read, size, ingest.lines(), false);
     }
-    let (batch_id, created) = ingest.finish().await.map_err(crate::cli::api_err)?;
+    let (batch_id, created) = ingest.finish().await.map_err(crate::cli::ops_err)?;
     let mut batch = store
         .get_batch(&batch_id)
         .await?

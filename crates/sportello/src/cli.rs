@@ -4,7 +4,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use api::problem::ApiError;
 use clap::{Parser, Subcommand};
 use kernel::jobs::JobStatus;
 use kernel::values::OrganizationFiscalCode;
@@ -435,22 +434,6 @@ fn init_logging(config: &Config) {
     }
 }
 
-fn describe(e: &ApiError) -> String {
-    match e {
-        ApiError::Validation { title, errors } => format!("{title}: {}", errors.summary()),
-        ApiError::BadRequest { title, detail }
-        | ApiError::Forbidden { title, detail }
-        | ApiError::NotFound { title, detail }
-        | ApiError::Unprocessable { title, detail } => format!("{title}: {detail}"),
-        ApiError::Conflict(d) => format!("conflict: {d}"),
-        ApiError::Unauthorized(d) | ApiError::Unavailable(d) => (*d).to_owned(),
-        ApiError::Internal(d) => format!("internal error: {d}"),
-        ApiError::PayloadTooLarge => "payload too large".to_owned(),
-        ApiError::MethodNotAllowed => "method not allowed".to_owned(),
-        ApiError::TooManyRequests { detail, .. } => detail.clone(),
-    }
-}
-
 /// Input refused by a rule: reported as such, exit code 2.
 #[derive(Debug)]
 struct Refused(String);
@@ -463,10 +446,11 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-pub(crate) fn api_err(e: ApiError) -> anyhow::Error {
+/// A use case's error as the CLI reports it: a refusal (exit code 2) or an internal failure.
+pub(crate) fn ops_err(e: ops::Error) -> anyhow::Error {
     match e {
-        ApiError::Internal(_) => anyhow::anyhow!(describe(&e)),
-        _ => Refused(describe(&e)).into(),
+        ops::Error::Internal(_) => anyhow::anyhow!(e.to_string()),
+        _ => Refused(e.to_string()).into(),
     }
 }
 
@@ -645,9 +629,10 @@ async fn healthcheck(config: &Config) -> anyhow::Result<ExitCode> {
 }
 
 async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
-    use api::admin_ops;
     use api::wire::{CitizenView, DelegateView, OrganizationView};
+    use ops::{citizens, lifecycle, organizations};
     let s = store.as_ref();
+    let ctx = ops::Context::standalone(s, &kernel::SystemClock);
     match command {
         Admin::Organization { command } => match command {
             OrganizationCmd::Create {
@@ -657,15 +642,15 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                 ipa_code,
                 json,
             } => {
-                let org = admin_ops::create_organization_with_ipa(
-                    s,
+                let org = organizations::create_organization_with_ipa(
+                    ctx,
                     &fiscal_code,
                     &name,
                     kind.as_deref(),
                     ipa_code.as_deref(),
                 )
                 .await
-                .map_err(api_err)?;
+                .map_err(ops_err)?;
                 print(json, &OrganizationView::from(&org), || {
                     format!("organization {} created: {}", org.fiscal_code, org.name)
                 })
@@ -693,17 +678,17 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
             }
             OrganizationCmd::Disable { target } => {
                 let fiscal_code = target.get();
-                admin_ops::set_organization_disabled(s, &fiscal_code, true)
+                organizations::set_organization_disabled(ctx, &fiscal_code, true)
                     .await
-                    .map_err(api_err)?;
+                    .map_err(ops_err)?;
                 println!("organization {fiscal_code} disabled");
                 Ok(())
             }
             OrganizationCmd::Enable { target } => {
                 let fiscal_code = target.get();
-                admin_ops::set_organization_disabled(s, &fiscal_code, false)
+                organizations::set_organization_disabled(ctx, &fiscal_code, false)
                     .await
-                    .map_err(api_err)?;
+                    .map_err(ops_err)?;
                 println!("organization {fiscal_code} enabled");
                 Ok(())
             }
@@ -717,15 +702,15 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                 role,
                 json,
             } => {
-                let input = admin_ops::DelegateInput {
+                let input = organizations::DelegateInput {
                     email,
                     name,
                     fiscal_code,
                     role,
                 };
-                let created = admin_ops::add_delegate(s, &organization, input, "cli")
+                let created = organizations::add_delegate(ctx, &organization, input, "cli")
                     .await
-                    .map_err(api_err)?;
+                    .map_err(ops_err)?;
                 print(json, &created, || {
                     format!(
                         "delegate {} ({}) created\nmanage key: {}",
@@ -767,23 +752,23 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                     .iter()
                     .find(|d| d.id == id)
                     .ok_or_else(|| anyhow::anyhow!("no delegate with this id"))?;
-                admin_ops::variation(
-                    s,
+                organizations::variation(
+                    ctx,
                     d.organization_fiscal_code.as_str(),
                     &[],
                     std::slice::from_ref(&id),
                     "cli",
                 )
                 .await
-                .map_err(api_err)?;
+                .map_err(ops_err)?;
                 println!("delegate {id} disabled");
                 Ok(())
             }
             DelegateCmd::RotateKey { target, json } => {
                 let id = target.get();
-                let key = admin_ops::rotate_manage_key(s, &id, "cli")
+                let key = organizations::rotate_manage_key(ctx, &id, "cli")
                     .await
-                    .map_err(api_err)?;
+                    .map_err(ops_err)?;
                 print(
                     json,
                     &serde_json::json!({"id": id, "manage_key": key}),
@@ -792,9 +777,9 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
             }
             DelegateCmd::Enable { target } => {
                 let id = target.get();
-                admin_ops::enable_delegate(s, &id, "cli")
+                organizations::enable_delegate(ctx, &id, "cli")
                     .await
-                    .map_err(api_err)?;
+                    .map_err(ops_err)?;
                 println!("delegate {id} enabled");
                 Ok(())
             }
@@ -827,17 +812,16 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                 });
                 let draft = messaging::service_payload::parse_service_payload(&payload).map_err(
                     |errors| {
-                        api_err(ApiError::Validation {
+                        ops_err(ops::Error::Invalid {
                             title: "Invalid service",
                             errors,
                         })
                     },
                 )?;
                 let keyring = config.keyring()?;
-                let (service, keys) =
-                    api::routes::manage::create_service_from_draft(&store, &keyring, draft, "cli")
-                        .await
-                        .map_err(api_err)?;
+                let (service, keys) = ops::services::create_from_draft(ctx, &keyring, draft, "cli")
+                    .await
+                    .map_err(ops_err)?;
                 let out = serde_json::json!({
                     "id": service.id.to_string(),
                     "name": service.name,
@@ -860,15 +844,15 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                 inbox_disabled,
                 json,
             } => {
-                let p = admin_ops::create_citizen(
-                    s,
+                let p = citizens::create_citizen(
+                    ctx,
                     &fiscal_code,
                     email.as_deref(),
                     !inbox_disabled,
                     mode.as_deref(),
                 )
                 .await
-                .map_err(api_err)?;
+                .map_err(ops_err)?;
                 print(json, &CitizenView::from(&p), || {
                     format!("citizen profile created ({})", p.preference_mode.as_str())
                 })
@@ -876,9 +860,9 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
             CitizenCmd::Session { target, json } => {
                 let fiscal_code = target.get();
                 let (token, session) =
-                    admin_ops::issue_citizen_session(s, &fiscal_code, config.session_ttl, None)
+                    citizens::issue_citizen_session(ctx, &fiscal_code, config.session_ttl, None)
                         .await
-                        .map_err(api_err)?;
+                        .map_err(ops_err)?;
                 let expires_at = messaging::content::format_timestamp(&session.expires_at);
                 let out = serde_json::json!({
                     "token": token,
@@ -899,9 +883,15 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                 organization,
                 service,
             } => {
-                admin_ops::add_mandate(s, &aggregator, &organization, service.as_deref(), "cli")
-                    .await
-                    .map_err(api_err)?;
+                organizations::add_mandate(
+                    ctx,
+                    &aggregator,
+                    &organization,
+                    service.as_deref(),
+                    "cli",
+                )
+                .await
+                .map_err(ops_err)?;
                 println!("mandate added");
                 Ok(())
             }
@@ -949,17 +939,17 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
             }
             ReviewCmd::Approve { target } => {
                 let service_id = target.get();
-                let svc = api::lifecycle_ops::approve(s, &service_id, "operator")
+                let svc = lifecycle::approve(ctx, &service_id, "operator")
                     .await
-                    .map_err(api_err)?;
+                    .map_err(ops_err)?;
                 println!("service {} approved ({})", svc.id, svc.publication.as_str());
                 Ok(())
             }
             ReviewCmd::Reject { target, reason } => {
                 let service_id = target.get();
-                let svc = api::lifecycle_ops::reject(s, &service_id, &reason, "operator")
+                let svc = lifecycle::reject(ctx, &service_id, &reason, "operator")
                     .await
-                    .map_err(api_err)?;
+                    .map_err(ops_err)?;
                 println!("service {} rejected", svc.id);
                 Ok(())
             }
@@ -992,9 +982,7 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
             }
             JobsCmd::Retry { target } => {
                 let id = target.get();
-                s.retry_job(id, chrono::Utc::now())
-                    .await
-                    .map_err(|e| api_err(e.into()))?;
+                ops::jobs::retry(ctx, id).await.map_err(ops_err)?;
                 println!("job {id} queued again");
                 Ok(())
             }

@@ -12,12 +12,12 @@ use kernel::values::OrganizationFiscalCode;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::admin_ops;
 use crate::auth::AdminCaller;
 use crate::problem::{ApiError, ApiResult};
 use crate::routes::json_body;
 use crate::state::AppState;
 use crate::wire::{CitizenView, CreatedDelegate, DelegateView, OrganizationView};
+use ops::{citizens, lifecycle, organizations};
 
 fn invalid(errors: FieldErrors) -> ApiError {
     ApiError::Validation {
@@ -64,8 +64,8 @@ pub async fn create_organization(
         &["fiscal_code", "name"],
         &["kind", "ipa_code"],
     )?;
-    let org = admin_ops::create_organization_with_ipa(
-        state.store.as_ref(),
+    let org = organizations::create_organization_with_ipa(
+        state.ops(),
         &req[0],
         &req[1],
         opt[0].as_deref(),
@@ -88,8 +88,7 @@ pub async fn disable_organization(
     _admin: AdminCaller,
     Path(fc): Path<String>,
 ) -> ApiResult<StatusCode> {
-    admin_ops::set_organization_disabled(state.store.as_ref(), &fc, true).await?;
-    state.service_keys.clear();
+    organizations::set_organization_disabled(state.ops(), &fc, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -98,8 +97,7 @@ pub async fn enable_organization(
     _admin: AdminCaller,
     Path(fc): Path<String>,
 ) -> ApiResult<StatusCode> {
-    admin_ops::set_organization_disabled(state.store.as_ref(), &fc, false).await?;
-    state.service_keys.clear();
+    organizations::set_organization_disabled(state.ops(), &fc, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -116,13 +114,13 @@ pub async fn create_delegate(
         &["email"],
         &["name", "fiscal_code", "role"],
     )?;
-    let input = admin_ops::DelegateInput {
+    let input = organizations::DelegateInput {
         email: req[0].clone(),
         name: opt[0].clone(),
         fiscal_code: opt[1].clone(),
         role: opt[2].clone(),
     };
-    let created = admin_ops::add_delegate(state.store.as_ref(), &fc, input, "operator").await?;
+    let created = organizations::add_delegate(state.ops(), &fc, input, "operator").await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -156,8 +154,8 @@ pub async fn disable_delegate(
         .iter()
         .find(|d| d.id == id)
         .ok_or_else(|| ApiError::not_found("Delegate not found", "No delegate with this ID."))?;
-    admin_ops::variation(
-        state.store.as_ref(),
+    organizations::variation(
+        state.ops(),
         d.organization_fiscal_code.as_str(),
         &[],
         std::slice::from_ref(&id),
@@ -172,7 +170,7 @@ pub async fn enable_delegate(
     _admin: AdminCaller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    admin_ops::enable_delegate(state.store.as_ref(), &id, "operator").await?;
+    organizations::enable_delegate(state.ops(), &id, "operator").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -192,8 +190,8 @@ pub async fn create_citizen(
         .get("is_inbox_enabled")
         .and_then(Value::as_bool)
         .unwrap_or(true);
-    let profile = admin_ops::create_citizen(
-        state.store.as_ref(),
+    let profile = citizens::create_citizen(
+        state.ops(),
         &req[0],
         opt[0].as_deref(),
         inbox,
@@ -250,8 +248,7 @@ pub async fn retry_job(
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::bad_request("Invalid request", "The job id must be an integer."))?;
-    state.store.retry_job(id, state.clock.now()).await?;
-    state.jobs_ready.ready_all();
+    ops::jobs::retry(state.ops(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -285,8 +282,7 @@ pub async fn approve_review(
     _admin: AdminCaller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<crate::wire::CmsServiceLifecycle>> {
-    let s = crate::lifecycle_ops::approve(state.store.as_ref(), &id, "operator").await?;
-    state.service_keys.clear();
+    let s = lifecycle::approve(state.ops(), &id, "operator").await?;
     Ok(Json(crate::wire::CmsServiceLifecycle::from(&s)))
 }
 
@@ -298,7 +294,7 @@ pub async fn reject_review(
     Body(body): Body,
 ) -> ApiResult<Json<crate::wire::CmsServiceLifecycle>> {
     let (req, _, _) = fields(&headers, &body, &["reason"], &[])?;
-    let s = crate::lifecycle_ops::reject(state.store.as_ref(), &id, &req[0], "operator").await?;
+    let s = lifecycle::reject(state.ops(), &id, &req[0], "operator").await?;
     Ok(Json(crate::wire::CmsServiceLifecycle::from(&s)))
 }
 
@@ -320,7 +316,7 @@ pub async fn audit_log(
 #[derive(Debug, Deserialize)]
 pub struct VariationBody {
     #[serde(default)]
-    add: Vec<admin_ops::DelegateInput>,
+    add: Vec<organizations::DelegateInput>,
     #[serde(default)]
     remove: Vec<String>,
 }
@@ -341,8 +337,7 @@ pub async fn variation(
             format!("The variation does not parse: {e}."),
         )
     })?;
-    let created =
-        admin_ops::variation(state.store.as_ref(), &fc, &v.add, &v.remove, "operator").await?;
+    let created = organizations::variation(state.ops(), &fc, &v.add, &v.remove, "operator").await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -356,7 +351,7 @@ pub async fn rotate_delegate_key(
     _admin: AdminCaller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<RotatedKey>> {
-    let manage_key = admin_ops::rotate_manage_key(state.store.as_ref(), &id, "operator").await?;
+    let manage_key = organizations::rotate_manage_key(state.ops(), &id, "operator").await?;
     Ok(Json(RotatedKey { manage_key }))
 }
 
@@ -368,14 +363,8 @@ pub async fn add_mandate(
     Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<kernel::organization::Mandate>)> {
     let (req, opt, _) = fields(&headers, &body, &["organization"], &["service_id"])?;
-    let m = admin_ops::add_mandate(
-        state.store.as_ref(),
-        &fc,
-        &req[0],
-        opt[0].as_deref(),
-        "operator",
-    )
-    .await?;
+    let m = organizations::add_mandate(state.ops(), &fc, &req[0], opt[0].as_deref(), "operator")
+        .await?;
     Ok((StatusCode::CREATED, Json(m)))
 }
 
@@ -460,20 +449,7 @@ pub async fn set_limits(
     if !errors.is_empty() {
         return Err(invalid(errors));
     }
-    state
-        .store
-        .set_service_limits(
-            &sid,
-            &overrides,
-            &kernel::audit::NewAuditEntry {
-                actor: "operator".into(),
-                action: "service.limits".into(),
-                subject: format!("service:{sid}"),
-                detail: serde_json::json!(overrides),
-            },
-        )
-        .await?;
-    state.service_keys.clear();
+    ops::services::set_limits(state.ops(), &sid, &overrides, "operator").await?;
     let effective = state.settings.default_limits.with(&overrides);
     Ok(Json(
         serde_json::json!({"overrides": overrides, "effective": effective}),

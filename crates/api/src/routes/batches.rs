@@ -6,9 +6,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use futures_util::StreamExt;
-use kernel::jobs::JobKind;
 use kernel::values::BatchId;
 use messaging::batch::Format;
 use messaging::content::format_timestamp;
@@ -16,9 +14,9 @@ use messaging::model::{Batch, BatchStatus, RowStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::ServiceCaller;
-use crate::batch_ops::Ingest;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
+use ops::batches::Ingest;
 
 /// Largest upload accepted.
 pub const MAX_UPLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
@@ -141,30 +139,17 @@ pub async fn create(
                 })
         })
         .transpose()?;
-    let mut ingest = Ingest::new(
-        state.store.as_ref(),
-        &state.keyring,
-        &caller.service,
-        format,
-        key,
-    )
-    .with_key_hash(caller.key_hash.clone());
+    let mut ingest = Ingest::new(state.ops(), &state.keyring, &caller.service, format, key)
+        .with_key_hash(caller.key_hash.clone())
+        .with_max_bytes(MAX_UPLOAD_BYTES);
     let mut stream = body.into_data_stream();
-    let mut size = 0u64;
     while let Some(chunk) = stream.next().await {
         let step = match chunk {
             Err(_) => Err(ApiError::bad_request(
                 "Invalid batch",
                 "The upload was interrupted.",
             )),
-            Ok(chunk) => {
-                size += chunk.len() as u64;
-                if size > MAX_UPLOAD_BYTES {
-                    Err(ApiError::PayloadTooLarge)
-                } else {
-                    ingest.push(&chunk).await
-                }
-            }
+            Ok(chunk) => ingest.push(&chunk).await.map_err(ApiError::from),
         };
         if let Err(e) = step {
             ingest.abort().await;
@@ -172,7 +157,6 @@ pub async fn create(
         }
     }
     let (id, _) = ingest.finish().await?;
-    state.jobs_ready.ready(JobKind::ProcessBatch);
     Ok((
         StatusCode::ACCEPTED,
         Json(CreatedBatch { id: id.to_string() }),
@@ -215,7 +199,11 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> ApiResult<Json<BatchView>> {
     let batch = owned(&state, &caller, &id).await?;
-    if !state.store.cancel_batch(&batch.id, Utc::now()).await? {
+    if !state
+        .store
+        .cancel_batch(&batch.id, state.clock.now())
+        .await?
+    {
         return Err(ApiError::Conflict(format!(
             "The batch is {} and can no longer be cancelled.",
             batch.status.as_str()
@@ -257,7 +245,6 @@ pub async fn report(
     let head = wants_csv.then(|| "line,outcome,message_id,reason\n".to_owned());
     let pages = futures_util::stream::unfold(Some(0i64), move |after| {
         let store = store.clone();
-        let batch_id = batch_id;
         async move {
             let after = after?;
             let rows = match store.batch_report(&batch_id, after, 5_000).await {

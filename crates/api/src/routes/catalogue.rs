@@ -92,7 +92,7 @@ fn summary(s: &Service) -> ServiceSummary {
 async fn views(state: &AppState, services: &[Service]) -> ApiResult<Vec<Service>> {
     let mut out = Vec::with_capacity(services.len());
     for s in services {
-        out.push(crate::lifecycle_ops::published_view(state.store.as_ref(), s).await?);
+        out.push(ops::lifecycle::published_view(state.ops(), s).await?);
     }
     Ok(out)
 }
@@ -223,7 +223,7 @@ pub async fn service(
     if org.is_none_or(|o| o.disabled) {
         return Err(not_found());
     }
-    let s = crate::lifecycle_ops::published_view(state.store.as_ref(), &s).await?;
+    let s = ops::lifecycle::published_view(state.ops(), &s).await?;
     let m = &s.metadata;
     Ok(Json(ServiceDetails {
         summary: summary(&s),

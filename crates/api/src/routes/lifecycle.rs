@@ -14,7 +14,6 @@ use messaging::model::PublicationStatus;
 use serde::Deserialize;
 
 use crate::auth::{ManageCaller, ServiceCaller};
-use crate::lifecycle_ops;
 use crate::problem::{ApiError, ApiResult};
 use crate::routes::manage::owned;
 use crate::routes::{Body, json_body};
@@ -23,6 +22,7 @@ use crate::wire::{
     CmsServiceHistory, CmsServiceHistoryItem, CmsServiceHistoryItemStatus, CmsServiceLifecycle,
     CmsServicePublication,
 };
+use ops::lifecycle;
 
 /// Largest logo accepted, decoded from base64.
 const MAX_LOGO_BYTES: usize = 512 * 1024;
@@ -53,8 +53,7 @@ pub async fn review(
         });
     };
     let service = owned(&state, &caller, &id).await?;
-    lifecycle_ops::submit(state.store.as_ref(), service, auto_publish, &actor(&caller)).await?;
-    state.service_keys.clear();
+    lifecycle::submit(state.ops(), service, auto_publish, &actor(&caller)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -81,8 +80,7 @@ async fn set_publication(
     action: PublicationAction,
 ) -> ApiResult<StatusCode> {
     let service = owned(state, caller, id).await?;
-    lifecycle_ops::publication(state.store.as_ref(), service, action, &actor(caller)).await?;
-    state.service_keys.clear();
+    lifecycle::publication(state.ops(), service, action, &actor(caller)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -98,7 +96,7 @@ pub async fn published(
             "The service is not published.",
         ));
     }
-    let view = lifecycle_ops::published_view(state.store.as_ref(), &service).await?;
+    let view = lifecycle::published_view(state.ops(), &service).await?;
     Ok(Json(CmsServicePublication::from(&view)))
 }
 
@@ -153,7 +151,7 @@ pub async fn history(
         let card: messaging::lifecycle::ServiceCard = serde_json::from_str(&e.card)
             .map_err(|err| ApiError::internal(format!("stored history card: {err}")))?;
         let mut at_that_time = service.clone();
-        lifecycle_ops::apply_card(&mut at_that_time, card);
+        lifecycle::apply_card(&mut at_that_time, card);
         let view = CmsServiceLifecycle::from(&at_that_time);
         items.push(CmsServiceHistoryItem {
             id: e.id.to_string(),
@@ -235,7 +233,7 @@ fn png_body(
             format!("The logo is larger than {MAX_LOGO_BYTES} bytes."),
         ));
     }
-    let facts = lifecycle_ops::logo_facts(&bytes);
+    let facts = lifecycle::logo_facts(&bytes);
     if !facts.is_png {
         return Err(ApiError::bad_request(
             "Invalid payload",

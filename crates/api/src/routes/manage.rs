@@ -6,12 +6,11 @@ use crate::routes::Body;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use chrono::Utc;
 use kernel::values::ServiceId;
-use messaging::model::{KeyType, LifecycleStatus, PublicationStatus, SealedContent, Service};
-use messaging::ports::StoredKey;
+use messaging::model::{KeyType, Service};
 use messaging::service_payload::{ServiceDraft, parse_service_payload};
 use messaging::topics::TOPICS;
+use ops::services::apply_draft;
 use serde::Deserialize;
 
 use crate::auth::{ManageCaller, ServiceCaller};
@@ -65,33 +64,6 @@ async fn mandated(
     }))
 }
 
-fn apply(service: &mut Service, d: ServiceDraft) {
-    service.name = d.name;
-    service.description = d.description;
-    service.organization_name = d.organization.name;
-    service.department_name = d.organization.department_name;
-    service.require_secure_channels = d.require_secure_channels;
-    service.authorized_recipients = d.authorized_recipients;
-    service.authorized_cidrs = d.authorized_cidrs;
-    service.max_allowed_payment_amount = d.max_allowed_payment_amount;
-    service.metadata = d.metadata;
-}
-
-fn new_key(keyring: &seal::Keyring, service: &ServiceId, key_type: KeyType) -> (String, StoredKey) {
-    let key = seal::new_api_key();
-    let (key_id, bytes) = keyring.seal(key.as_bytes(), key_context(service, key_type).as_bytes());
-    let stored = StoredKey {
-        key_type,
-        hash: seal::key_hash(&key),
-        sealed: SealedContent { key_id, bytes },
-    };
-    (key, stored)
-}
-
-fn key_context(service: &ServiceId, key_type: KeyType) -> String {
-    format!("service-key:{service}:{}", key_type.as_str())
-}
-
 /// Loads a service the caller's organization owns; deleted services do not exist.
 pub(crate) async fn owned(state: &AppState, caller: &ManageCaller, id: &str) -> ApiResult<Service> {
     let not_found = || ApiError::not_found("Not found", "No service with this ID.");
@@ -128,63 +100,11 @@ pub async fn create_service(
 ) -> ApiResult<(StatusCode, Json<CmsServiceLifecycle>)> {
     let d = draft(&state, &headers, &body, &caller).await?;
     let actor = format!("delegate:{}", caller.delegate.id);
-    let (service, _) = create_service_from_draft(&state.store, &state.keyring, d, &actor).await?;
+    let (service, _) =
+        ops::services::create_from_draft(state.ops(), &state.keyring, d, &actor).await?;
     Ok((
         StatusCode::CREATED,
         Json(CmsServiceLifecycle::from(&service)),
-    ))
-}
-
-/// Creates a draft service with two fresh keys; shared by the manage API and the CLI.
-pub async fn create_service_from_draft(
-    store: &std::sync::Arc<dyn messaging::ports::Store>,
-    keyring: &seal::Keyring,
-    d: ServiceDraft,
-    actor: &str,
-) -> ApiResult<(Service, CmsSubscriptionKeys)> {
-    let now = Utc::now();
-    let mut service = Service {
-        id: ServiceId::new(),
-        organization_fiscal_code: d.organization.fiscal_code.clone(),
-        organization_name: String::new(),
-        department_name: None,
-        name: String::new(),
-        description: String::new(),
-        require_secure_channels: false,
-        authorized_recipients: vec![],
-        authorized_cidrs: vec![],
-        max_allowed_payment_amount: 0,
-        metadata: Default::default(),
-        lifecycle: LifecycleStatus::Draft,
-        lifecycle_reason: None,
-        publication: PublicationStatus::Unpublished,
-        ever_approved: false,
-        auto_publish: false,
-        version: 0,
-        created_at: now,
-        updated_at: now,
-    };
-    apply(&mut service, d);
-    let (primary_key, primary) = new_key(keyring, &service.id, KeyType::Primary);
-    let (secondary_key, secondary) = new_key(keyring, &service.id, KeyType::Secondary);
-    store
-        .create_service(&service, &[primary, secondary])
-        .await?;
-    store
-        .append_audit(&kernel::audit::NewAuditEntry {
-            actor: actor.to_owned(),
-            action: "service.create".into(),
-            subject: format!("service:{}", service.id),
-            detail: serde_json::json!({"name": service.name}),
-        })
-        .await?;
-    tracing::info!(service.id = %service.id, "service created");
-    Ok((
-        service,
-        CmsSubscriptionKeys {
-            primary_key,
-            secondary_key,
-        },
     ))
 }
 
@@ -271,17 +191,16 @@ pub async fn update_service(
     let before = owned(&state, &caller, &id).await?;
     let d = draft(&state, &headers, &body, &caller).await?;
     let mut service = before.clone();
-    apply(&mut service, d);
-    let changed = crate::lifecycle_ops::changed_fields(&before, &service);
-    let service = crate::lifecycle_ops::edit_or_delete(
-        state.store.as_ref(),
+    apply_draft(&mut service, d);
+    let changed = ops::lifecycle::changed_fields(&before, &service);
+    let service = ops::lifecycle::edit_or_delete(
+        state.ops(),
         service,
         messaging::lifecycle::LifecycleAction::Edit,
         &format!("delegate:{}", caller.delegate.id),
         serde_json::json!({ "changed": changed }),
     )
     .await?;
-    state.service_keys.clear();
     Ok(Json(CmsServiceLifecycle::from(&service)))
 }
 
@@ -291,43 +210,15 @@ pub async fn delete_service(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let service = owned(&state, &caller, &id).await?;
-    crate::lifecycle_ops::edit_or_delete(
-        state.store.as_ref(),
+    ops::lifecycle::edit_or_delete(
+        state.ops(),
         service,
         messaging::lifecycle::LifecycleAction::Delete,
         &format!("delegate:{}", caller.delegate.id),
         serde_json::json!({}),
     )
     .await?;
-    state.service_keys.clear();
     Ok(StatusCode::NO_CONTENT)
-}
-
-async fn keys_of(state: &AppState, service: &ServiceId) -> ApiResult<CmsSubscriptionKeys> {
-    let mut primary = None;
-    let mut secondary = None;
-    for k in state.store.service_keys(service).await? {
-        let plain = state
-            .keyring
-            .open(
-                &k.sealed.key_id,
-                &k.sealed.bytes,
-                key_context(service, k.key_type).as_bytes(),
-            )
-            .map_err(ApiError::internal)?;
-        let key = String::from_utf8(plain).map_err(ApiError::internal)?;
-        match k.key_type {
-            KeyType::Primary => primary = Some(key),
-            KeyType::Secondary => secondary = Some(key),
-        }
-    }
-    match (primary, secondary) {
-        (Some(primary_key), Some(secondary_key)) => Ok(CmsSubscriptionKeys {
-            primary_key,
-            secondary_key,
-        }),
-        _ => Err(ApiError::internal("service without both keys")),
-    }
 }
 
 pub async fn get_keys(
@@ -336,7 +227,8 @@ pub async fn get_keys(
     Path(id): Path<String>,
 ) -> ApiResult<Json<CmsSubscriptionKeys>> {
     let service = owned(&state, &caller, &id).await?;
-    Ok(Json(keys_of(&state, &service.id).await?))
+    let keys = ops::services::keys(state.ops(), &state.keyring, &service.id).await?;
+    Ok(Json(keys.into()))
 }
 
 pub async fn regenerate_key(
@@ -351,23 +243,15 @@ pub async fn regenerate_key(
         )
     })?;
     let service = owned(&state, &caller, &id).await?;
-    let (_, stored) = new_key(&state.keyring, &service.id, key_type);
-    state
-        .store
-        .replace_service_key(&service.id, &stored)
-        .await?;
-    state.service_keys.clear();
-    state
-        .store
-        .append_audit(&kernel::audit::NewAuditEntry {
-            actor: format!("delegate:{}", caller.delegate.id),
-            action: "service.regenerate_key".into(),
-            subject: format!("service:{}", service.id),
-            detail: serde_json::json!({"key_type": key_type.as_str()}),
-        })
-        .await?;
-    tracing::info!(service.id = %service.id, key.r#type = key_type.as_str(), "service key regenerated");
-    Ok(Json(keys_of(&state, &service.id).await?))
+    let keys = ops::services::regenerate_key(
+        state.ops(),
+        &state.keyring,
+        &service.id,
+        key_type,
+        &format!("delegate:{}", caller.delegate.id),
+    )
+    .await?;
+    Ok(Json(keys.into()))
 }
 
 pub async fn topics(_caller: ServiceCaller) -> Json<CmsServiceTopicList> {
@@ -393,7 +277,7 @@ pub async fn usage(
     let service = owned(&state, &caller, &id).await?;
     let overrides = state.store.service_limits(&service.id).await?;
     let limits = state.settings.default_limits.with(&overrides);
-    let now = Utc::now();
+    let now = state.clock.now();
     let (daily, monthly) = state.store.service_usage(&service.id, now).await?;
     let period = |p: QuotaPeriod, used: u64, limit: Option<u64>| {
         serde_json::json!({

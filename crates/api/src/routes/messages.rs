@@ -5,7 +5,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use kernel::FieldErrors;
 use kernel::values::{FiscalCode, MessageId};
 use messaging::content::{
@@ -126,7 +125,7 @@ async fn submit(
         id,
         service_id: service.id,
         fiscal_code: fiscal_code.clone(),
-        created_at: Utc::now(),
+        created_at: state.clock.now(),
         time_to_live: message.time_to_live,
         feature_level: message.feature_level,
         content: SealedContent { key_id, bytes },
@@ -144,7 +143,7 @@ async fn submit(
             resets_at,
         } => {
             state.metrics.quota_exceeded();
-            let wait = (resets_at - Utc::now()).num_seconds().max(1) as u64;
+            let wait = (resets_at - state.clock.now()).num_seconds().max(1) as u64;
             return Err(ApiError::TooManyRequests {
                 detail: format!(
                     "The {} quota of this service ({limit} messages) is used up; it resets at {}.",

@@ -51,7 +51,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             u8::from(on)
         ));
     }
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     for (period, name) in [
         (
             messaging::quota::QuotaPeriod::Daily,

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use kernel::FieldErrors;
 use kernel::values::{FiscalCode, MessageId, ServiceId};
 use messaging::citizen::InboxQuery;
@@ -98,7 +97,7 @@ pub async fn export(
     if !errors.is_empty() {
         return Err(invalid("Invalid request", errors));
     }
-    let now = Utc::now();
+    let now = state.clock.now();
     let fc = &caller.fiscal_code;
     let messages = held_messages(&state, fc).await?;
     let date = now.format("%Y-%m-%d");

@@ -8,7 +8,6 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
-use chrono::Utc;
 use kernel::FieldErrors;
 use kernel::fields::ObjectReader;
 use kernel::jobs::JobKind;
@@ -315,7 +314,7 @@ pub async fn change_status(
     }
     let (is_read, is_archived) = state
         .store
-        .change_message_status(fc, &id, change, read_callback, Utc::now())
+        .change_message_status(fc, &id, change, read_callback, state.clock.now())
         .await?
         .ok_or_else(message_not_found)?;
     if change.read.is_some() && !item.is_read {

@@ -224,7 +224,7 @@ pub async fn put_profile(
     let value = json_body(&headers, &body)?;
     let update = parse_update(&value, &caller.fiscal_code)
         .map_err(|errors| invalid("Invalid payload", errors))?;
-    let now = Utc::now();
+    let now = state.clock.now();
     let stored = state.store.get_citizen(&caller.fiscal_code).await?;
     let (mut profile, expected) = match stored {
         None if update.version != 0 => {
@@ -360,12 +360,7 @@ pub async fn delete_profile(
     State(state): State<AppState>,
     caller: CitizenCaller,
 ) -> ApiResult<StatusCode> {
-    if state
-        .store
-        .delete_citizen(&caller.fiscal_code, Utc::now())
-        .await?
-    {
-        state.citizen_sessions.clear();
+    if ops::citizens::delete_account(state.ops(), &caller.fiscal_code).await? {
         tracing::info!("citizen account deleted");
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -393,7 +388,7 @@ pub async fn validate_email(State(state): State<AppState>, uri: Uri) -> Response
     };
     match state
         .store
-        .validate_email(&seal::key_hash(&token), Utc::now())
+        .validate_email(&seal::key_hash(&token), state.clock.now())
         .await
     {
         Ok(Some(_)) => page(

@@ -5,7 +5,6 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
-use chrono::Utc;
 use kernel::FieldErrors;
 use messaging::content::format_timestamp;
 
@@ -25,7 +24,7 @@ pub async fn list_sessions(
     State(state): State<AppState>,
     caller: CitizenCaller,
 ) -> ApiResult<Json<SessionList>> {
-    let now = Utc::now();
+    let now = state.clock.now();
     let sessions = state
         .store
         .sessions_of(&caller.fiscal_code, ACTIVE_MAX)
@@ -57,7 +56,7 @@ pub async fn history(
     if !errors.is_empty() {
         return Err(invalid("Invalid request", errors));
     }
-    let now = Utc::now();
+    let now = state.clock.now();
     let sessions = state.store.sessions_of(&caller.fiscal_code, limit).await?;
     Ok(Json(LoginHistory {
         items: sessions
@@ -73,17 +72,7 @@ pub async fn revoke_session(
     caller: CitizenCaller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    if ulid::Ulid::from_string(&id).is_err() {
-        let mut errors = FieldErrors::default();
-        errors.push("id", "must be a session ID (26 characters, a ULID)");
-        return Err(invalid("Invalid request", errors));
-    }
-    if state
-        .store
-        .revoke_session(&caller.fiscal_code, &id.to_ascii_uppercase(), Utc::now())
-        .await?
-    {
-        state.citizen_sessions.clear();
+    if ops::citizens::revoke_session(state.ops(), &caller.fiscal_code, &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(
@@ -98,11 +87,7 @@ pub async fn revoke_all(
     State(state): State<AppState>,
     caller: CitizenCaller,
 ) -> ApiResult<Json<RevokedSessions>> {
-    let revoked = state
-        .store
-        .revoke_sessions(&caller.fiscal_code, Utc::now())
-        .await?;
-    state.citizen_sessions.clear();
+    let revoked = ops::citizens::revoke_all_sessions(state.ops(), &caller.fiscal_code).await?;
     Ok(Json(RevokedSessions { revoked }))
 }
 
@@ -114,8 +99,8 @@ pub async fn issue(
     ClientIp(ip): ClientIp,
     Path(fiscal_code): Path<String>,
 ) -> ApiResult<(StatusCode, Json<IssuedSession>)> {
-    let (token, session) = crate::admin_ops::issue_citizen_session(
-        state.store.as_ref(),
+    let (token, session) = ops::citizens::issue_citizen_session(
+        state.ops(),
         &fiscal_code,
         state.settings.session_ttl,
         Some(ip.to_string()),

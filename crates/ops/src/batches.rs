@@ -4,26 +4,23 @@
 //! becomes visible, and takes its idempotency key, only when the whole upload is stored
 //! (`Store::seal_batch`): an upload cut short answers for nothing and is swept when stale.
 
-use chrono::Utc;
+use kernel::jobs::JobKind;
 use kernel::values::BatchId;
-use messaging::batch::{Format, MAX_RECORD_BYTES, Record, Splitter, csv_header};
+use messaging::batch::{Format, Record, Splitter, csv_header};
 use messaging::model::{
     Batch, BatchStatus, PendingRow, RowOutcome, RowStatus, SealedContent, Service,
 };
-use messaging::ports::{Store, StoreError};
+use messaging::ports::StoreError;
 use seal::Keyring;
 
-use crate::problem::{ApiError, ApiResult};
+use crate::{Context, Error, Result};
 
 /// Lines stored per transaction while uploading.
 const UPLOAD_CHUNK: usize = 1_000;
 
-// A line must hold anything a single submission may hold, plus its `fiscal_code`.
-const _: () = assert!(MAX_RECORD_BYTES >= crate::router::MAX_BODY_BYTES + 1024);
-
 /// An upload in progress.
 pub struct Ingest<'a> {
-    store: &'a dyn Store,
+    ctx: Context<'a>,
     keyring: &'a Keyring,
     service: &'a Service,
     format: Format,
@@ -37,18 +34,21 @@ pub struct Ingest<'a> {
     /// Lines rejected as they were split (too long, unclosed quote), recorded with each chunk.
     rejected: Vec<RowOutcome>,
     total: i64,
+    /// Bytes pushed so far, and the most the adapter accepts.
+    bytes: u64,
+    max_bytes: Option<u64>,
 }
 
 impl<'a> Ingest<'a> {
     pub fn new(
-        store: &'a dyn Store,
+        ctx: Context<'a>,
         keyring: &'a Keyring,
         service: &'a Service,
         format: Format,
         idempotency_key: Option<String>,
     ) -> Self {
         Self {
-            store,
+            ctx,
             keyring,
             service,
             format,
@@ -60,7 +60,15 @@ impl<'a> Ingest<'a> {
             pending: Vec::new(),
             rejected: Vec::new(),
             total: 0,
+            bytes: 0,
+            max_bytes: None,
         }
+    }
+
+    /// Refuses an upload larger than `max_bytes` ([`Error::PayloadTooLarge`]).
+    pub fn with_max_bytes(mut self, max_bytes: u64) -> Self {
+        self.max_bytes = Some(max_bytes);
+        self
     }
 
     /// The upload comes with this API key (its look-up hash): revoking the key stops the batch.
@@ -75,7 +83,11 @@ impl<'a> Ingest<'a> {
     }
 
     /// Feeds the next bytes of the body.
-    pub async fn push(&mut self, bytes: &[u8]) -> ApiResult<()> {
+    pub async fn push(&mut self, bytes: &[u8]) -> Result<()> {
+        self.bytes += bytes.len() as u64;
+        if self.max_bytes.is_some_and(|max| self.bytes > max) {
+            return Err(Error::PayloadTooLarge);
+        }
         if self.replayed {
             return Ok(());
         }
@@ -88,9 +100,10 @@ impl<'a> Ingest<'a> {
         Ok(())
     }
 
-    /// Ends the upload: stores what is left and queues the batch. Returns its id and whether
-    /// it was created now (false: an earlier upload with the same idempotency key).
-    pub async fn finish(mut self) -> ApiResult<(BatchId, bool)> {
+    /// Ends the upload: stores what is left and queues the batch (the workers are told).
+    /// Returns its id and whether it was created now (false: an earlier upload with the same
+    /// idempotency key).
+    pub async fn finish(mut self) -> Result<(BatchId, bool)> {
         if !self.replayed {
             for record in self.splitter.finish() {
                 self.record(record).await?;
@@ -100,7 +113,7 @@ impl<'a> Ingest<'a> {
             }
         }
         let empty =
-            || ApiError::bad_request("Invalid batch", "The upload is empty: no message in it.");
+            || Error::bad_request("Invalid batch", "The upload is empty: no message in it.");
         let Some(id) = self.batch_id else {
             return Err(empty());
         };
@@ -114,16 +127,25 @@ impl<'a> Ingest<'a> {
         }
         let stored = match self.flush().await {
             Ok(()) => {
-                self.store
-                    .seal_batch(&id, self.total, self.idempotency_key.as_deref(), Utc::now())
+                self.ctx
+                    .store
+                    .seal_batch(
+                        &id,
+                        self.total,
+                        self.idempotency_key.as_deref(),
+                        self.ctx.clock.now(),
+                    )
                     .await
             }
             Err(e) => return Err(e),
         };
         match stored {
-            Ok(sealed) => Ok(sealed),
+            Ok(sealed) => {
+                self.ctx.jobs_ready.ready(JobKind::ProcessBatch);
+                Ok(sealed)
+            }
             Err(e) => {
-                let _ = self.store.discard_batch(&id).await;
+                let _ = self.ctx.store.discard_batch(&id).await;
                 Err(upload_error(e))
             }
         }
@@ -132,13 +154,13 @@ impl<'a> Ingest<'a> {
     /// Gives up an upload (the client went away, the body was too large): nothing is kept.
     pub async fn abort(self) {
         if let (Some(id), false) = (&self.batch_id, self.replayed)
-            && let Err(e) = self.store.discard_batch(id).await
+            && let Err(e) = self.ctx.store.discard_batch(id).await
         {
             tracing::warn!(error.cause = %e, "cannot discard an aborted batch upload");
         }
     }
 
-    async fn record(&mut self, record: Record) -> ApiResult<()> {
+    async fn record(&mut self, record: Record) -> Result<()> {
         if self.batch_id.is_none() {
             return self.first(record).await;
         }
@@ -146,16 +168,16 @@ impl<'a> Ingest<'a> {
     }
 
     /// The first record decides whether the upload is decodable at all.
-    async fn first(&mut self, record: Record) -> ApiResult<()> {
+    async fn first(&mut self, record: Record) -> Result<()> {
         let undecodable = |why: String| {
-            ApiError::bad_request(
+            Error::bad_request(
                 "Invalid batch",
                 format!("The upload cannot be decoded: line {}: {why}", record.line),
             )
         };
         let header = match (self.format, record.defect) {
             (Format::Csv, Some(defect)) => {
-                return Err(ApiError::bad_request(
+                return Err(Error::bad_request(
                     "Invalid batch",
                     format!(
                         "The upload cannot be decoded: the CSV header is unreadable: {}",
@@ -184,7 +206,7 @@ impl<'a> Ingest<'a> {
             }
         };
         self.refuse_disabled_organization().await?;
-        let now = Utc::now();
+        let now = self.ctx.clock.now();
         let batch = Batch {
             id: BatchId::new_at(now),
             service_id: self.service.id,
@@ -200,6 +222,7 @@ impl<'a> Ingest<'a> {
             updated_at: now,
         };
         let (id, created) = self
+            .ctx
             .store
             .create_batch(&batch, self.idempotency_key.as_deref())
             .await?;
@@ -217,13 +240,14 @@ impl<'a> Ingest<'a> {
 
     /// The service was checked when the caller authenticated (or the CLI looked it up); its
     /// organization is read again so that a disabled one uploads nothing, whatever the caches.
-    async fn refuse_disabled_organization(&self) -> ApiResult<()> {
+    async fn refuse_disabled_organization(&self) -> Result<()> {
         let org = self
+            .ctx
             .store
             .get_organization(&self.service.organization_fiscal_code)
             .await?;
         if org.is_none_or(|o| o.disabled) {
-            return Err(ApiError::forbidden(
+            return Err(Error::forbidden(
                 "Forbidden",
                 "The organization of this service is disabled: it may not send batches.",
             ));
@@ -231,7 +255,7 @@ impl<'a> Ingest<'a> {
         Ok(())
     }
 
-    async fn add(&mut self, record: Record) -> ApiResult<()> {
+    async fn add(&mut self, record: Record) -> Result<()> {
         let Some(id) = &self.batch_id else {
             return Ok(());
         };
@@ -262,21 +286,21 @@ impl<'a> Ingest<'a> {
         Ok(())
     }
 
-    async fn flush(&mut self) -> ApiResult<()> {
+    async fn flush(&mut self) -> Result<()> {
         let Some(id) = self.batch_id else {
             return Ok(());
         };
         if !self.pending.is_empty() {
             let rows = std::mem::take(&mut self.pending);
             let rejected = std::mem::take(&mut self.rejected);
-            let now = Utc::now();
-            let mut stored = self.store.add_batch_rows(&id, &rows, now).await;
+            let now = self.ctx.clock.now();
+            let mut stored = self.ctx.store.add_batch_rows(&id, &rows, now).await;
             if stored.is_ok() && !rejected.is_empty() {
                 // Before the batch is sealed this never completes it.
-                stored = self.store.record_rows(&id, &rejected, now).await;
+                stored = self.ctx.store.record_rows(&id, &rejected, now).await;
             }
             if let Err(e) = stored {
-                let _ = self.store.discard_batch(&id).await;
+                let _ = self.ctx.store.discard_batch(&id).await;
                 return Err(upload_error(e));
             }
         }
@@ -286,9 +310,9 @@ impl<'a> Ingest<'a> {
 
 /// A storage error while uploading, for the client: the upload was swept as abandoned (it
 /// stalled too long), or an internal failure.
-fn upload_error(e: StoreError) -> ApiError {
+fn upload_error(e: StoreError) -> Error {
     match e {
-        StoreError::NotFound(_) => ApiError::bad_request(
+        StoreError::NotFound(_) => Error::bad_request(
             "Invalid batch",
             "The upload stalled for too long and was abandoned; send it again.",
         ),

@@ -1,24 +1,26 @@
 //! The publication workflow of a service, shared by the manage API (delegates), the admin API
 //! and the CLI (operators): submit for review with the automatic quality checks, approve,
-//! reject, publish, unpublish. Every change is written with its history entries and an audit
-//! entry in one transaction; illegal transitions become 409 with the current state.
+//! reject, publish, unpublish, edit, delete. Every change is written with its history entries
+//! and an audit entry in one transaction ([`transition`]), which also makes the adapters forget
+//! the service's cached authentications; illegal transitions are conflicts naming the current
+//! state.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use kernel::audit::NewAuditEntry;
 use kernel::values::ServiceId;
 use messaging::lifecycle::{self, IllegalTransition, LifecycleAction, PublicationAction};
 use messaging::model::{LifecycleStatus, PublicationStatus, Service};
-use messaging::ports::{NewHistoryEntry, Store};
+use messaging::ports::NewHistoryEntry;
 use messaging::quality::{self, LogoFacts, QualityIssue};
 use serde_json::json;
 
-use crate::problem::{ApiError, ApiResult};
+use crate::{Context, Error, Result};
 
 /// Who acts: `delegate:<id>` or `operator`.
 pub type Actor<'a> = &'a str;
 
-fn conflict(e: IllegalTransition) -> ApiError {
-    ApiError::Conflict(format!("{e} (current state: {})", e.current_state()))
+fn conflict(e: IllegalTransition) -> Error {
+    Error::Conflict(format!("{e} (current state: {})", e.current_state()))
 }
 
 fn lifecycle_entry(service: &Service, actor: Actor<'_>) -> NewHistoryEntry {
@@ -53,9 +55,24 @@ fn audit(
     }
 }
 
-fn bump(service: &mut Service) {
+fn bump(service: &mut Service, now: DateTime<Utc>) {
     service.version += 1;
-    service.updated_at = Utc::now();
+    service.updated_at = now;
+}
+
+/// Writes a changed service with its history and audit entries, then forgets its cached
+/// authentications: what a key may do depends on the service's states.
+async fn transition(
+    ctx: Context<'_>,
+    service: &Service,
+    history: &[NewHistoryEntry],
+    audit: &NewAuditEntry,
+) -> Result<()> {
+    ctx.store
+        .transition_service(service, history, audit)
+        .await?;
+    ctx.auth_cache.forget_service(&service.id);
+    Ok(())
 }
 
 /// Facts about a PNG logo, decoded for real: a file that does not decode is "not PNG".
@@ -96,16 +113,19 @@ pub fn logo_facts(bytes: &[u8]) -> LogoFacts {
 }
 
 /// The quality issues of `service` as it stands.
-pub async fn quality_issues(store: &dyn Store, service: &Service) -> ApiResult<Vec<QualityIssue>> {
-    let org = store
+pub async fn quality_issues(ctx: Context<'_>, service: &Service) -> Result<Vec<QualityIssue>> {
+    let org = ctx
+        .store
         .get_organization(&service.organization_fiscal_code)
         .await?
-        .ok_or_else(|| ApiError::internal("service without organization"))?;
-    let logo = store
+        .ok_or_else(|| Error::internal("service without organization"))?;
+    let logo = ctx
+        .store
         .organization_logo(&service.organization_fiscal_code)
         .await?
         .map(|bytes| logo_facts(&bytes));
-    let siblings = store
+    let siblings = ctx
+        .store
         .sibling_service_names(&service.organization_fiscal_code, &service.id)
         .await?;
     let names: Vec<&str> = siblings.iter().map(String::as_str).collect();
@@ -115,18 +135,18 @@ pub async fn quality_issues(store: &dyn Store, service: &Service) -> ApiResult<V
 /// `PUT /manage/services/{id}/review`: runs the quality checks; a card that fails them is
 /// rejected at once with every reason, one that passes waits for an operator.
 pub async fn submit(
-    store: &dyn Store,
+    ctx: Context<'_>,
     mut service: Service,
     auto_publish: bool,
     actor: Actor<'_>,
-) -> ApiResult<Service> {
+) -> Result<Service> {
     service.lifecycle =
         lifecycle::apply(service.lifecycle, &LifecycleAction::Submit { auto_publish })
             .map_err(conflict)?;
     service.lifecycle_reason = None;
     service.auto_publish = auto_publish;
     let mut history = vec![lifecycle_entry(&service, actor)];
-    let issues = quality_issues(store, &service).await?;
+    let issues = quality_issues(ctx, &service).await?;
     let detail = json!({"auto_publish": auto_publish, "issues": issues});
     if !issues.is_empty() {
         let reason = issues
@@ -145,7 +165,8 @@ pub async fn submit(
         history.push(lifecycle_entry(&service, "quality-checks"));
     } else if service.publication == PublicationStatus::Published {
         // Re-submission of a published service: only sensitive changes need an operator.
-        let previous = store
+        let previous = ctx
+            .store
             .published_card(&service.id)
             .await?
             .and_then(|json| serde_json::from_str::<lifecycle::ServiceCard>(&json).ok());
@@ -157,42 +178,42 @@ pub async fn submit(
             history.push(lifecycle_entry(&service, "auto-approval"));
         }
     }
-    bump(&mut service);
-    store
-        .transition_service(
-            &service,
-            &history,
-            &audit(actor, "service.submit", &service, detail),
-        )
-        .await?;
+    bump(&mut service, ctx.clock.now());
+    transition(
+        ctx,
+        &service,
+        &history,
+        &audit(actor, "service.submit", &service, detail),
+    )
+    .await?;
     if service.lifecycle == LifecycleStatus::Approved {
-        save_card(store, &service).await?;
+        save_card(ctx, &service).await?;
     }
     Ok(service)
 }
 
 /// Keeps the card as approved, to judge later re-submissions.
-async fn save_card(store: &dyn Store, service: &Service) -> ApiResult<()> {
-    let card = serde_json::to_string(&lifecycle::ServiceCard::from(service))
-        .map_err(ApiError::internal)?;
-    store.save_published_card(&service.id, &card).await?;
+async fn save_card(ctx: Context<'_>, service: &Service) -> Result<()> {
+    let card =
+        serde_json::to_string(&lifecycle::ServiceCard::from(service)).map_err(Error::internal)?;
+    ctx.store.save_published_card(&service.id, &card).await?;
     Ok(())
 }
 
 /// Loads a service under review or refuses.
-async fn under_review(store: &dyn Store, id: &str) -> ApiResult<Service> {
+async fn under_review(ctx: Context<'_>, id: &str) -> Result<Service> {
     let id = ServiceId::parse(id)
-        .map_err(|_| ApiError::not_found("Not found", "No service with this ID."))?;
-    store
+        .map_err(|_| Error::not_found("Not found", "No service with this ID."))?;
+    ctx.store
         .get_service(&id)
         .await?
         .filter(Service::is_active)
-        .ok_or_else(|| ApiError::not_found("Not found", "No service with this ID."))
+        .ok_or_else(|| Error::not_found("Not found", "No service with this ID."))
 }
 
 /// An operator approves a submitted service (and publishes it if that was asked).
-pub async fn approve(store: &dyn Store, id: &str, actor: Actor<'_>) -> ApiResult<Service> {
-    let mut service = under_review(store, id).await?;
+pub async fn approve(ctx: Context<'_>, id: &str, actor: Actor<'_>) -> Result<Service> {
+    let mut service = under_review(ctx, id).await?;
     service.lifecycle =
         lifecycle::apply(service.lifecycle, &LifecycleAction::Approve).map_err(conflict)?;
     service.lifecycle_reason = None;
@@ -202,33 +223,28 @@ pub async fn approve(store: &dyn Store, id: &str, actor: Actor<'_>) -> ApiResult
         service.publication = PublicationStatus::Published;
         history.push(publication_entry(&service, actor));
     }
-    bump(&mut service);
-    store
-        .transition_service(
-            &service,
-            &history,
-            &audit(actor, "service.approve", &service, json!({})),
-        )
-        .await?;
-    save_card(store, &service).await?;
+    bump(&mut service, ctx.clock.now());
+    transition(
+        ctx,
+        &service,
+        &history,
+        &audit(actor, "service.approve", &service, json!({})),
+    )
+    .await?;
+    save_card(ctx, &service).await?;
     Ok(service)
 }
 
 /// An operator rejects a submitted service with a reason.
-pub async fn reject(
-    store: &dyn Store,
-    id: &str,
-    reason: &str,
-    actor: Actor<'_>,
-) -> ApiResult<Service> {
+pub async fn reject(ctx: Context<'_>, id: &str, reason: &str, actor: Actor<'_>) -> Result<Service> {
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             "Invalid payload",
             "A rejection needs a reason telling the delegate what to fix.",
         ));
     }
-    let mut service = under_review(store, id).await?;
+    let mut service = under_review(ctx, id).await?;
     service.lifecycle = lifecycle::apply(
         service.lifecycle,
         &LifecycleAction::Reject {
@@ -238,50 +254,54 @@ pub async fn reject(
     .map_err(conflict)?;
     service.lifecycle_reason = Some(reason.to_owned());
     let history = vec![lifecycle_entry(&service, actor)];
-    bump(&mut service);
-    store
-        .transition_service(
-            &service,
-            &history,
-            &audit(actor, "service.reject", &service, json!({"reason": reason})),
-        )
-        .await?;
+    bump(&mut service, ctx.clock.now());
+    transition(
+        ctx,
+        &service,
+        &history,
+        &audit(actor, "service.reject", &service, json!({"reason": reason})),
+    )
+    .await?;
     Ok(service)
 }
 
 /// Publishes (`POST …/release`) or unpublishes (`DELETE …/release`) a service.
 pub async fn publication(
-    store: &dyn Store,
+    ctx: Context<'_>,
     mut service: Service,
     action: PublicationAction,
     actor: Actor<'_>,
-) -> ApiResult<Service> {
+) -> Result<Service> {
     if service.lifecycle == LifecycleStatus::Deleted {
-        return Err(ApiError::not_found("Not found", "No service with this ID."));
+        return Err(Error::not_found("Not found", "No service with this ID."));
     }
     service.publication =
         lifecycle::apply_publication(service.publication, action, service.ever_approved)
             .map_err(conflict)?;
     let history = vec![publication_entry(&service, actor)];
-    bump(&mut service);
+    bump(&mut service, ctx.clock.now());
     let verb = match action {
         PublicationAction::Release => "service.publish",
         PublicationAction::Unpublish => "service.unpublish",
     };
-    store
-        .transition_service(&service, &history, &audit(actor, verb, &service, json!({})))
-        .await?;
+    transition(
+        ctx,
+        &service,
+        &history,
+        &audit(actor, verb, &service, json!({})),
+    )
+    .await?;
     Ok(service)
 }
 
 /// An edit or a deletion by a delegate: the lifecycle rule decides, the history records it.
 pub async fn edit_or_delete(
-    store: &dyn Store,
+    ctx: Context<'_>,
     mut service: Service,
     action: LifecycleAction,
     actor: Actor<'_>,
     detail: serde_json::Value,
-) -> ApiResult<Service> {
+) -> Result<Service> {
     service.lifecycle = lifecycle::apply(service.lifecycle, &action).map_err(conflict)?;
     service.lifecycle_reason = None;
     let mut history = vec![lifecycle_entry(&service, actor)];
@@ -291,23 +311,28 @@ pub async fn edit_or_delete(
         service.publication = PublicationStatus::Unpublished;
         history.push(publication_entry(&service, actor));
     }
-    bump(&mut service);
+    bump(&mut service, ctx.clock.now());
     let verb = if service.lifecycle == LifecycleStatus::Deleted {
         "service.delete"
     } else {
         "service.edit"
     };
-    store
-        .transition_service(&service, &history, &audit(actor, verb, &service, detail))
-        .await?;
+    transition(
+        ctx,
+        &service,
+        &history,
+        &audit(actor, verb, &service, detail),
+    )
+    .await?;
     Ok(service)
 }
 
 /// The service as citizens see it: the card as last approved (later drafts are not public
 /// until approved), with the service's current identity and states.
-pub async fn published_view(store: &dyn Store, service: &Service) -> ApiResult<Service> {
+pub async fn published_view(ctx: Context<'_>, service: &Service) -> Result<Service> {
     let mut view = service.clone();
-    if let Some(card) = store
+    if let Some(card) = ctx
+        .store
         .published_card(&service.id)
         .await?
         .and_then(|json| serde_json::from_str::<lifecycle::ServiceCard>(&json).ok())

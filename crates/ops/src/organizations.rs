@@ -1,53 +1,48 @@
-//! Platform operations shared by the admin HTTP API and the `sportello admin …` commands, so
-//! both enforce the same rules.
+//! Organizations (enti) and the people acting for them: creating and disabling an
+//! organization, delegate variations and manage keys, aggregators' mandates. Shared by the
+//! admin HTTP API and `sportello admin …`.
 
-use chrono::Utc;
 use kernel::FieldErrors;
 use kernel::audit::NewAuditEntry;
 use kernel::organization::OrganizationKind;
 use kernel::organization::{Delegate, DelegateRole, Mandate, Organization};
 use kernel::values::ServiceId;
 use kernel::values::{Email, FiscalCode, OrganizationFiscalCode};
-use messaging::model::{CitizenProfile, PreferenceMode};
-use messaging::ports::Store;
 use serde_json::json;
 
-use crate::problem::{ApiError, ApiResult};
-use crate::wire::CreatedDelegate;
+use crate::{Context, Error, Result};
 
-fn invalid(errors: FieldErrors) -> ApiError {
-    ApiError::Validation {
-        title: "Invalid payload",
-        errors,
-    }
+/// A delegate just created: the only time its manage key is shown.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct CreatedDelegate {
+    pub id: String,
+    pub organization_fiscal_code: String,
+    pub email: String,
+    pub manage_key: String,
 }
 
-fn org_code(raw: &str, field: &str) -> ApiResult<OrganizationFiscalCode> {
-    OrganizationFiscalCode::parse(raw).map_err(|e| {
-        let mut errors = FieldErrors::default();
-        errors.push(field, e.reason);
-        invalid(errors)
-    })
+fn org_code(raw: &str, field: &str) -> Result<OrganizationFiscalCode> {
+    OrganizationFiscalCode::parse(raw).map_err(|e| Error::invalid_field(field, e.reason))
 }
 
 /// Creates an organization (11-digit fiscal code with check digit, full name).
 pub async fn create_organization(
-    store: &dyn Store,
+    ctx: Context<'_>,
     fiscal_code: &str,
     name: &str,
     kind: Option<&str>,
-) -> ApiResult<Organization> {
-    create_organization_with_ipa(store, fiscal_code, name, kind, None).await
+) -> Result<Organization> {
+    create_organization_with_ipa(ctx, fiscal_code, name, kind, None).await
 }
 
 /// [`create_organization`] with the body's IPA code.
 pub async fn create_organization_with_ipa(
-    store: &dyn Store,
+    ctx: Context<'_>,
     fiscal_code: &str,
     name: &str,
     kind: Option<&str>,
     ipa_code: Option<&str>,
-) -> ApiResult<Organization> {
+) -> Result<Organization> {
     let mut errors = FieldErrors::default();
     let kind = match kind {
         None => Some(OrganizationKind::Other),
@@ -86,7 +81,7 @@ pub async fn create_organization_with_ipa(
         );
     }
     let (Some(fiscal_code), Some(kind), true) = (code, kind, errors.is_empty()) else {
-        return Err(invalid(errors));
+        return Err(Error::invalid(errors));
     };
     let org = Organization {
         fiscal_code,
@@ -94,10 +89,10 @@ pub async fn create_organization_with_ipa(
         kind,
         ipa_code: ipa_code.map(str::to_owned),
         disabled: false,
-        created_at: Utc::now(),
+        created_at: ctx.clock.now(),
     };
-    store.create_organization(&org).await?;
-    store
+    ctx.store.create_organization(&org).await?;
+    ctx.store
         .append_audit(&NewAuditEntry {
             actor: "operator".into(),
             action: "organization.create".into(),
@@ -108,14 +103,16 @@ pub async fn create_organization_with_ipa(
     Ok(org)
 }
 
+/// Disables an organization (its services may no longer send) or enables it again.
 pub async fn set_organization_disabled(
-    store: &dyn Store,
+    ctx: Context<'_>,
     fiscal_code: &str,
     disabled: bool,
-) -> ApiResult<()> {
+) -> Result<()> {
     let code = org_code(fiscal_code, "fiscal_code")?;
-    store.set_organization_disabled(&code, disabled).await?;
-    store
+    ctx.store.set_organization_disabled(&code, disabled).await?;
+    ctx.auth_cache.forget_organization(&code);
+    ctx.store
         .append_audit(&NewAuditEntry {
             actor: "operator".into(),
             action: if disabled {
@@ -144,27 +141,27 @@ pub struct DelegateInput {
 /// Creates a delegate of an organization and returns its manage key (shown only now): a
 /// variation that adds one person.
 pub async fn create_delegate(
-    store: &dyn Store,
+    ctx: Context<'_>,
     organization: &str,
     email: &str,
-) -> ApiResult<CreatedDelegate> {
+) -> Result<CreatedDelegate> {
     let input = DelegateInput {
         email: email.to_owned(),
         ..Default::default()
     };
-    add_delegate(store, organization, input, "operator").await
+    add_delegate(ctx, organization, input, "operator").await
 }
 
 /// Adds one person as a delegate (a variation of one): errors name the person's own fields
 /// (`email`), as the caller sent them, not a position in a list the caller never sent.
 pub async fn add_delegate(
-    store: &dyn Store,
+    ctx: Context<'_>,
     organization: &str,
     input: DelegateInput,
     actor: &str,
-) -> ApiResult<CreatedDelegate> {
+) -> Result<CreatedDelegate> {
     let mut created = apply(
-        store,
+        ctx,
         organization,
         std::slice::from_ref(&input),
         &[],
@@ -174,20 +171,20 @@ pub async fn add_delegate(
     .await?;
     created
         .pop()
-        .ok_or_else(|| ApiError::internal("variation created nothing"))
+        .ok_or_else(|| Error::internal("variation created nothing"))
 }
 
 /// A delegate variation: the persons the organization adds and the delegates it removes, in
 /// one audited change. Returns the added delegates with their manage keys (shown only now).
 /// Errors name the person by position (`add[1].email`).
 pub async fn variation(
-    store: &dyn Store,
+    ctx: Context<'_>,
     organization: &str,
     add: &[DelegateInput],
     remove: &[String],
     actor: &str,
-) -> ApiResult<Vec<CreatedDelegate>> {
-    apply(store, organization, add, remove, actor, |i, f| {
+) -> Result<Vec<CreatedDelegate>> {
+    apply(ctx, organization, add, remove, actor, |i, f| {
         format!("add[{i}].{f}")
     })
     .await
@@ -195,13 +192,13 @@ pub async fn variation(
 
 /// A variation whose field errors are named by `field_name(index, field)`.
 async fn apply(
-    store: &dyn Store,
+    ctx: Context<'_>,
     organization: &str,
     add: &[DelegateInput],
     remove: &[String],
     actor: &str,
     field_name: impl Fn(usize, &str) -> String,
-) -> ApiResult<Vec<CreatedDelegate>> {
+) -> Result<Vec<CreatedDelegate>> {
     let mut errors = FieldErrors::default();
     let org = OrganizationFiscalCode::parse(organization)
         .map_err(|e| errors.push("organization", e.reason))
@@ -241,7 +238,7 @@ async fn apply(
                 fiscal_code,
                 role,
                 disabled: false,
-                created_at: Utc::now(),
+                created_at: ctx.clock.now(),
             });
         }
     }
@@ -249,18 +246,18 @@ async fn apply(
         errors.push("add", "a variation adds or removes at least one delegate");
     }
     let (Some(org), true) = (org, errors.is_empty()) else {
-        return Err(invalid(errors));
+        return Err(Error::invalid(errors));
     };
-    if store.get_organization(&org).await?.is_none() {
-        return Err(ApiError::not_found(
+    if ctx.store.get_organization(&org).await?.is_none() {
+        return Err(Error::not_found(
             "Organization not found",
             "No organization has this fiscal code; create it first.",
         ));
     }
-    let current = store.list_delegates(Some(&org)).await?;
+    let current = ctx.store.list_delegates(Some(&org)).await?;
     for id in remove {
         if !current.iter().any(|d| &d.id == id) {
-            return Err(ApiError::not_found(
+            return Err(Error::not_found(
                 "Delegate not found",
                 format!("The organization has no delegate {id}."),
             ));
@@ -281,7 +278,7 @@ async fn apply(
             "removed": remove,
         }),
     };
-    store.apply_variation(&rows, remove, &audit).await?;
+    ctx.store.apply_variation(&rows, remove, &audit).await?;
     Ok(delegates
         .into_iter()
         .zip(keys)
@@ -295,9 +292,9 @@ async fn apply(
 }
 
 /// Re-enables a removed delegate: a variation too, so it is audited.
-pub async fn enable_delegate(store: &dyn Store, id: &str, actor: &str) -> ApiResult<()> {
-    store.set_delegate_disabled(id, false).await?;
-    store
+pub async fn enable_delegate(ctx: Context<'_>, id: &str, actor: &str) -> Result<()> {
+    ctx.store.set_delegate_disabled(id, false).await?;
+    ctx.store
         .append_audit(&NewAuditEntry {
             actor: actor.to_owned(),
             action: "delegate.variation".into(),
@@ -309,9 +306,9 @@ pub async fn enable_delegate(store: &dyn Store, id: &str, actor: &str) -> ApiRes
 }
 
 /// Gives a delegate a new manage key; the old one stops working at once.
-pub async fn rotate_manage_key(store: &dyn Store, id: &str, actor: &str) -> ApiResult<String> {
+pub async fn rotate_manage_key(ctx: Context<'_>, id: &str, actor: &str) -> Result<String> {
     let key = seal::new_api_key();
-    store
+    ctx.store
         .rotate_delegate_key(
             id,
             &seal::key_hash(&key),
@@ -328,12 +325,12 @@ pub async fn rotate_manage_key(store: &dyn Store, id: &str, actor: &str) -> ApiR
 
 /// Gives `aggregator` a mandate over `organization`'s services (all, or one).
 pub async fn add_mandate(
-    store: &dyn Store,
+    ctx: Context<'_>,
     aggregator: &str,
     organization: &str,
     service_id: Option<&str>,
     actor: &str,
-) -> ApiResult<Mandate> {
+) -> Result<Mandate> {
     let mut errors = FieldErrors::default();
     let agg = OrganizationFiscalCode::parse(aggregator)
         .map_err(|e| errors.push("aggregator", e.reason))
@@ -348,18 +345,18 @@ pub async fn add_mandate(
         None => None,
     };
     let (Some(aggregator), Some(organization), true) = (agg, org, errors.is_empty()) else {
-        return Err(invalid(errors));
+        return Err(Error::invalid(errors));
     };
     if aggregator == organization {
-        return Err(ApiError::bad_request(
+        return Err(Error::bad_request(
             "Invalid payload",
             "An organization needs no mandate over itself.",
         ));
     }
     if let Some(id) = &service {
-        let found = store.get_service(id).await?;
+        let found = ctx.store.get_service(id).await?;
         if found.is_none_or(|s| s.organization_fiscal_code != organization) {
-            return Err(ApiError::not_found(
+            return Err(Error::not_found(
                 "Not found",
                 "The aggregated organization has no service with this ID.",
             ));
@@ -369,7 +366,7 @@ pub async fn add_mandate(
         aggregator,
         organization,
         service_id: service,
-        created_at: Utc::now(),
+        created_at: ctx.clock.now(),
     };
     let audit = NewAuditEntry {
         actor: actor.to_owned(),
@@ -378,92 +375,6 @@ pub async fn add_mandate(
         detail: json!({"organization": mandate.organization.as_str(),
             "service_id": mandate.service_id.map(|s| s.to_string())}),
     };
-    store.add_mandate(&mandate, &audit).await?;
+    ctx.store.add_mandate(&mandate, &audit).await?;
     Ok(mandate)
-}
-
-/// Creates a citizen profile (normally the citizen's own doing; here for operators and tests).
-pub async fn create_citizen(
-    store: &dyn Store,
-    fiscal_code: &str,
-    email: Option<&str>,
-    inbox_enabled: bool,
-    mode: Option<&str>,
-) -> ApiResult<CitizenProfile> {
-    let mut errors = FieldErrors::default();
-    let code = FiscalCode::parse(fiscal_code)
-        .map_err(|e| errors.push("fiscal_code", e.reason))
-        .ok();
-    let email = match email {
-        Some(e) => Email::parse(e)
-            .map_err(|err| errors.push("email", err.reason))
-            .ok(),
-        None => None,
-    };
-    let mode = match mode {
-        None => Some(PreferenceMode::Auto),
-        Some(m) => {
-            let parsed = PreferenceMode::parse(m);
-            if parsed.is_none() {
-                errors.push("preference_mode", "must be one of LEGACY, AUTO, MANUAL");
-            }
-            parsed
-        }
-    };
-    let (Some(fiscal_code), Some(mode), true) = (code, mode, errors.is_empty()) else {
-        return Err(invalid(errors));
-    };
-    if fiscal_code.is_sandbox() {
-        return Err(ApiError::bad_request(
-            "Invalid payload",
-            "The sandbox fiscal code cannot have a citizen profile.",
-        ));
-    }
-    let now = Utc::now();
-    let profile = CitizenProfile {
-        email,
-        is_inbox_enabled: inbox_enabled,
-        preference_mode: mode,
-        ..CitizenProfile::new(fiscal_code, now)
-    };
-    store.create_citizen(&profile).await?;
-    Ok(profile)
-}
-
-/// Issues a citizen session (the development login, until SPID/CIE): returns the bearer token,
-/// shown only now (only its hash is stored), and the session. The profile is not created.
-pub async fn issue_citizen_session(
-    store: &dyn Store,
-    fiscal_code: &str,
-    session_ttl: std::time::Duration,
-    client_ip: Option<String>,
-) -> ApiResult<(String, messaging::citizen::CitizenSession)> {
-    let fiscal_code = FiscalCode::parse(fiscal_code).map_err(|e| {
-        let mut errors = FieldErrors::default();
-        errors.push("fiscal_code", e.reason);
-        invalid(errors)
-    })?;
-    if fiscal_code.is_sandbox() {
-        return Err(ApiError::bad_request(
-            "Invalid payload",
-            "The sandbox fiscal code cannot have citizen sessions.",
-        ));
-    }
-    let ttl = chrono::Duration::from_std(session_ttl)
-        .map_err(|_| ApiError::internal("session lifetime out of range"))?;
-    let now = Utc::now();
-    let token = crate::citizen_auth::new_token();
-    let session = messaging::citizen::CitizenSession {
-        id: ulid::Ulid::new().to_string(),
-        fiscal_code,
-        method: "admin".to_owned(),
-        client_ip,
-        created_at: now,
-        expires_at: now + ttl,
-        revoked_at: None,
-    };
-    store
-        .create_session(&session, &seal::key_hash(&token))
-        .await?;
-    Ok((token, session))
 }
