@@ -172,7 +172,7 @@ pub async fn process(
                     continue;
                 }
             };
-            let id = MessageId::new();
+            let id = MessageId::new_at(clock.now());
             let plain_content = serde_json::to_vec(&content).map_err(|e| e.to_string())?;
             let (key_id, bytes) = keyring.seal(&plain_content, id.to_string().as_bytes());
             records.push(NewMessageRecord {

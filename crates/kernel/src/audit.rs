@@ -17,6 +17,8 @@ pub struct AuditEntry {
 /// An audit entry to write.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewAuditEntry {
+    /// When it happened (the use case's clock).
+    pub at: DateTime<Utc>,
     pub actor: String,
     pub action: String,
     pub subject: String,

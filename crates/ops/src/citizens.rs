@@ -93,7 +93,7 @@ pub async fn issue_citizen_session(
     let now = ctx.clock.now();
     let token = new_token();
     let session = messaging::citizen::CitizenSession {
-        id: ulid::Ulid::new().to_string(),
+        id: ulid::Ulid::from_datetime(now.into()).to_string(),
         fiscal_code,
         method: "admin".to_owned(),
         client_ip,

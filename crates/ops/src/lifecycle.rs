@@ -42,12 +42,14 @@ fn publication_entry(service: &Service, actor: Actor<'_>) -> NewHistoryEntry {
 }
 
 fn audit(
+    ctx: Context<'_>,
     actor: Actor<'_>,
     action: &str,
     service: &Service,
     detail: serde_json::Value,
 ) -> NewAuditEntry {
     NewAuditEntry {
+        at: ctx.clock.now(),
         actor: actor.to_owned(),
         action: action.to_owned(),
         subject: format!("service:{}", service.id),
@@ -183,7 +185,7 @@ pub async fn submit(
         ctx,
         &service,
         &history,
-        &audit(actor, "service.submit", &service, detail),
+        &audit(ctx, actor, "service.submit", &service, detail),
     )
     .await?;
     if service.lifecycle == LifecycleStatus::Approved {
@@ -228,7 +230,7 @@ pub async fn approve(ctx: Context<'_>, id: &str, actor: Actor<'_>) -> Result<Ser
         ctx,
         &service,
         &history,
-        &audit(actor, "service.approve", &service, json!({})),
+        &audit(ctx, actor, "service.approve", &service, json!({})),
     )
     .await?;
     save_card(ctx, &service).await?;
@@ -259,7 +261,13 @@ pub async fn reject(ctx: Context<'_>, id: &str, reason: &str, actor: Actor<'_>) 
         ctx,
         &service,
         &history,
-        &audit(actor, "service.reject", &service, json!({"reason": reason})),
+        &audit(
+            ctx,
+            actor,
+            "service.reject",
+            &service,
+            json!({"reason": reason}),
+        ),
     )
     .await?;
     Ok(service)
@@ -288,7 +296,7 @@ pub async fn publication(
         ctx,
         &service,
         &history,
-        &audit(actor, verb, &service, json!({})),
+        &audit(ctx, actor, verb, &service, json!({})),
     )
     .await?;
     Ok(service)
@@ -321,7 +329,7 @@ pub async fn edit_or_delete(
         ctx,
         &service,
         &history,
-        &audit(actor, verb, &service, detail),
+        &audit(ctx, actor, verb, &service, detail),
     )
     .await?;
     Ok(service)

@@ -94,6 +94,7 @@ pub async fn create_organization_with_ipa(
     ctx.store.create_organization(&org).await?;
     ctx.store
         .append_audit(&NewAuditEntry {
+            at: ctx.clock.now(),
             actor: "operator".into(),
             action: "organization.create".into(),
             subject: format!("organization:{}", org.fiscal_code),
@@ -114,6 +115,7 @@ pub async fn set_organization_disabled(
     ctx.auth_cache.forget_organization(&code);
     ctx.store
         .append_audit(&NewAuditEntry {
+            at: ctx.clock.now(),
             actor: "operator".into(),
             action: if disabled {
                 "organization.disable"
@@ -231,7 +233,7 @@ async fn apply(
         }
         if let (Some(org), Some(email), Some(role)) = (&org, email, role) {
             delegates.push(Delegate {
-                id: ulid::Ulid::new().to_string(),
+                id: ulid::Ulid::from_datetime(ctx.clock.now().into()).to_string(),
                 organization_fiscal_code: org.clone(),
                 email,
                 name: name.map(str::to_owned),
@@ -270,6 +272,7 @@ async fn apply(
         .zip(keys.iter().map(|k| seal::key_hash(k)))
         .collect();
     let audit = NewAuditEntry {
+        at: ctx.clock.now(),
         actor: actor.to_owned(),
         action: "delegate.variation".into(),
         subject: format!("organization:{org}"),
@@ -296,6 +299,7 @@ pub async fn enable_delegate(ctx: Context<'_>, id: &str, actor: &str) -> Result<
     ctx.store.set_delegate_disabled(id, false).await?;
     ctx.store
         .append_audit(&NewAuditEntry {
+            at: ctx.clock.now(),
             actor: actor.to_owned(),
             action: "delegate.variation".into(),
             subject: format!("delegate:{id}"),
@@ -313,6 +317,7 @@ pub async fn rotate_manage_key(ctx: Context<'_>, id: &str, actor: &str) -> Resul
             id,
             &seal::key_hash(&key),
             &NewAuditEntry {
+                at: ctx.clock.now(),
                 actor: actor.to_owned(),
                 action: "delegate.rotate_key".into(),
                 subject: format!("delegate:{id}"),
@@ -369,6 +374,7 @@ pub async fn add_mandate(
         created_at: ctx.clock.now(),
     };
     let audit = NewAuditEntry {
+        at: ctx.clock.now(),
         actor: actor.to_owned(),
         action: "mandate.add".into(),
         subject: format!("organization:{}", mandate.aggregator),

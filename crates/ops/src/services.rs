@@ -58,7 +58,7 @@ pub async fn create_from_draft(
 ) -> Result<(Service, ServiceKeys)> {
     let now = ctx.clock.now();
     let mut service = Service {
-        id: ServiceId::new(),
+        id: ServiceId::new_at(now),
         organization_fiscal_code: d.organization.fiscal_code.clone(),
         organization_name: String::new(),
         department_name: None,
@@ -86,6 +86,7 @@ pub async fn create_from_draft(
         .await?;
     ctx.store
         .append_audit(&NewAuditEntry {
+            at: ctx.clock.now(),
             actor: actor.to_owned(),
             action: "service.create".into(),
             subject: format!("service:{}", service.id),
@@ -142,6 +143,7 @@ pub async fn regenerate_key(
     ctx.auth_cache.forget_service(service);
     ctx.store
         .append_audit(&NewAuditEntry {
+            at: ctx.clock.now(),
             actor: actor.to_owned(),
             action: "service.regenerate_key".into(),
             subject: format!("service:{service}"),
@@ -164,6 +166,7 @@ pub async fn set_limits(
             service,
             overrides,
             &NewAuditEntry {
+                at: ctx.clock.now(),
                 actor: actor.to_owned(),
                 action: "service.limits".into(),
                 subject: format!("service:{service}"),

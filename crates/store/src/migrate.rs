@@ -158,7 +158,8 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<Vec<i64>, Op
         )
         .bind(*version)
         .bind(*name)
-        .bind(chrono::Utc::now().timestamp_millis())
+        // When the schema changed, for operators: the system's time, not a use case's.
+        .bind(kernel::Clock::now(&kernel::SystemClock).timestamp_millis())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -507,7 +507,7 @@ pub(crate) async fn insert_audit(
     sqlx::query(
         "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
     )
-    .bind(Utc::now().timestamp_millis())
+    .bind(ms(&e.at))
     .bind(e.actor.clone())
     .bind(e.action.clone())
     .bind(e.subject.clone())

@@ -21,6 +21,7 @@ async fn the_audit_log_pages_newest_first_before_an_id(b: Backend) {
     for n in 0..7 {
         db.store
             .append_audit(&NewAuditEntry {
+                at: chrono::Utc::now(),
                 actor: format!("actor-{n}"),
                 action: "service.approve".into(),
                 subject: format!("service:{n}"),

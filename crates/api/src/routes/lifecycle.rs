@@ -200,6 +200,7 @@ pub async fn organization_logo(
     state
         .store
         .append_audit(&kernel::audit::NewAuditEntry {
+            at: state.clock.now(),
             actor: format!("service:{}", caller.service.id),
             action: "organization.logo".into(),
             subject: format!("organization:{code}"),
@@ -271,6 +272,7 @@ pub async fn service_logo(
     state
         .store
         .append_audit(&kernel::audit::NewAuditEntry {
+            at: state.clock.now(),
             actor: actor(&caller),
             action: "service.logo".into(),
             subject: format!("service:{}", service.id),

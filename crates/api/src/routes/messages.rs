@@ -117,7 +117,7 @@ async fn submit(
             }
         }
     })?;
-    let id = MessageId::new();
+    let id = MessageId::new_at(state.clock.now());
     let plain = serde_json::to_vec(&content).map_err(ApiError::internal)?;
     let (key_id, bytes) = state.keyring.seal(&plain, id.to_string().as_bytes());
     let fiscal_code = message.fiscal_code;

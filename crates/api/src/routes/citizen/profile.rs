@@ -329,7 +329,7 @@ fn email_validation(
 ) -> ApiResult<NewEmailValidation> {
     let ttl = chrono::Duration::from_std(state.settings.email_validation_ttl)
         .map_err(|_| ApiError::internal("e-mail validation lifetime out of range"))?;
-    let id = ulid::Ulid::new().to_string();
+    let id = ulid::Ulid::from_datetime(now.into()).to_string();
     let token = new_token();
     let plain = serde_json::to_vec(&serde_json::json!({"token": token, "email": email.as_str()}))
         .map_err(ApiError::internal)?;
