@@ -280,7 +280,7 @@ pub async fn count(db: &Db, sql: &str) -> i64 {
 
 pub fn audit(action: &str) -> NewAuditEntry {
     NewAuditEntry {
-        at: chrono::Utc::now(),
+        at: Utc::now(),
         actor: "test".into(),
         action: action.into(),
         subject: "subject".into(),
