@@ -38,6 +38,7 @@ pub struct Metrics {
     jobs_rejected: AtomicU64,
     jobs_retried: AtomicU64,
     jobs_dead: AtomicU64,
+    jobs_taken_over: AtomicU64,
     rate_limited: AtomicU64,
     quota_exceeded: AtomicU64,
     /// (channel, outcome) → count, for notifications and callbacks.
@@ -92,6 +93,11 @@ impl Metrics {
         } else {
             self.jobs_processed.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// A worker took over a job whose earlier claim's lease ran out.
+    pub fn job_taken_over(&self) {
+        self.jobs_taken_over.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn job_failed(&self, dead: bool) {
@@ -188,6 +194,11 @@ impl Metrics {
                 "sportello_jobs_retried_total",
                 "Job attempts that failed and were rescheduled.",
                 &self.jobs_retried,
+            ),
+            (
+                "sportello_jobs_taken_over_total",
+                "Jobs claimed again after the lease of a claim that never finished ran out.",
+                &self.jobs_taken_over,
             ),
             (
                 "sportello_rate_limited_total",

@@ -143,6 +143,9 @@ impl WorkerConfig {
 pub trait JobEvents: Send + Sync + 'static {
     fn processed(&self, rejected: bool);
     fn failed(&self, dead: bool);
+    /// A job was claimed while an earlier claim still held it: that claim's lease ran out
+    /// (its worker died or stalled) and this worker takes the job over.
+    fn taken_over(&self) {}
     /// A notification (`EMAIL`, `WEBHOOK`) or callback (`CALLBACK`) attempt ended for good:
     /// handed over (`true`) or given up (`false`).
     fn sent(&self, _channel: &str, _ok: bool) {}
@@ -231,6 +234,7 @@ impl Worker {
         if claimed == 0 {
             return Ok(0);
         }
+        self.report_takeovers(&jobs);
         match lane {
             Lane::Messages => self.run_messages(jobs).await,
             Lane::Outbound => outbound::run_all(self, jobs).await,
@@ -286,6 +290,27 @@ impl Worker {
         }
         for (job, error) in failed {
             self.record_failure(&job, &error).await;
+        }
+    }
+
+    /// Logs and counts the claimed jobs that an earlier claim still held. Every path that
+    /// gives a job back without completing it (a failed attempt, a throttled notification)
+    /// records `last_error`, and a dead job retried starts again at attempt 0; so a job claimed
+    /// for the second time or later with no `last_error` was still held by a claim whose lease
+    /// ran out. (A job taken over after an earlier failed attempt has a `last_error` and is
+    /// not counted: the count is a lower bound, exact for jobs that never failed.)
+    fn report_takeovers(&self, jobs: &[Job]) {
+        for job in jobs
+            .iter()
+            .filter(|j| j.attempts > 1 && j.last_error.is_none())
+        {
+            tracing::info!(
+                job.id = job.id,
+                job.kind = %job.kind,
+                job.attempts = job.attempts,
+                "job lease taken over"
+            );
+            self.events.taken_over();
         }
     }
 

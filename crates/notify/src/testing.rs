@@ -13,7 +13,7 @@
 
 use std::fs;
 use std::io::{ErrorKind, Read};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -27,8 +27,9 @@ use axum::http::StatusCode;
 use mailparse::MailHeaderMap;
 use tokio::sync::Notify;
 
-/// How long a peer may take to accept connections after being started.
-const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a peer may take to accept connections after being started (python and aiosmtpd
+/// take seconds to load on a loaded machine).
+const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often [`SmtpSink::wait_for`] looks at the mailbox.
 const POLL_INTERVAL: Duration = Duration::from_millis(25);
 
@@ -71,12 +72,47 @@ fn tools_python() -> &'static Path {
     })
 }
 
-/// A port nobody listens on at the moment of the call.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free local port: {e}"))
+/// A port on `127.0.0.1` that refuses connections for as long as this value lives: a socket is
+/// bound to it, so no other process can take it, and never listens. For tests of an
+/// unreachable peer; a port merely found free and released could be taken by the time the
+/// test connects.
+#[derive(Debug)]
+pub struct ClosedPort {
+    _socket: tokio::net::TcpSocket,
+    port: u16,
+}
+
+impl ClosedPort {
+    /// Reserves a port the kernel chooses.
+    pub fn new() -> Self {
+        Self::bind(0, false).unwrap_or_else(|e| panic!("cannot reserve a local port: {e}"))
+    }
+
+    /// The reserved port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Binds without listening. Without `reuse_address` no other socket can bind the port.
+    /// With it, Linux lets a socket that also sets `SO_REUSEADDR` and names this port bind and
+    /// listen beside it (so aiosmtpd, restarted, gets its port back), while a bind to port 0 is
+    /// never given it.
+    fn bind(port: u16, reuse_address: bool) -> std::io::Result<Self> {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.set_reuseaddr(reuse_address)?;
+        socket.bind(SocketAddr::from(([127, 0, 0, 1], port)))?;
+        let port = socket.local_addr()?.port();
+        Ok(Self {
+            _socket: socket,
+            port,
+        })
+    }
+}
+
+impl Default for ClosedPort {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// A real SMTP server on `127.0.0.1` that stores every message it accepts.
@@ -87,27 +123,36 @@ fn free_port() -> u16 {
 /// with 451. [`SmtpSink::stop`] and `restart().await` (same port, same mailbox) simulate an
 /// outage. Dropping the sink kills the server; the server also exits by itself if the test
 /// process dies.
+///
+/// The server binds a port the kernel chooses and reports it once listening; the test never
+/// picks a port and hands it over. While stopped, the sink keeps the port reserved (bound,
+/// not listening: connections are refused; no other server binding port 0 is given it) so that
+/// the restarted server gets it back.
 #[derive(Debug)]
 pub struct SmtpSink {
+    /// 0 until the first server reported its port.
     port: u16,
     /// Holds the Maildir (`new/` has one file per message) and the server's stderr log.
     dir: tempfile::TempDir,
     child: Option<Child>,
+    /// The port, held while the server is stopped.
+    reserved: Option<ClosedPort>,
 }
 
 impl SmtpSink {
-    /// Installs the tools if needed and starts a server on a free port, returning once it
-    /// accepts connections. Blocks the thread only briefly (the first call of a process may
-    /// take seconds to install aiosmtpd).
+    /// Installs the tools if needed and starts a server on a port of its choosing, returning
+    /// once it accepts connections. Blocks the thread only briefly (the first call of a
+    /// process may take seconds to install aiosmtpd).
     pub async fn start() -> Self {
         let dir = tempfile::Builder::new()
             .prefix("smtp-sink-")
             .tempdir()
             .unwrap_or_else(|e| panic!("cannot create the SMTP sink's directory: {e}"));
         let mut sink = Self {
-            port: free_port(),
+            port: 0,
             dir,
             child: None,
+            reserved: None,
         };
         sink.spawn().await;
         sink
@@ -129,6 +174,9 @@ impl SmtpSink {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+            // If this fails, another process took the port in the instant since the server
+            // closed it, and `restart` says so.
+            self.reserved = ClosedPort::bind(self.port, true).ok();
         }
     }
 
@@ -194,6 +242,8 @@ impl SmtpSink {
             .append(true)
             .open(&log_path)
             .unwrap_or_else(|e| panic!("cannot open {}: {e}", log_path.display()));
+        // The log is appended to across restarts: only what this server writes counts.
+        let log_start = log.metadata().map_or(0, |m| m.len());
         let log_err = log.try_clone().unwrap();
         let mut child = Command::new(python)
             .arg(&script)
@@ -207,30 +257,39 @@ impl SmtpSink {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
 
-        let address = SocketAddr::from(([127, 0, 0, 1], self.port));
         let deadline = Instant::now() + START_TIMEOUT;
-        loop {
+        let port = loop {
+            let written = read_log(&log_path);
+            let reported = written.get(log_start as usize..).and_then(|new| {
+                new.lines()
+                    .find_map(|l| l.strip_prefix("smtp sink listening on 127.0.0.1:"))
+                    .and_then(|p| p.trim().parse::<u16>().ok())
+            });
+            if let Some(port) = reported {
+                break port;
+            }
             if let Ok(Some(status)) = child.try_wait() {
                 panic!(
-                    "the SMTP sink exited ({status}) before accepting connections on port {}:\n{}",
-                    self.port,
-                    read_log(&log_path)
+                    "the SMTP sink exited ({status}) before listening on 127.0.0.1:{}:\n{written}",
+                    self.port
                 );
-            }
-            if tokio::net::TcpStream::connect(address).await.is_ok() {
-                break;
             }
             if Instant::now() >= deadline {
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!(
-                    "the SMTP sink did not accept connections on port {} within {START_TIMEOUT:?}:\n{}",
-                    self.port,
-                    read_log(&log_path)
+                    "the SMTP sink did not report listening within {START_TIMEOUT:?}:\n{written}"
                 );
             }
             tokio::time::sleep(POLL_INTERVAL).await;
-        }
+        };
+        assert!(
+            self.port == 0 || port == self.port,
+            "the SMTP sink listens on {port}, not on {}",
+            self.port
+        );
+        self.port = port;
+        self.reserved = None;
         self.child = Some(child);
     }
 }

@@ -74,10 +74,8 @@ async fn a_429_answer_is_a_transient_failure_and_a_404_a_permanent_one() {
 
 #[tokio::test]
 async fn a_closed_port_is_a_transient_failure_that_names_the_host_but_not_the_query() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let closed = notify::testing::ClosedPort::new();
+    let port = closed.port();
 
     let error = HttpClient::new(OutboundPolicy::unrestricted())
         .post_json(

@@ -102,6 +102,11 @@ async fn a_stopped_server_is_a_transient_failure_and_sending_works_again_after_a
         .unwrap_err();
     assert!(matches!(error, SendError::Transient(_)), "{error:?}");
     assert!(!error.to_string().contains("bea@"), "{error}");
+    // While stopped, the port stays reserved for the restart: bound, so a socket that does not
+    // share ports cannot take it (and no bind to port 0 is given it).
+    let stranger = tokio::net::TcpSocket::new_v4().unwrap();
+    stranger.set_reuseaddr(false).unwrap();
+    assert!(stranger.bind(([127, 0, 0, 1], sink.port()).into()).is_err());
 
     sink.restart().await;
     mailer.send(&mail("cleo@example.it", None)).await.unwrap();
@@ -142,10 +147,8 @@ async fn a_recipient_refused_with_451_is_a_transient_failure() {
 
 #[tokio::test]
 async fn an_unreachable_server_is_a_transient_failure() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let closed = notify::testing::ClosedPort::new();
+    let port = closed.port();
     let mailer = SmtpMailer::from_url(&format!("smtp://127.0.0.1:{port}"), FROM).unwrap();
 
     let error = mailer

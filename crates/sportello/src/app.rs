@@ -130,6 +130,9 @@ impl jobs::JobEvents for MetricsEvents {
     fn failed(&self, dead: bool) {
         self.0.job_failed(dead);
     }
+    fn taken_over(&self) {
+        self.0.job_taken_over();
+    }
     fn sent(&self, channel: &str, ok: bool) {
         self.0.outbound(channel, ok);
     }

@@ -5,7 +5,8 @@
 mod cli_support;
 mod common;
 
-use std::time::Duration;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use cli_support::{Binary, Server};
 use common::{ADMIN_TOKEN, Backend, CITIZEN, ORG, TestApp, TestDb, markdown};
@@ -233,7 +234,9 @@ fn onboard_with_cli(bin: &Binary) -> String {
 async fn killing_the_server_loses_nothing_and_processes_every_message_exactly_once(
     backend: Backend,
 ) {
-    const N: usize = 120;
+    // A worker claims at most 128 jobs per round and records the round in one transaction, so
+    // a kill can only fall between "some done" and "some not" when there are several rounds.
+    const N: usize = 600;
     let db = TestDb::new(backend).await;
     let bin = binary(&db);
     assert_eq!(bin.run(&["migrate"]).code, 0);
@@ -241,21 +244,7 @@ async fn killing_the_server_loses_nothing_and_processes_every_message_exactly_on
 
     // 1. Accept messages with no worker running, then kill the process.
     let server = bin.serve(&[("SPORTELLO_WORKERS", "0")]);
-    let addr = server.addr;
-    let mut ids = Vec::new();
-    for i in 0..N {
-        let body = json!({"content": {"subject": format!("Avviso numero {i:04}"), "markdown": markdown()}});
-        let r = common::send(
-            addr,
-            "POST",
-            &format!("/api/v1/messages/{CITIZEN}"),
-            &[("ocp-apim-subscription-key", &key)],
-            Some(body.to_string()),
-        )
-        .await;
-        assert_eq!(r.status, 201, "{}", r.body);
-        ids.push(r.body["id"].as_str().unwrap().to_owned());
-    }
+    let ids = send_concurrently(server.addr, &key, N).await;
     server.kill();
     assert_eq!(
         db.count("SELECT COUNT(*) FROM messages WHERE status = 'ACCEPTED'")
@@ -264,15 +253,74 @@ async fn killing_the_server_loses_nothing_and_processes_every_message_exactly_on
         "every acknowledged message survived the kill"
     );
 
-    // 2. Restart with a worker and kill it while it is processing.
-    let server = bin.serve(&[("SPORTELLO_WORKERS", "1")]);
-    tokio::time::sleep(Duration::from_millis(30)).await;
-    server.kill();
-    let done_at_kill = db
-        .count("SELECT COUNT(*) FROM messages WHERE status = 'PROCESSED'")
-        .await;
+    // 2. Restart with one worker and kill it while it is processing: once a round has been
+    //    recorded and the next one is claimed. The state is read after the kill, when no
+    //    process can change it any more; in the rare case the kill fell between a round's
+    //    commit and the next claim (nothing held), start again (bounded).
+    let probe = store::SqlStore::connect(&db.url, 1).await.unwrap();
+    let done_now = async || {
+        scalar(
+            &probe,
+            "SELECT COUNT(*) FROM messages WHERE status = 'PROCESSED'",
+        )
+        .await
+    };
+    let held_now =
+        async || scalar(&probe, "SELECT COUNT(*) FROM jobs WHERE status = 'running'").await;
+    // On PostgreSQL a transaction the killed process had asked to commit may still be committing
+    // on the server side: its connections are named, and the state is read once they are gone.
+    let app_name = format!("killed_{}", ulid::Ulid::new().to_string().to_lowercase());
+    let url = match backend {
+        Backend::Postgres => format!("{}&application_name={app_name}", db.url),
+        Backend::Sqlite => db.url.clone(),
+    };
+    let mut at_kill = None;
+    for _ in 0..5 {
+        let server = bin.serve(&[("SPORTELLO_WORKERS", "1"), ("SPORTELLO_DATABASE_URL", &url)]);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !(done_now().await > 0 && held_now().await > 0) {
+            assert!(
+                Instant::now() < deadline,
+                "the worker never held a claim after recording a round"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        server.kill();
+        if backend == Backend::Postgres {
+            let gone = format!(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = '{app_name}'"
+            );
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while scalar(&probe, &gone).await > 0 {
+                assert!(
+                    Instant::now() < deadline,
+                    "the killed server's sessions stay"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        let done = done_now().await;
+        let held = running_jobs(&probe).await;
+        eprintln!(
+            "killed with {done} messages done and {} jobs claimed",
+            held.len()
+        );
+        assert!(done < N as i64, "the worker finished before the kill");
+        if !held.is_empty() {
+            at_kill = Some((done, held));
+            break;
+        }
+    }
+    let (done_at_kill, held_at_kill) = at_kill.expect("no kill landed while a claim was held");
+    probe.close().await;
+    assert!(done_at_kill > 0, "some messages were done at the kill");
+    assert!(
+        done_at_kill + (held_at_kill.len() as i64) <= N as i64,
+        "claimed jobs are of messages not done"
+    );
 
-    // 3. Restart again; the lease of the killed worker's claims runs out and all finish.
+    // 3. Restart again; the lease of the killed worker's claims runs out, the new workers take
+    //    those jobs over, and all finish.
     let server = bin.serve(&[("SPORTELLO_WORKERS", "2")]);
     let mut processed = 0;
     for _ in 0..400 {
@@ -284,10 +332,35 @@ async fn killing_the_server_loses_nothing_and_processes_every_message_exactly_on
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    server.kill();
+    let metrics = common::send(server.addr, "GET", "/metrics", &[], None).await;
+    let log = server.kill();
     assert_eq!(
         processed, N as i64,
         "processed after restart (had {done_at_kill} at kill)"
+    );
+    // The takeover path ran: every job the killed worker held was claimed again (a slow round
+    // of the new workers may add takeovers of their own; the metric counts them all).
+    let taken_over: Vec<i64> = log
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|v| v["message"] == "job lease taken over")
+        .map(|v| v["job.id"].as_i64().unwrap())
+        .collect();
+    let missing: Vec<_> = held_at_kill
+        .iter()
+        .filter(|id| !taken_over.contains(id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "held at the kill, never taken over: {missing:?}"
+    );
+    assert!(
+        metrics.text.contains(&format!(
+            "sportello_jobs_taken_over_total {}\n",
+            taken_over.len()
+        )),
+        "{}",
+        metrics.text
     );
     assert_eq!(db.count("SELECT COUNT(*) FROM messages").await, N as i64);
     assert_eq!(
@@ -302,6 +375,57 @@ async fn killing_the_server_loses_nothing_and_processes_every_message_exactly_on
     let distinct = ids.iter().collect::<std::collections::HashSet<_>>().len();
     assert_eq!(distinct, N);
     db.drop_schema().await;
+}
+
+/// Sends `n` messages to `CITIZEN` from 8 concurrent clients; returns their ids.
+async fn send_concurrently(addr: std::net::SocketAddr, key: &str, n: usize) -> Vec<String> {
+    let mut clients = tokio::task::JoinSet::new();
+    for client in 0..8 {
+        let key = key.to_owned();
+        clients.spawn(async move {
+            let mut ids = Vec::new();
+            for i in (client..n).step_by(8) {
+                let body = json!({"content": {"subject": format!("Avviso numero {i:04}"), "markdown": markdown()}});
+                let r = common::send(
+                    addr,
+                    "POST",
+                    &format!("/api/v1/messages/{CITIZEN}"),
+                    &[("ocp-apim-subscription-key", &key)],
+                    Some(body.to_string()),
+                )
+                .await;
+                assert_eq!(r.status, 201, "{}", r.body);
+                ids.push(r.body["id"].as_str().unwrap().to_owned());
+            }
+            ids
+        });
+    }
+    clients.join_all().await.concat()
+}
+
+/// One integer read through `probe` (one connection kept open, so polling is cheap).
+async fn scalar(probe: &store::SqlStore, sql: &str) -> i64 {
+    store::raw::scalar_i64(probe, sql).await.unwrap()
+}
+
+/// The ids of the jobs a worker has claimed and not finished.
+async fn running_jobs(probe: &store::SqlStore) -> BTreeSet<i64> {
+    let mut ids = BTreeSet::new();
+    let mut last = 0;
+    loop {
+        let next = scalar(
+            probe,
+            &format!(
+                "SELECT COALESCE(MIN(id), 0) FROM jobs WHERE status = 'running' AND id > {last}"
+            ),
+        )
+        .await;
+        if next == 0 {
+            return ids;
+        }
+        ids.insert(next);
+        last = next;
+    }
 }
 
 async fn the_admin_commands_print_json_and_work_while_the_server_runs(backend: Backend) {

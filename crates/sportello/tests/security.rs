@@ -204,10 +204,8 @@ async fn a_callback_host_that_resolves_to_an_internal_address_is_refused_when_se
 ) {
     let hook = HttpReceiver::start().await;
     let port = hook.url("").rsplit(':').next().unwrap().to_owned();
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let closed_port = notify::testing::ClosedPort::new();
+    let closed = closed_port.port();
     let tune = |allow: Vec<Cidr>| {
         move |c: &mut sportello::config::Config| {
             c.outbound_allow_cidrs = allow;

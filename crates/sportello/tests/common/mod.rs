@@ -140,6 +140,8 @@ async fn sqlx_scalar(store: &store::SqlStore, sql: &str) -> i64 {
 /// A running Sportello in this process.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Worker tasks running in this process (0: nothing drains the queue).
+    workers: usize,
     // Before `db`: fields drop in declaration order, so a test that panics lets go of its
     // server before its database is dropped.
     running: Option<Running>,
@@ -167,6 +169,7 @@ impl TestApp {
             .unwrap();
         Self {
             addr: running.addr,
+            workers: config.workers,
             db,
             running: Some(running),
             clock,
@@ -181,7 +184,6 @@ impl TestApp {
         self.db
     }
 
-    /// Stops and removes the test's PostgreSQL schema.
     /// Moves the server's clock past every job lease (the tests' lease is 2 s) and waits, on
     /// the clock, until no job is due: whatever could still happen a second time (a job
     /// claimed again after its lease, a retry) has had its chance. Assert "exactly once"
@@ -209,9 +211,53 @@ impl TestApp {
         }
     }
 
+    /// Checks that the test left no job behind (see [`TestApp::assert_no_jobs_left`]), then
+    /// stops and removes the test's PostgreSQL schema.
     pub async fn finish(self) {
+        self.assert_no_jobs_left().await;
         let db = self.stop().await;
         db.drop_schema().await;
+    }
+
+    /// Stops and removes the schema without the check of [`TestApp::finish`], for a test that
+    /// leaves jobs in the queue on purpose; `reason` says which and why. Fails if no job is
+    /// left, so that the exception cannot outlive its reason.
+    pub async fn finish_leaving_jobs(self, reason: &str) {
+        assert!(
+            !reason.trim().is_empty(),
+            "say why the test leaves jobs behind"
+        );
+        assert!(
+            self.db.count("SELECT COUNT(*) FROM jobs").await > 0,
+            "the test says it leaves jobs behind ({reason}), but none is left: use `finish`"
+        );
+        let db = self.stop().await;
+        db.drop_schema().await;
+    }
+
+    /// Fails the test if the job queue does not empty: the workers get up to 10 s to finish
+    /// what is left (retries a few back-off steps away included), then any job still there
+    /// (queued, running or dead) is listed in the failure. As in crates.io's test harness, work
+    /// a test started and never saw through is a bug of the test or of the code, not noise.
+    pub async fn assert_no_jobs_left(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = self.db.count("SELECT COUNT(*) FROM jobs").await;
+            if left == 0 {
+                return;
+            }
+            // With no worker nothing will change: fail at once.
+            if self.workers == 0 || std::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let jobs = self.admin("GET", "/jobs", None).await;
+        panic!(
+            "the test left unprocessed jobs behind (use `finish_leaving_jobs(reason)` if that \
+             is intended): {:#}",
+            jobs.body
+        );
     }
 
     pub async fn request(

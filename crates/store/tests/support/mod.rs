@@ -38,12 +38,15 @@ use store::SqlStore;
 
 /// Runs each named `async fn name(b: Backend)` of the file as `sqlite::name` and
 /// `postgres::name`.
+// claims.rs runs its tests on a multi-threaded runtime and has its own variant.
+#[allow(unused_macros)]
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $( #[tokio::test] async fn $name() { super::$name($crate::support::Backend::Sqlite).await } )* }
         mod postgres { $( #[tokio::test] async fn $name() { super::$name($crate::support::Backend::Postgres).await } )* }
     };
 }
+#[allow(unused_imports)]
 pub(crate) use both;
 
 pub enum Backend {
@@ -53,6 +56,8 @@ pub enum Backend {
 
 pub struct Db {
     pub store: SqlStore,
+    /// The URL the store was opened with (a test may open more connections to it).
+    pub url: String,
     _dir: tempfile::TempDir,
     schema: Option<String>,
 }
@@ -99,6 +104,7 @@ impl Db {
         // Owned by `Db` before anything can fail, so a failing migration drops it too.
         let db = Self {
             store,
+            url,
             _dir: dir,
             schema,
         };
