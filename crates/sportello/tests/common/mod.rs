@@ -185,9 +185,9 @@ impl TestApp {
     }
 
     /// Moves the server's clock past every job lease (the tests' lease is 2 s) and waits, on
-    /// the clock, until no job is due: whatever could still happen a second time (a job
-    /// claimed again after its lease, a retry) has had its chance. Assert "exactly once"
-    /// after this.
+    /// the clock, until no job is due or running: whatever could still happen a second time
+    /// (a job claimed again after its lease, a retry) has had its chance and finished. Assert
+    /// "exactly once" after this.
     pub async fn pass_leases(&self) {
         use kernel::Clock as _;
         self.clock.advance(chrono::Duration::milliseconds(3_000));
@@ -197,7 +197,8 @@ impl TestApp {
             let due = self
                 .db
                 .count(&format!(
-                    "SELECT COUNT(*) FROM jobs WHERE status <> 'dead' AND run_at <= {now}"
+                    "SELECT COUNT(*) FROM jobs WHERE status = 'running' \
+                     OR (status = 'queued' AND run_at <= {now})"
                 ))
                 .await;
             if due == 0 {
@@ -205,7 +206,7 @@ impl TestApp {
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "{due} jobs still due after their leases ran out"
+                "{due} jobs still due or running after their leases ran out"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
