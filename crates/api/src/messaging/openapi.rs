@@ -1,6 +1,7 @@
-//! The OpenAPI 3.1 document of `/api/v1`, generated from the code with utoipa.
+//! The messaging domain's part of the OpenAPI 3.1 document (`/api/v1`), generated from the
+//! code with utoipa; `crate::openapi::document` assembles it with the other domains' parts.
 //!
-//! Response schemas are derived from the wire types of [`crate::wire`]. Request bodies are
+//! Response schemas are derived from the wire types of [`crate::messaging::wire`]. Request bodies are
 //! parsed by hand, field by field (`messaging::content`, `messaging::service_payload`), so
 //! their schemas are doc-only types in [`schemas`] that mirror IO's definitions. Operations
 //! are declared on doc-only stubs in `operations`, not on the handlers, because the handlers
@@ -17,18 +18,11 @@ use utoipa::openapi::{RefOr, Schema};
 use utoipa::{Modify, OpenApi};
 
 pub mod callbacks;
-pub mod citizen;
 
-/// The OpenAPI document served at `/api/v1/openapi.json`.
-pub fn document() -> serde_json::Value {
-    let mut doc = ApiDoc::openapi();
-    doc.merge(citizen::CitizenDoc::openapi());
-    doc.merge(callbacks::CallbacksDoc::openapi());
-    serde_json::to_value(doc).unwrap_or_else(|e| {
-        // Unreachable in practice: the document holds only strings, numbers and maps.
-        tracing::error!(error.cause = %e, "OpenAPI document not serializable");
-        serde_json::Value::Null
-    })
+/// The Services API part of the document: its header (info, server, tags, security schemes)
+/// and the operations of `/api/v1` except the callbacks ([`callbacks::document`]).
+pub fn services() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
 }
 
 #[derive(OpenApi)]
@@ -614,7 +608,7 @@ pub mod schemas {
         #[serde(flatten)]
         pub base: CmsServiceBaseMetadata,
         /// The topic id (see getServiceTopics); Sportello refuses unknown topics.
-        #[schema(schema_with = crate::openapi::number, example = 3)]
+        #[schema(schema_with = crate::messaging::openapi::number, example = 3)]
         pub topic_id: f64,
     }
 
@@ -623,7 +617,7 @@ pub mod schemas {
     pub struct CmsServicePayload {
         pub metadata: CmsServicePayloadMetadata,
         #[serde(flatten)]
-        pub data: crate::wire::CmsServiceData,
+        pub data: crate::messaging::wire::CmsServiceData,
     }
 
     /// A request to review a service.
@@ -806,7 +800,7 @@ pub mod parameters {
     }
 }
 
-/// The operations of `/api/v1`, declared on stubs: see the handlers in `crate::routes`.
+/// The operations of `/api/v1`, declared on stubs: see the handlers in `crate::messaging`.
 mod operations {
     #![expect(
         dead_code,
@@ -821,12 +815,13 @@ mod operations {
         NewMessage, OrganizationFiscalCode,
     };
     use super::sportello::{BatchReportLine, ServiceUsage};
-    use crate::routes::batches::{BatchView, CreatedBatch};
-    use crate::wire::{
+    use crate::messaging::batches::{BatchView, CreatedBatch};
+    use crate::messaging::wire::{
         CmsServiceHistory, CmsServiceLifecycle, CmsServicePagination, CmsServicePublication,
         CmsServiceTopicList, CmsSubscriptionKeys, CreatedMessage,
-        ExternalMessageResponseWithContent, LimitedProfile, ProblemJson,
+        ExternalMessageResponseWithContent, LimitedProfile,
     };
+    use crate::problem::ProblemJson;
 
     /// Submit a Message passing the user fiscal_code in the request body
     ///
