@@ -6,7 +6,8 @@ use axum::response::{IntoResponse, Response};
 use kernel::FieldErrors;
 use messaging::ports::StoreError;
 
-use crate::wire::{InvalidParam, ProblemJson};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -206,3 +207,30 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// RFC 7807 problem, with `invalid_params` listing every field at fault on validation errors.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProblemJson {
+    #[serde(rename = "type")]
+    #[schema(format = "uri", default = "about:blank", required = false)]
+    pub r#type: String,
+    #[schema(required = false)]
+    pub title: String,
+    #[schema(format = Int32, minimum = 100, exclusive_maximum = 600, required = false)]
+    pub status: u16,
+    #[schema(required = false)]
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = "uri", nullable = false)]
+    pub instance: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub invalid_params: Option<Vec<InvalidParam>>,
+}
+
+/// One field at fault.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct InvalidParam {
+    pub name: String,
+    pub reason: String,
+}

@@ -629,7 +629,8 @@ async fn healthcheck(config: &Config) -> anyhow::Result<ExitCode> {
 }
 
 async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
-    use api::wire::{CitizenView, DelegateView, OrganizationView};
+    use api::citizen::wire::CitizenView;
+    use api::organizations::wire::{DelegateView, OrganizationView};
     use ops::{citizens, lifecycle, organizations};
     let s = store.as_ref();
     let ctx = ops::Context::standalone(s, &kernel::SystemClock);

@@ -19,7 +19,7 @@ use super::wire::{CitizenMessage, InboxItemView, InboxPage, MessageStatusView};
 use super::{invalid, message_not_found, open_title, query_pairs, refuse_unknown};
 use crate::citizen_auth::CitizenCaller;
 use crate::problem::ApiResult;
-use crate::routes::{Body, json_body};
+use crate::request::{Body, json_body};
 use crate::state::AppState;
 
 /// Items read per query while filtering by text.
@@ -231,7 +231,7 @@ pub async fn get_message(
         .filter(|r| &r.fiscal_code == fc)
         .ok_or_else(message_not_found)?;
     let content: serde_json::Value =
-        crate::routes::open_content(&state.keyring, &record)?.ok_or_else(message_not_found)?;
+        crate::request::open_content(&state.keyring, &record)?.ok_or_else(message_not_found)?;
     let title = open_title(&state, &item)?;
     Ok(Json(CitizenMessage {
         item: InboxItemView::new(fc.as_str(), &item, title),

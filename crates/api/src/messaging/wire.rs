@@ -1,42 +1,15 @@
-//! Wire types of the HTTP API: the JSON shapes of IO's Services API (names as in
-//! `reference/io/services-api-openapi.yaml`) and of Sportello's admin API.
+//! Wire types of the messaging domain: the JSON shapes of IO's Services API (names as in
+//! `reference/io/services-api-openapi.yaml`).
 
 use std::collections::BTreeMap;
 
 use messaging::content::format_timestamp;
 use messaging::model::{Service, ServiceMetadata};
 use messaging::topics::topic_name;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::openapi::schemas;
-
-/// RFC 7807 problem, with `invalid_params` listing every field at fault on validation errors.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ProblemJson {
-    #[serde(rename = "type")]
-    #[schema(format = "uri", default = "about:blank", required = false)]
-    pub r#type: String,
-    #[schema(required = false)]
-    pub title: String,
-    #[schema(format = Int32, minimum = 100, exclusive_maximum = 600, required = false)]
-    pub status: u16,
-    #[schema(required = false)]
-    pub detail: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(format = "uri", nullable = false)]
-    pub instance: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub invalid_params: Option<Vec<InvalidParam>>,
-}
-
-/// One field at fault.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct InvalidParam {
-    pub name: String,
-    pub reason: String,
-}
+use crate::messaging::openapi::schemas;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedMessage {
@@ -48,7 +21,7 @@ pub struct CreatedMessage {
 pub struct LimitedProfile {
     pub sender_allowed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(schema_with = crate::openapi::preferred_languages)]
+    #[schema(schema_with = crate::messaging::openapi::preferred_languages)]
     pub preferred_languages: Option<Vec<String>>,
 }
 
@@ -121,7 +94,7 @@ pub struct CmsOrganization {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CmsServiceTopic {
-    #[schema(schema_with = crate::openapi::number, example = 3)]
+    #[schema(schema_with = crate::messaging::openapi::number, example = 3)]
     pub id: i64,
     pub name: String,
 }
@@ -266,11 +239,11 @@ impl From<&Service> for CmsServiceLifecycle {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CmsPaginationResultSet {
-    #[schema(schema_with = crate::openapi::number, required = false)]
+    #[schema(schema_with = crate::messaging::openapi::number, required = false)]
     pub offset: i64,
-    #[schema(schema_with = crate::openapi::number, required = false)]
+    #[schema(schema_with = crate::messaging::openapi::number, required = false)]
     pub limit: i64,
-    #[schema(schema_with = crate::openapi::number, required = false)]
+    #[schema(schema_with = crate::messaging::openapi::number, required = false)]
     pub count: i64,
 }
 
@@ -293,74 +266,6 @@ impl From<ops::services::ServiceKeys> for CmsSubscriptionKeys {
         Self {
             primary_key: k.primary_key,
             secondary_key: k.secondary_key,
-        }
-    }
-}
-
-// ----- Admin API (Sportello's own) -----
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct OrganizationView {
-    pub fiscal_code: String,
-    pub name: String,
-    pub kind: String,
-    pub disabled: bool,
-    pub created_at: String,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct DelegateView {
-    pub id: String,
-    pub organization_fiscal_code: String,
-    pub email: String,
-    pub disabled: bool,
-    pub created_at: String,
-}
-
-/// A delegate just created: the only time its manage key is shown.
-pub use ops::organizations::CreatedDelegate;
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct CitizenView {
-    pub fiscal_code: String,
-    pub email: Option<String>,
-    pub is_inbox_enabled: bool,
-    pub preference_mode: String,
-    pub preferred_languages: Vec<String>,
-}
-
-impl From<&kernel::organization::Organization> for OrganizationView {
-    fn from(o: &kernel::organization::Organization) -> Self {
-        Self {
-            fiscal_code: o.fiscal_code.to_string(),
-            name: o.name.clone(),
-            kind: o.kind.as_str().to_owned(),
-            disabled: o.disabled,
-            created_at: format_timestamp(&o.created_at),
-        }
-    }
-}
-
-impl From<&kernel::organization::Delegate> for DelegateView {
-    fn from(d: &kernel::organization::Delegate) -> Self {
-        Self {
-            id: d.id.clone(),
-            organization_fiscal_code: d.organization_fiscal_code.to_string(),
-            email: d.email.to_string(),
-            disabled: d.disabled,
-            created_at: format_timestamp(&d.created_at),
-        }
-    }
-}
-
-impl From<&messaging::model::CitizenProfile> for CitizenView {
-    fn from(p: &messaging::model::CitizenProfile) -> Self {
-        Self {
-            fiscal_code: p.fiscal_code.to_string(),
-            email: p.email.as_ref().map(ToString::to_string),
-            is_inbox_enabled: p.is_inbox_enabled,
-            preference_mode: p.preference_mode.as_str().to_owned(),
-            preferred_languages: p.preferred_languages.clone(),
         }
     }
 }

@@ -33,6 +33,11 @@ pub const BASE: &str = "/api/citizen/v1";
 )]
 pub struct CitizenDoc;
 
+/// The citizen API's part of the document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    CitizenDoc::openapi()
+}
+
 /// The session scheme, and the server of the citizen paths.
 struct CitizenApi;
 
@@ -209,11 +214,11 @@ mod operations {
 
     use super::parameters::{ExportFormat, HistoryLimit, InboxQuery, ValidationToken};
     use super::schemas::{CitizenProfileUpdate, MessageStatusChange, ServicePreferenceUpdate};
-    use crate::routes::citizen::wire::{
+    use crate::citizen::wire::{
         CitizenMessage, CitizenProfileView, InboxPage, LoginHistory, MessageStatusView,
         RevokedSessions, ServicePreferenceView, SessionList,
     };
-    use crate::wire::ProblemJson;
+    use crate::problem::ProblemJson;
 
     /// Get the citizen's profile
     #[utoipa::path(

@@ -222,7 +222,7 @@ async fn held_messages(state: &AppState, fc: &FiscalCode) -> ApiResult<Vec<Held>
                 (None, name)
             }
         };
-        let content = crate::routes::open_content(&state.keyring, &record)?;
+        let content = crate::request::open_content(&state.keyring, &record)?;
         out.push(Held {
             record,
             service_name,

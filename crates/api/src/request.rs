@@ -1,22 +1,15 @@
-//! Handlers, one family per file.
-
-pub mod admin;
-pub mod batches;
-pub mod callbacks;
-pub mod catalogue;
-pub mod citizen;
-pub mod lifecycle;
-pub mod manage;
-pub mod messages;
-pub mod ops;
-pub mod profiles;
+//! What every domain's handlers share to read a request: media types, JSON bodies and
+//! their fields, the raw body, a stored message's content.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::HeaderMap;
 use serde_json::Value;
 
-use crate::problem::ApiError;
+use kernel::FieldErrors;
+use kernel::fields::ObjectReader;
+
+use crate::problem::{ApiError, ApiResult};
 
 /// The media type of a `Content-Type` or `Accept`-like value without its parameters, in lower
 /// case: media types are case-insensitive (RFC 9110 §8.3.1), so `APPLICATION/JSON;
@@ -79,6 +72,40 @@ pub(crate) fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiEr
     })
 }
 
+/// 400 with every field of an invalid body at fault.
+pub(crate) fn invalid(errors: FieldErrors) -> ApiError {
+    ApiError::Validation {
+        title: "Invalid payload",
+        errors,
+    }
+}
+
+/// Reads the named string fields of a JSON object body (`required` ones must be present).
+pub(crate) fn fields(
+    headers: &HeaderMap,
+    body: &[u8],
+    required: &[&str],
+    optional: &[&str],
+) -> ApiResult<(Vec<String>, Vec<Option<String>>, Value)> {
+    let value = json_body(headers, body)?;
+    let mut errors = FieldErrors::default();
+    let Some(obj) = ObjectReader::new(&value, "", &mut errors) else {
+        return Err(invalid(errors));
+    };
+    let req: Vec<Option<String>> = required
+        .iter()
+        .map(|f| obj.string(f, true, 1..=usize::MAX, &mut errors))
+        .collect();
+    let opt: Vec<Option<String>> = optional
+        .iter()
+        .map(|f| obj.string(f, false, 1..=usize::MAX, &mut errors))
+        .collect();
+    if !errors.is_empty() {
+        return Err(invalid(errors));
+    }
+    Ok((req.into_iter().flatten().collect(), opt, value))
+}
+
 /// The raw request body, with a problem+json answer when it is too large or unreadable.
 pub struct Body(pub Bytes);
 
@@ -87,7 +114,7 @@ pub struct Body(pub Bytes);
 pub(crate) fn open_content<T: serde::de::DeserializeOwned>(
     keyring: &seal::Keyring,
     record: &messaging::model::MessageRecord,
-) -> crate::problem::ApiResult<Option<T>> {
+) -> ApiResult<Option<T>> {
     if record.content.is_erased() {
         return Ok(None);
     }

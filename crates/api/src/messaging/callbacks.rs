@@ -13,9 +13,9 @@ use messaging::model::SealedContent;
 use serde::Deserialize;
 
 use crate::auth::{AdminCaller, ManageCaller};
+use crate::messaging::manage::owned;
 use crate::problem::{ApiError, ApiResult};
-use crate::routes::manage::owned;
-use crate::routes::{Body, json_body};
+use crate::request::{Body, json_body};
 use crate::state::AppState;
 
 /// Context the callback secret is sealed with (the worker opens it with the same).

@@ -1,10 +1,14 @@
 //! The citizen API (`/api/citizen/v1`, session bearer token): profile and e-mail validation,
 //! per-service preferences, the inbox, sessions, and the GDPR export. Every handler reads and
 //! changes only the calling citizen's data: an id that belongs to someone else gets the same
-//! answer as an unknown one.
+//! answer as an unknown one. Also the operator's routes for citizens under `/api/admin/v1`
+//! (test profiles, the development login). Its wire types are in `wire`, its part of the
+//! OpenAPI document in `openapi`.
 
+pub mod admin;
 pub mod export;
 pub mod inbox;
+pub mod openapi;
 pub mod preferences;
 pub mod profile;
 pub mod sessions;
@@ -17,7 +21,40 @@ use kernel::fields::ObjectReader;
 use messaging::citizen::InboxItem;
 
 use crate::problem::{ApiError, ApiResult};
+use crate::route_table::Routes;
 use crate::state::AppState;
+
+/// Every route of the citizen domain.
+pub fn routes() -> Routes {
+    Routes::new()
+        // The citizen's own data (session bearer token), and the public e-mail validation link.
+        .get("/api/citizen/v1/profile", profile::get_profile)
+        .put("/api/citizen/v1/profile", profile::put_profile)
+        .delete("/api/citizen/v1/profile", profile::delete_profile)
+        .get("/api/citizen/v1/email-validation", profile::validate_email)
+        .get(
+            "/api/citizen/v1/services/{service_id}/preferences",
+            preferences::get_preference,
+        )
+        .put(
+            "/api/citizen/v1/services/{service_id}/preferences",
+            preferences::put_preference,
+        )
+        .get("/api/citizen/v1/messages", inbox::list_messages)
+        .get("/api/citizen/v1/messages/{id}", inbox::get_message)
+        .put("/api/citizen/v1/messages/{id}/status", inbox::change_status)
+        .get("/api/citizen/v1/sessions", sessions::list_sessions)
+        .delete("/api/citizen/v1/sessions", sessions::revoke_all)
+        .get("/api/citizen/v1/sessions/history", sessions::history)
+        .delete("/api/citizen/v1/sessions/{id}", sessions::revoke_session)
+        .get("/api/citizen/v1/export", export::export)
+        // The operator's.
+        .post("/api/admin/v1/citizens", admin::create_citizen)
+        .post(
+            "/api/admin/v1/citizens/{fiscal_code}/sessions",
+            sessions::issue,
+        )
+}
 
 fn invalid(title: &'static str, errors: FieldErrors) -> ApiError {
     ApiError::Validation { title, errors }

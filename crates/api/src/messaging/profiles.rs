@@ -1,6 +1,6 @@
 //! `GET /profiles/{fiscal_code}` and `POST /profiles`: the limited profile a service may see.
 
-use crate::routes::Body;
+use crate::request::Body;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -10,10 +10,10 @@ use kernel::values::FiscalCode;
 use messaging::delivery::sender_allowed;
 
 use crate::auth::ServiceCaller;
+use crate::messaging::wire::LimitedProfile;
 use crate::problem::{ApiError, ApiResult};
-use crate::routes::json_body;
+use crate::request::json_body;
 use crate::state::AppState;
-use crate::wire::LimitedProfile;
 
 pub async fn get_profile(
     State(state): State<AppState>,

@@ -27,7 +27,7 @@ use super::wire::CitizenProfileView;
 use super::{echo, invalid, profile_not_found, query_pairs, refuse_unknown};
 use crate::citizen_auth::{CitizenCaller, new_token, plausible_token};
 use crate::problem::{ApiError, ApiResult};
-use crate::routes::{Body, json_body};
+use crate::request::{Body, json_body};
 use crate::state::AppState;
 
 /// IO's languages.

@@ -2,7 +2,7 @@
 //! (IO services CMS API). The review/publication lifecycle is not here yet: a new service is a
 //! draft that reaches only its authorized recipients and the sandbox code.
 
-use crate::routes::Body;
+use crate::request::Body;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -14,13 +14,13 @@ use ops::services::apply_draft;
 use serde::Deserialize;
 
 use crate::auth::{ManageCaller, ServiceCaller};
-use crate::problem::{ApiError, ApiResult};
-use crate::routes::json_body;
-use crate::state::AppState;
-use crate::wire::{
+use crate::messaging::wire::{
     CmsPaginationResultSet, CmsServiceLifecycle, CmsServicePagination, CmsServiceTopic,
     CmsServiceTopicList, CmsSubscriptionKeys,
 };
+use crate::problem::{ApiError, ApiResult};
+use crate::request::json_body;
+use crate::state::AppState;
 
 async fn draft(
     state: &AppState,

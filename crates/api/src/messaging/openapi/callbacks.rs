@@ -16,6 +16,11 @@ use utoipa::OpenApi;
 )]
 pub struct CallbacksDoc;
 
+/// The callbacks' part of the document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    CallbacksDoc::openapi()
+}
+
 #[expect(
     dead_code,
     reason = "doc-only types: only their generated schemas are used"
@@ -95,7 +100,7 @@ mod schemas {
 )]
 mod operations {
     use super::schemas::*;
-    use crate::wire::ProblemJson;
+    use crate::problem::ProblemJson;
 
     /// Set the service's callback
     ///

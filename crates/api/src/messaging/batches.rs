@@ -35,9 +35,9 @@ pub struct BatchView {
     /// The ID of the batch (a ULID).
     #[schema(example = "01J9ZQ3V5T8K2M4N6P8R0S2T4V")]
     pub id: String,
-    #[schema(schema_with = crate::openapi::batch_status)]
+    #[schema(schema_with = crate::messaging::openapi::batch_status)]
     pub status: &'static str,
-    #[schema(schema_with = crate::openapi::batch_format)]
+    #[schema(schema_with = crate::messaging::openapi::batch_format)]
     pub format: String,
     /// The lines of the upload that stand for a message (a CSV header and blank lines
     /// excluded).
@@ -102,7 +102,7 @@ fn view(b: &Batch, processed: i64) -> BatchView {
 }
 
 fn format_of(headers: &HeaderMap) -> ApiResult<Format> {
-    let ct = crate::routes::content_type(headers).unwrap_or_default();
+    let ct = crate::request::content_type(headers).unwrap_or_default();
     if ct == "application/x-ndjson" || ct == "application/ndjson" {
         Ok(Format::Ndjson)
     } else if ct == "text/csv" {
@@ -124,7 +124,7 @@ pub async fn create(
     body: Body,
 ) -> ApiResult<Response> {
     let format = format_of(&headers)?;
-    let key = crate::routes::messages::single_idempotency_header(&headers)?
+    let key = crate::messaging::messages::single_idempotency_header(&headers)?
         .map(|v| {
             v.to_str()
                 .ok()
@@ -236,7 +236,7 @@ pub async fn report(
                 "format must be `ndjson` (the default) or `csv`.",
             ));
         }
-        None => crate::routes::accepts(&headers, "text/csv"),
+        None => crate::request::accepts(&headers, "text/csv"),
     };
     let batch = owned(&state, &caller, &id).await?;
     let cancelled = batch.status == BatchStatus::Cancelled;

@@ -1,6 +1,6 @@
 //! `POST /messages`, `POST /messages/{fiscal_code}`, `GET /messages/{fiscal_code}/{id}`.
 
-use crate::routes::Body;
+use crate::request::Body;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -15,12 +15,12 @@ use messaging::model::{
 };
 
 use crate::auth::ServiceCaller;
-use crate::problem::{ApiError, ApiResult};
-use crate::routes::json_body;
-use crate::state::AppState;
-use crate::wire::{
+use crate::messaging::wire::{
     CreatedMessage, ExternalCreatedMessageWithContent, ExternalMessageResponseWithContent,
 };
+use crate::problem::{ApiError, ApiResult};
+use crate::request::json_body;
+use crate::state::AppState;
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
@@ -211,7 +211,7 @@ pub async fn get_message(
     }
     // The content of a message whose recipient deleted their account is erased: the service
     // still reads the status, with an empty content object.
-    let content: Option<MessageContent> = crate::routes::open_content(&state.keyring, &record)?;
+    let content: Option<MessageContent> = crate::request::open_content(&state.keyring, &record)?;
     let advanced = record.feature_level == FeatureLevel::Advanced;
     let read_status = advanced.then_some(if record.is_read { "READ" } else { "UNREAD" });
     let payment_status = (advanced
@@ -243,9 +243,9 @@ pub async fn get_message(
 /// channel shows once its first attempt is made, IO having no value for "not yet attempted".
 fn notification_status(
     list: &[messaging::citizen::Notification],
-) -> Option<crate::wire::MessageResponseNotificationStatus> {
+) -> Option<crate::messaging::wire::MessageResponseNotificationStatus> {
     use messaging::citizen::{Channel, NotificationStatus, Purpose};
-    let mut status = crate::wire::MessageResponseNotificationStatus::default();
+    let mut status = crate::messaging::wire::MessageResponseNotificationStatus::default();
     for n in list
         .iter()
         .filter(|n| matches!(n.purpose, Purpose::Message | Purpose::Sandbox))

@@ -15,7 +15,7 @@ use super::wire::ServicePreferenceView;
 use super::{invalid, profile_not_found, refuse_unknown};
 use crate::citizen_auth::CitizenCaller;
 use crate::problem::{ApiError, ApiResult};
-use crate::routes::{Body, json_body};
+use crate::request::{Body, json_body};
 use crate::state::AppState;
 
 /// The service, parsed and known (deleted services are unknown).

@@ -14,14 +14,14 @@ use messaging::model::PublicationStatus;
 use serde::Deserialize;
 
 use crate::auth::{ManageCaller, ServiceCaller};
-use crate::problem::{ApiError, ApiResult};
-use crate::routes::manage::owned;
-use crate::routes::{Body, json_body};
-use crate::state::AppState;
-use crate::wire::{
+use crate::messaging::manage::owned;
+use crate::messaging::wire::{
     CmsServiceHistory, CmsServiceHistoryItem, CmsServiceHistoryItemStatus, CmsServiceLifecycle,
     CmsServicePublication,
 };
+use crate::problem::{ApiError, ApiResult};
+use crate::request::{Body, json_body};
+use crate::state::AppState;
 use ops::lifecycle;
 
 /// Largest logo accepted, decoded from base64.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use messaging::citizen::{CitizenSession, InboxItem};
 use messaging::content::format_timestamp;
 use messaging::model::{BlockedChannel, CitizenProfile, ServicePreference};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// `service_preferences_settings`.
@@ -301,4 +301,26 @@ pub struct IssuedSession {
     pub token: String,
     pub session_id: String,
     pub expires_at: String,
+}
+
+/// A citizen profile as the admin API shows it (Sportello's own, not in the OpenAPI document).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CitizenView {
+    pub fiscal_code: String,
+    pub email: Option<String>,
+    pub is_inbox_enabled: bool,
+    pub preference_mode: String,
+    pub preferred_languages: Vec<String>,
+}
+
+impl From<&CitizenProfile> for CitizenView {
+    fn from(p: &CitizenProfile) -> Self {
+        Self {
+            fiscal_code: p.fiscal_code.to_string(),
+            email: p.email.as_ref().map(ToString::to_string),
+            is_inbox_enabled: p.is_inbox_enabled,
+            preference_mode: p.preference_mode.as_str().to_owned(),
+            preferred_languages: p.preferred_languages.clone(),
+        }
+    }
 }
