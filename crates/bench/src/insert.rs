@@ -101,7 +101,7 @@ pub async fn run(
             values_list(BATCH, 12, placeholders)
         ),
         jobs: format!(
-            "INSERT INTO jobs (kind, message_id, status, attempts, run_at, created_at) VALUES {}",
+            "INSERT INTO jobs (kind, subject_id, status, attempts, run_at, created_at) VALUES {}",
             values_list(BATCH, 6, placeholders)
         ),
     });
