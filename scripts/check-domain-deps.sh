@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 forbidden='^(sqlx|sqlx-core|rusqlite|libsqlite3-sys|tokio-postgres|postgres|deadpool-postgres|axum|hyper|hyper-util|reqwest|ureq|lettre|quick-xml|xml-rs|roxmltree|libxml|printpdf|lopdf|tokio|rustls|ring)$'
 status=0
 for crate in kernel messaging; do
-    deps=$(cargo tree --locked --offline -p "$crate" -e normal --prefix none --format '{p}' 2>/dev/null \
+    # Not --offline: on a fresh clone this fetches the dependencies cargo test needs anyway.
+    deps=$(cargo tree --locked -p "$crate" -e normal --prefix none --format '{p}' 2>/dev/null \
         | awk '{print $1}' | sort -u)
     if [ -z "$deps" ]; then
         echo "check-domain-deps: cannot read the dependency tree of $crate" >&2
