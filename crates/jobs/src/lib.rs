@@ -208,16 +208,6 @@ impl Worker {
         }
     }
 
-    /// One round of every lane, one after the other (for tests and tools that drive workers
-    /// by hand); returns how many jobs were claimed.
-    pub async fn round(&self) -> Result<usize, StoreError> {
-        let mut claimed = 0;
-        for lane in Lane::ALL {
-            claimed += self.round_of(lane).await?;
-        }
-        Ok(claimed)
-    }
-
     /// Claims one group of due jobs of the lane's kinds and runs them; returns how many were
     /// claimed.
     pub async fn round_of(&self, lane: Lane) -> Result<usize, StoreError> {

@@ -43,11 +43,6 @@ impl TestClock {
         Self::new(start, None)
     }
 
-    /// A clock showing the wall clock's time when it is made, then standing still.
-    pub fn starting_now() -> Self {
-        Self::at(SystemClock.now())
-    }
-
     /// A clock that runs with the wall clock from its time now, plus whatever it is advanced.
     pub fn running() -> Self {
         Self::new(SystemClock.now(), Some(std::time::Instant::now()))
