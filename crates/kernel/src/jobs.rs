@@ -17,15 +17,26 @@ pub enum JobKind {
     Callback,
     /// Process the lines of a batch; the subject is a batch id.
     ProcessBatch,
+    /// Send the IO pre-notices of a payable debt position; the subject is a position id.
+    PreNotice,
+    /// Move a debt position on when its validity or last due date comes (PUBLISHED → VALID,
+    /// VALID → EXPIRED); the subject is a position id.
+    PositionTick,
+    /// Tell messaging an option was paid (message PAID, `paid` callback); the subject is
+    /// `<position id>:<option index>`.
+    OptionPaid,
 }
 
 impl JobKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 7] = [
         Self::ProcessMessage,
         Self::Notify,
         Self::Callback,
         Self::ProcessBatch,
+        Self::PreNotice,
+        Self::PositionTick,
+        Self::OptionPaid,
     ];
 
     /// The name stored in the queue.
@@ -35,6 +46,9 @@ impl JobKind {
             Self::Notify => "notify",
             Self::Callback => "callback",
             Self::ProcessBatch => "process_batch",
+            Self::PreNotice => "pre_notice",
+            Self::PositionTick => "position_tick",
+            Self::OptionPaid => "option_paid",
         }
     }
 

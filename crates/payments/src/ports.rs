@@ -1,0 +1,231 @@
+//! What the payments domain needs from storage, one trait per aggregate. Storage adapters
+//! (`store::SqlStore`) implement them; [`PaymentsStore`] is their composition with the
+//! kernel's shared ports.
+
+use chrono::{DateTime, Utc};
+use kernel::audit::NewAuditEntry;
+use kernel::jobs::JobKind;
+use kernel::ports::{AuditLog, Health, JobQueue, Organizations, StoreResult};
+use kernel::values::{Cidr, FiscalCode, OrganizationFiscalCode, ServiceId};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Position, PositionEvent, PositionId, PositionStatus};
+use crate::values::{Iupd, SegregationCode};
+
+/// The subject/markdown an ente's pre-notices use, in Italian and English. Placeholders:
+/// `{company}`, `{description}`, `{amount}` (Italian format), `{due_date}` (dd/mm/yyyy),
+/// `{notice_number}`, `{installment}` (e.g. "rata 1 di 3", empty for a single payment).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeTemplate {
+    pub subject_it: String,
+    pub markdown_it: String,
+    pub subject_en: String,
+    pub markdown_en: String,
+}
+
+impl Default for NoticeTemplate {
+    fn default() -> Self {
+        Self {
+            subject_it: "Avviso di pagamento: {description}".into(),
+            markdown_it: "{company} ti ha inviato un avviso di pagamento.\n\n\
+                          **{description}** {installment}\n\n\
+                          Importo: **{amount} €**, da pagare entro il **{due_date}**.\n\n\
+                          Codice avviso: `{notice_number}`. Puoi pagare con pagoPA \
+                          dall'app IO, sul sito dell'ente o presso gli sportelli abilitati."
+                .into(),
+            subject_en: "Payment notice: {description}".into(),
+            markdown_en: "{company} sent you a payment notice.\n\n\
+                          **{description}** {installment}\n\n\
+                          Amount: **€ {amount}**, due by **{due_date}**.\n\n\
+                          Notice number: `{notice_number}`. You can pay with pagoPA from \
+                          the IO app, on the organization's website or at any authorised \
+                          payment point."
+                .into(),
+        }
+    }
+}
+
+/// An ente's payments set-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub organization: OrganizationFiscalCode,
+    /// The segregation codes its notice numbers carry; new ones get the first.
+    pub segregation_codes: Vec<SegregationCode>,
+    /// The IO service that sends its payment pre-notices, if any.
+    pub io_service: Option<ServiceId>,
+    /// Networks the payments key may be used from (empty: anywhere).
+    pub cidrs: Vec<Cidr>,
+    pub template: NoticeTemplate,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which of the two payments keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySlot {
+    Primary,
+    Secondary,
+}
+
+/// Payments set-up and keys per ente.
+#[async_trait::async_trait]
+pub trait Profiles: Send + Sync + 'static {
+    /// Creates or replaces the ente's set-up and both key hashes, with the audit entry.
+    async fn enable_payments(
+        &self,
+        profile: &Profile,
+        primary_hash: &str,
+        secondary_hash: &str,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()>;
+    async fn payments_profile(
+        &self,
+        organization: &OrganizationFiscalCode,
+    ) -> StoreResult<Option<Profile>>;
+    /// The profile whose primary or secondary key has this hash.
+    async fn payments_profile_by_key(&self, hash: &str) -> StoreResult<Option<Profile>>;
+    /// Replaces one key's hash.
+    async fn set_payments_key(
+        &self,
+        organization: &OrganizationFiscalCode,
+        slot: KeySlot,
+        hash: &str,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()>;
+    async fn set_payments_template(
+        &self,
+        organization: &OrganizationFiscalCode,
+        template: &NoticeTemplate,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()>;
+}
+
+/// A job to write with a position change, about that position (`subject_id` = position id,
+/// or `<position id>:<option index>` for per-option work).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PositionJob {
+    pub kind: JobKind,
+    pub subject_id: String,
+    pub due_at: DateTime<Utc>,
+}
+
+/// One position to write, with the history line that explains the change and the jobs it
+/// calls for, all in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PositionWrite {
+    pub position: Position,
+    pub event: Vec<PositionEvent>,
+    pub jobs: Vec<PositionJob>,
+}
+
+/// What happened to one position of a create group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created,
+    /// Nothing written: the ente already has a position with this IUPD.
+    DuplicateIupd,
+    /// Nothing written: one of its IUVs or notice numbers is taken in this ente.
+    DuplicateNotice,
+}
+
+/// Sort keys of GPD's list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderBy {
+    InsertedDate,
+    Iupd,
+    Status,
+    CompanyName,
+}
+
+/// GPD's list filters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// Positions with an option due in this range.
+    pub due_from: Option<DateTime<Utc>>,
+    pub due_to: Option<DateTime<Utc>>,
+    /// Positions paid in this range.
+    pub paid_from: Option<DateTime<Utc>>,
+    pub paid_to: Option<DateTime<Utc>>,
+    /// Any of these statuses (empty: all).
+    pub statuses: Vec<PositionStatus>,
+    /// Positions with a notice number of one of these segregation codes (empty: all).
+    pub segregation_codes: Vec<SegregationCode>,
+    pub order_by: Option<OrderBy>,
+    pub descending: bool,
+}
+
+/// Debt positions, their notice numbers and history.
+#[async_trait::async_trait]
+pub trait Positions: Send + Sync + 'static {
+    /// Reserves `n` consecutive 13-digit IUV bases and returns the first. Bases come from one
+    /// database sequence, so nodes sharing the database never get the same one.
+    async fn allocate_iuv_bases(&self, n: u64) -> StoreResult<u64>;
+    /// Writes new positions (their notice numbers, history and jobs) in one transaction;
+    /// a duplicate IUPD, IUV or notice number leaves that one out and says so.
+    async fn create_positions(&self, writes: &[PositionWrite]) -> StoreResult<Vec<CreateOutcome>>;
+    async fn get_position(
+        &self,
+        organization: &OrganizationFiscalCode,
+        iupd: &Iupd,
+    ) -> StoreResult<Option<Position>>;
+    async fn get_position_by_id(&self, id: &PositionId) -> StoreResult<Option<Position>>;
+    /// The position holding the option with this IUV or notice number.
+    async fn position_by_notice(
+        &self,
+        organization: &OrganizationFiscalCode,
+        iuv_or_nav: &str,
+    ) -> StoreResult<Option<Position>>;
+    /// Saves a changed position if it is still at `expected_version` (else `Conflict`);
+    /// its notice numbers are rewritten (a clash with another position is a `Conflict`).
+    /// `also` is written in the same transaction: a position created with it (a reissue).
+    async fn save_position(
+        &self,
+        write: &PositionWrite,
+        expected_version: i64,
+        also: Option<&PositionWrite>,
+    ) -> StoreResult<()>;
+    /// Deletes a position still at `expected_version`, with its notices; the history stays.
+    async fn delete_position(
+        &self,
+        id: &PositionId,
+        expected_version: i64,
+        event: &PositionEvent,
+    ) -> StoreResult<()>;
+    /// One page (from 0) of the ente's positions and how many match in all.
+    async fn list_positions(
+        &self,
+        organization: &OrganizationFiscalCode,
+        filter: &ListFilter,
+        page: i64,
+        limit: i64,
+    ) -> StoreResult<(Vec<Position>, i64)>;
+    /// The position's history, oldest first (it outlives a deleted position).
+    async fn position_history(&self, id: &PositionId) -> StoreResult<Vec<PositionEvent>>;
+    /// Up to `limit` of the ente's positions with a transfer to this IBAN (updatable ones).
+    async fn positions_with_iban(
+        &self,
+        organization: &OrganizationFiscalCode,
+        iban: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<Position>>;
+    /// The positions this citizen owes (as debtor of the position), newest first.
+    async fn positions_of_citizen(&self, fiscal_code: &FiscalCode) -> StoreResult<Vec<Position>>;
+    /// Drops the link between the citizen and the positions they owe (account deletion);
+    /// the ente's records stay. Returns how many were unlinked.
+    async fn unlink_citizen(&self, fiscal_code: &FiscalCode) -> StoreResult<u64>;
+}
+
+/// Every port the payments domain uses.
+pub trait PaymentsStore:
+    Health + Organizations + AuditLog + JobQueue + Profiles + Positions
+{
+}
+
+impl<T> PaymentsStore for T where
+    T: Health + Organizations + AuditLog + JobQueue + Profiles + Positions
+{
+}
+
+/// Brings every payments port into scope.
+pub mod prelude {
+    pub use super::{PaymentsStore, Positions, Profiles};
+}
