@@ -119,6 +119,10 @@ impl From<ops::Error> for ApiError {
             ops::Error::Forbidden { title, detail } => Self::Forbidden { title, detail },
             ops::Error::Conflict(detail) => Self::Conflict(detail),
             ops::Error::PayloadTooLarge => Self::PayloadTooLarge,
+            ops::Error::Unprocessable(detail) => Self::Unprocessable {
+                title: "Unprocessable request",
+                detail,
+            },
             ops::Error::Internal(cause) => Self::Internal(cause),
         }
     }

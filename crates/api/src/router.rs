@@ -5,7 +5,7 @@ use axum::Router;
 
 use crate::route_table::Routes;
 use crate::state::AppState;
-use crate::{citizen, messaging, organizations, platform};
+use crate::{citizen, messaging, organizations, payments, platform};
 
 /// Largest request body accepted (a message is at most ~10 KB of markdown).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -19,6 +19,7 @@ pub fn routes() -> Routes {
         .merge(organizations::routes())
         .merge(messaging::routes())
         .merge(citizen::routes())
+        .merge(payments::routes())
 }
 
 /// The application: every domain's routes and the shared layers.

@@ -76,6 +76,12 @@ pub struct AppState {
     pub citizen_sessions: Arc<crate::auth::TtlCache<messaging::citizen::CitizenSession>>,
     /// Per-service request rate buckets.
     pub rate_limiter: Arc<crate::ratelimit::RateLimiter>,
+    /// The payments domain's storage (the same database as `store`).
+    pub payments: Arc<dyn ::payments::ports::PaymentsStore>,
+    /// Notice numbers, from blocks of the database sequence.
+    pub notices: Arc<ops::payments::NoticeAllocator>,
+    /// Recent payments-key look-ups: the profile, and whether its organization is disabled.
+    pub payments_keys: Arc<crate::auth::TtlCache<(::payments::ports::Profile, bool)>>,
 }
 
 impl AppState {
@@ -91,8 +97,10 @@ impl AppState {
     }
 
     /// Builds the state and starts the intake writers (group commit) on the current runtime.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Arc<dyn Store>,
+        payments: Arc<dyn ::payments::ports::PaymentsStore>,
         keyring: Arc<Keyring>,
         settings: ApiSettings,
         intake_writers: usize,
@@ -112,6 +120,9 @@ impl AppState {
             service_keys: Arc::new(crate::auth::KeyCache::new(settings.auth_cache)),
             citizen_sessions: Arc::new(crate::auth::TtlCache::new(settings.auth_cache)),
             rate_limiter: Arc::default(),
+            payments,
+            notices: Arc::new(ops::payments::NoticeAllocator::new(1_000)),
+            payments_keys: Arc::new(crate::auth::TtlCache::new(settings.auth_cache)),
             settings: Arc::new(settings),
             intake,
             metrics,

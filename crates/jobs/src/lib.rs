@@ -10,6 +10,7 @@ pub mod callback;
 mod message;
 pub mod notify;
 pub mod outbound;
+mod payments;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,10 +28,11 @@ pub enum Lane {
     Messages,
     Outbound,
     Batches,
+    Payments,
 }
 
 impl Lane {
-    pub const ALL: [Self; 3] = [Self::Messages, Self::Outbound, Self::Batches];
+    pub const ALL: [Self; 4] = [Self::Messages, Self::Outbound, Self::Batches, Self::Payments];
 
     /// The job kinds the lane claims.
     pub fn kinds(self) -> &'static [JobKind] {
@@ -38,6 +40,11 @@ impl Lane {
             Self::Messages => &[JobKind::ProcessMessage],
             Self::Outbound => &[JobKind::Notify, JobKind::Callback],
             Self::Batches => &[JobKind::ProcessBatch],
+            Self::Payments => &[
+                JobKind::PositionTick,
+                JobKind::PreNotice,
+                JobKind::OptionPaid,
+            ],
         }
     }
 
@@ -47,6 +54,7 @@ impl Lane {
             JobKind::ProcessMessage => Self::Messages,
             JobKind::Notify | JobKind::Callback => Self::Outbound,
             JobKind::ProcessBatch => Self::Batches,
+            JobKind::PositionTick | JobKind::PreNotice | JobKind::OptionPaid => Self::Payments,
         }
     }
 
@@ -55,6 +63,7 @@ impl Lane {
             Self::Messages => 0,
             Self::Outbound => 1,
             Self::Batches => 2,
+            Self::Payments => 3,
         }
     }
 }
@@ -62,7 +71,7 @@ impl Lane {
 /// Wakes the lanes of every worker of this process when jobs of their kinds are queued.
 #[derive(Debug, Default)]
 pub struct Wakeups {
-    lanes: [Notify; 3],
+    lanes: [Notify; 4],
 }
 
 impl Wakeups {
@@ -161,6 +170,10 @@ pub struct Worker {
     /// The outbound channels notifications and callbacks go through.
     pub channels: Arc<outbound::Channels>,
     pub clock: Arc<dyn Clock>,
+    /// The payments domain's storage (the same database).
+    pub payments: Arc<dyn ::payments::ports::PaymentsStore>,
+    /// Notice numbers for the payments use cases the jobs run.
+    pub notices: Arc<ops::payments::NoticeAllocator>,
 }
 
 impl Worker {
@@ -169,7 +182,8 @@ impl Worker {
         tokio::join!(
             self.run_lane(Lane::Messages, shutdown.clone()),
             self.run_lane(Lane::Outbound, shutdown.clone()),
-            self.run_lane(Lane::Batches, shutdown),
+            self.run_lane(Lane::Batches, shutdown.clone()),
+            self.run_lane(Lane::Payments, shutdown),
         );
     }
 
@@ -233,6 +247,7 @@ impl Worker {
                     self.run_batch(job).await;
                 }
             }
+            Lane::Payments => self.run_payments(jobs).await,
         }
         Ok(claimed)
     }

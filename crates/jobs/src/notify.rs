@@ -174,6 +174,9 @@ async fn send_notification(worker: &Worker, n: &Notification) -> Result<(), Fail
             .await?);
     }
     let (message, content, service) = message_of(worker, n).await?;
+    if n.purpose == Purpose::Reminder && message.paid_at.is_some() {
+        return Err(Failure::Skip("the notice was paid".into()));
+    }
     // The citizen may have changed their mind since the message was processed (a reminder
     // goes out days later): the channel must still be wanted now.
     let preference = store

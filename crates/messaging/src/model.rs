@@ -392,6 +392,8 @@ pub struct MessageRecord {
     pub rejection_reason: Option<RejectionReason>,
     pub is_read: bool,
     pub updated_at: DateTime<Utc>,
+    /// When the notice of its `payment_data` was paid, once it is.
+    pub paid_at: Option<DateTime<Utc>>,
 }
 
 /// What processing decided for a message, written with the job's completion.

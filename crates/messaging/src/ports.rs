@@ -182,6 +182,10 @@ pub trait Messages: Send + Sync + 'static {
     async fn get_message(&self, id: &MessageId) -> StoreResult<Option<MessageRecord>>;
     /// These messages (absent ones are simply missing).
     async fn get_messages(&self, ids: &[MessageId]) -> StoreResult<Vec<MessageRecord>>;
+    /// Records that the notice of a payment message was paid: sets `paid_at` once and, when
+    /// the service has a callback, queues its `paid` event in the same transaction. `false`
+    /// when it was already paid (nothing changes) ; `NotFound` when there is no such message.
+    async fn mark_message_paid(&self, id: &MessageId, now: DateTime<Utc>) -> StoreResult<bool>;
 }
 
 /// Recording what processing decided for messages.

@@ -25,6 +25,9 @@ pub enum Error {
     /// The current state does not allow it (an illegal transition, a concurrent change).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The request is well formed but cannot apply to what it names (HTTP 422).
+    #[error("unprocessable: {0}")]
+    Unprocessable(String),
     /// The input is larger than the adapter accepts.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -70,6 +73,10 @@ impl Error {
             title,
             detail: detail.into(),
         }
+    }
+
+    pub fn unprocessable(detail: impl Into<String>) -> Self {
+        Self::Unprocessable(detail.into())
     }
 
     pub fn internal(cause: impl std::fmt::Display) -> Self {

@@ -11,6 +11,7 @@ mod error;
 pub mod jobs;
 pub mod lifecycle;
 pub mod organizations;
+pub mod payments;
 pub mod services;
 
 use kernel::Clock;

@@ -232,7 +232,9 @@ pub async fn start_with_clock(
     } else {
         4
     };
-    let store: Arc<dyn Store> = Arc::new(store);
+    let sql = Arc::new(store);
+    let store: Arc<dyn Store> = sql.clone();
+    let payments_store: Arc<dyn payments::ports::PaymentsStore> = sql;
     let settings = ApiSettings {
         admin_token: config.admin_token.as_ref().map(|s| s.0.clone()),
         trusted_proxies: config.trusted_proxies.clone(),
@@ -248,6 +250,7 @@ pub async fn start_with_clock(
     let wakeups = Arc::new(jobs::Wakeups::default());
     let state = AppState::new(
         store.clone(),
+        payments_store.clone(),
         keyring.clone(),
         settings,
         writers,
@@ -273,6 +276,8 @@ pub async fn start_with_clock(
             wake: wakeups.clone(),
             channels: channels.clone(),
             clock: clock.clone(),
+            payments: payments_store.clone(),
+            notices: state.notices.clone(),
         };
         workers.push(tokio::spawn(worker.run(shutdown_rx.clone())));
     }

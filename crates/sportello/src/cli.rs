@@ -114,6 +114,41 @@ enum Admin {
         #[command(subcommand)]
         command: JobsCmd,
     },
+    /// Payments (pagoPA debt positions) of an organization: enable, keys.
+    Payments {
+        #[command(subcommand)]
+        command: PaymentsCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PaymentsCmd {
+    /// Enable payments for an organization (or change its set-up): its segregation codes and
+    /// the IO service of its payment notices. Prints the two payments keys (shown only now;
+    /// running it again replaces them).
+    Enable {
+        #[arg(long)]
+        organization: String,
+        /// Two digits each, comma separated (PagoPA assigns them; reserved ones are warned about).
+        #[arg(long, value_name = "NN[,NN...]")]
+        segregation_code: String,
+        /// The organization's IO service that sends the payment pre-notices.
+        #[arg(long)]
+        io_service: Option<String>,
+        /// Networks the payments key may be used from (comma separated CIDRs; default anywhere).
+        #[arg(long)]
+        cidrs: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace the primary or secondary payments key; prints the new key.
+    RegenerateKey {
+        #[arg(long)]
+        organization: String,
+        /// primary or secondary.
+        #[arg(long, default_value = "primary")]
+        slot: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -518,7 +553,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                     .await?
                     .ok_or_else(|| no_database(&config, true))?
             };
-            let result = admin(command, &config, Arc::new(store.clone())).await;
+            let result = admin(command, &config, Arc::new(store.clone()), &store).await;
             store.close().await;
             result.map(|()| ExitCode::SUCCESS)
         }
@@ -628,7 +663,12 @@ async fn healthcheck(config: &Config) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
+async fn admin(
+    command: Admin,
+    config: &Config,
+    store: Arc<dyn Store>,
+    sql: &store::SqlStore,
+) -> anyhow::Result<()> {
     use api::citizen::wire::CitizenView;
     use api::organizations::wire::{DelegateView, OrganizationView};
     use ops::{citizens, lifecycle, organizations};
@@ -955,6 +995,7 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                 Ok(())
             }
         },
+        Admin::Payments { command } => payments_admin(command, s, sql).await,
         Admin::Jobs { command } => match command {
             JobsCmd::List { status, json } => {
                 let status = status
@@ -988,5 +1029,77 @@ async fn admin(command: Admin, config: &Config, store: Arc<dyn Store>) -> anyhow
                 Ok(())
             }
         },
+    }
+}
+
+async fn payments_admin(
+    command: PaymentsCmd,
+    messaging: &dyn Store,
+    sql: &store::SqlStore,
+) -> anyhow::Result<()> {
+    use kernel::values::{Cidr, OrganizationFiscalCode, ServiceId};
+    let allocator = ops::payments::NoticeAllocator::new(1);
+    let cx = ops::payments::PayContext {
+        store: sql,
+        clock: &kernel::SystemClock,
+        jobs_ready: &ops::NoWorkers,
+        notices: &allocator,
+    };
+    let refused = |m: String| anyhow::Error::from(Refused(m));
+    match command {
+        PaymentsCmd::Enable {
+            organization,
+            segregation_code,
+            io_service,
+            cidrs,
+            json,
+        } => {
+            let org = OrganizationFiscalCode::parse(&organization)
+                .map_err(|e| refused(format!("--organization: {e}")))?;
+            let codes = payments::values::parse_segregation_list(&segregation_code)
+                .map_err(|e| refused(format!("--segregation-code: {e}")))?;
+            let service = io_service
+                .as_deref()
+                .map(ServiceId::parse)
+                .transpose()
+                .map_err(|e| refused(format!("--io-service: {e}")))?;
+            let cidrs = cidrs
+                .as_deref()
+                .map(|list| {
+                    list.split(',')
+                        .map(|c| Cidr::parse(c.trim()))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()
+                .map_err(|e| refused(format!("--cidrs: {e}")))?
+                .unwrap_or_default();
+            let (keys, warnings) =
+                ops::payments::enable(cx, messaging, &org, codes, service, cidrs, "cli")
+                    .await
+                    .map_err(ops_err)?;
+            for w in &warnings {
+                eprintln!("warning: {w}");
+            }
+            print(json, &keys, || {
+                format!(
+                    "payments enabled for {org}\nprimary key:   {}\nsecondary key: {}",
+                    keys.primary_key, keys.secondary_key
+                )
+            })
+        }
+        PaymentsCmd::RegenerateKey { organization, slot } => {
+            let org = OrganizationFiscalCode::parse(&organization)
+                .map_err(|e| refused(format!("--organization: {e}")))?;
+            let slot = match slot.as_str() {
+                "primary" => payments::ports::KeySlot::Primary,
+                "secondary" => payments::ports::KeySlot::Secondary,
+                _ => return Err(refused("--slot: primary or secondary".into())),
+            };
+            let key = ops::payments::regenerate_key(cx, &org, slot, "cli")
+                .await
+                .map_err(ops_err)?;
+            println!("{key}");
+            Ok(())
+        }
     }
 }

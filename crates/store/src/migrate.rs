@@ -53,6 +53,11 @@ pub const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         "typed_jobs",
         include_str!("../migrations/sqlite/0009_typed_jobs.sql"),
     ),
+    (
+        11,
+        "message_paid",
+        include_str!("../migrations/sqlite/0011_message_paid.sql"),
+    ),
 ];
 
 /// `(version, name, sql)` for PostgreSQL.
@@ -101,6 +106,11 @@ pub const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         9,
         "typed_jobs",
         include_str!("../migrations/postgres/0009_typed_jobs.sql"),
+    ),
+    (
+        11,
+        "message_paid",
+        include_str!("../migrations/postgres/0011_message_paid.sql"),
     ),
 ];
 

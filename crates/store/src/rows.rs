@@ -187,7 +187,7 @@ pub(crate) fn citizen(row: &AnyRow) -> StoreResult<CitizenProfile> {
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, service_id, fiscal_code, created_at, \
     time_to_live, feature_level, content_key_id, content, status, rejection_reason, is_read, \
-    updated_at";
+    updated_at, paid_at";
 
 pub(crate) fn message(row: &AnyRow) -> StoreResult<MessageRecord> {
     Ok(MessageRecord {
@@ -208,6 +208,7 @@ pub(crate) fn message(row: &AnyRow) -> StoreResult<MessageRecord> {
             .transpose()?,
         is_read: boolean(row, "is_read")?,
         updated_at: at(row, "updated_at")?,
+        paid_at: opt_at(row, "paid_at")?,
     })
 }
 

@@ -217,7 +217,11 @@ pub async fn get_message(
     let payment_status = (advanced
         && record.status == MessageStatus::Processed
         && content.as_ref().is_some_and(|c| c.payment_data.is_some()))
-    .then_some("NOT_PAID");
+    .then_some(if record.paid_at.is_some() {
+        "PAID"
+    } else {
+        "NOT_PAID"
+    });
     let notification = notification_status(&state.store.notifications_of_message(&id).await?);
     Ok(Json(ExternalMessageResponseWithContent {
         notification,

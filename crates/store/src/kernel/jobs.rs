@@ -37,6 +37,8 @@ fn subject_update(kind: JobKind, dead: bool) -> Option<(&'static str, bool)> {
         )),
         // A batch stays RUNNING while its job is dead and resumes where it stopped.
         (JobKind::ProcessBatch, _) => None,
+        // The payments jobs work on a position's document; a dead one leaves it as it is.
+        (JobKind::PreNotice | JobKind::PositionTick | JobKind::OptionPaid, _) => None,
     }
 }
 

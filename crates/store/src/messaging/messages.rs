@@ -120,4 +120,49 @@ impl Messages for SqlStore {
         let keys = ids.iter().map(ToString::to_string).collect();
         self.select_in(&select, "id", keys, rows::message).await
     }
+
+    async fn mark_message_paid(&self, id: &MessageId, now: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        let service: Option<String> = sqlx::query_scalar(
+            "UPDATE messages SET paid_at = $1, updated_at = $2 WHERE id = $3 AND paid_at IS NULL \
+             RETURNING service_id",
+        )
+        .bind(ms(&now))
+        .bind(ms(&now))
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let Some(service) = service else {
+            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM messages WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+            return match exists {
+                Some(_) => Ok(false),
+                None => Err(StoreError::NotFound("message".into())),
+            };
+        };
+        let delivery: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO callback_deliveries (service_id, message_id, event, reason, at, \
+             status, attempts, created_at, updated_at) \
+             SELECT id, $1, 'paid', NULL, $2, 'PENDING', 0, $3, $4 FROM services \
+             WHERE id = $5 AND callback_url IS NOT NULL \
+             ON CONFLICT (message_id, event) DO NOTHING RETURNING id",
+        )
+        .bind(id.to_string())
+        .bind(ms(&now))
+        .bind(ms(&now))
+        .bind(ms(&now))
+        .bind(service)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if let Some(d) = delivery {
+            insert_job(&mut tx, JobKind::Callback, &d.to_string(), now, now).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
 }
