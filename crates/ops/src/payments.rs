@@ -904,3 +904,79 @@ pub async fn record_pre_notices(
     .await?;
     Ok(())
 }
+
+/// The payment notice ("avviso di pagamento") of a position, ready to render: the creditor
+/// (the owning ente, its logo), the debtor, and what to pay — the single payment, or the
+/// first installment plan with the single payment as its alternative when there is one.
+/// A due date in 2099 or later prints as "senza scadenza". Dates are the UTC day.
+pub fn notice_of(
+    p: &Position,
+    logo_png: Option<Vec<u8>>,
+    language: notice::Language,
+) -> Result<notice::Notice> {
+    let to_installment = |o: &payments::model::PaymentOption| notice::Installment {
+        nav: o.nav.as_str().to_owned(),
+        amount_cents: o.amount,
+        due_date: (o.due_date.format("%Y").to_string().as_str() < "2099")
+            .then(|| o.due_date.date_naive()),
+    };
+    let open: Vec<&payments::model::PaymentOption> =
+        p.options.iter().filter(|o| !o.status.is_paid()).collect();
+    let single = open.iter().find(|o| !o.is_partial_payment).copied();
+    let plan_key = open.iter().find(|o| o.is_partial_payment).map(|o| o.plan_key());
+    let mut plan: Vec<&payments::model::PaymentOption> = open
+        .iter()
+        .filter(|o| o.is_partial_payment && Some(o.plan_key()) == plan_key)
+        .copied()
+        .collect();
+    plan.sort_by_key(|o| o.due_date);
+    let payment = match (single, plan.len()) {
+        (Some(s), 0 | 1) if plan.is_empty() => notice::Payment::Single(to_installment(s)),
+        (_, 0) => {
+            return Err(Error::Conflict(
+                "the position has no unpaid payment option to print".into(),
+            ));
+        }
+        (s, 1) => match s {
+            Some(s) => notice::Payment::Single(to_installment(s)),
+            None => notice::Payment::Single(to_installment(plan[0])),
+        },
+        (s, _) => notice::Payment::Plan {
+            single: s.map(to_installment),
+            installments: plan.iter().map(|o| to_installment(o)).collect(),
+        },
+    };
+    let first = single.or(plan.first().copied()).unwrap_or(&p.options[0]);
+    let subject: String = first
+        .option_description
+        .as_deref()
+        .unwrap_or(&first.description)
+        .chars()
+        .take(90)
+        .collect();
+    let debtor = p.debtor_of(first);
+    Ok(notice::Notice {
+        subject: if subject.trim().is_empty() {
+            "Avviso di pagamento".into()
+        } else {
+            subject
+        },
+        language,
+        creditor: notice::Creditor {
+            fiscal_code: p.organization.as_str().to_owned(),
+            name: p.company_name.chars().take(100).collect(),
+            sector: p.office_name.as_ref().map(|s| s.chars().take(100).collect()),
+            info: None,
+            cbill: None,
+            logo_png,
+        },
+        debtor: notice::Debtor {
+            fiscal_code: debtor.code.as_str().to_owned(),
+            full_name: debtor.full_name.chars().take(70).collect(),
+            address: debtor
+                .address_line()
+                .map(|a| a.chars().take(140).collect()),
+        },
+        payment,
+    })
+}

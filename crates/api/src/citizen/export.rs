@@ -68,6 +68,8 @@ struct Export {
     sessions: Vec<LoginView>,
     messages: Vec<ExportedMessage>,
     notifications: Vec<ExportedNotification>,
+    /// The debt positions the citizen owes or paid (payments domain).
+    payments: Vec<serde_json::Value>,
 }
 
 /// A message of the citizen, with what the export shows of it.
@@ -157,6 +159,7 @@ pub async fn export(
                 updated_at: format_timestamp(&n.updated_at),
             })
             .collect(),
+        payments: crate::payments::citizen::owed(&state, fc).await?,
     };
     let body = serde_json::to_string_pretty(&doc).map_err(ApiError::internal)?;
     Ok(attachment(

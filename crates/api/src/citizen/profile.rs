@@ -361,6 +361,8 @@ pub async fn delete_profile(
     caller: CitizenCaller,
 ) -> ApiResult<StatusCode> {
     if ops::citizens::delete_account(state.ops(), &caller.fiscal_code).await? {
+        // The enti keep their debt positions; the citizen's link to them goes.
+        state.payments.unlink_citizen(&caller.fiscal_code).await?;
         tracing::info!("citizen account deleted");
         Ok(StatusCode::NO_CONTENT)
     } else {

@@ -786,3 +786,42 @@ pub async fn verify(
         "paymentOptions": options,
     })))
 }
+
+/// The position's payment notice as a PDF; `?language=de|en` adds a second language.
+pub async fn notice_pdf(
+    State(state): State<AppState>,
+    caller: PaymentsCaller,
+    Path((_, iupd)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let language = match q.get("language").map(String::as_str) {
+        None | Some("it") => notice::Language::It,
+        Some("de") => notice::Language::ItDe,
+        Some("en") => notice::Language::ItEn,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "Invalid query parameter",
+                "language must be it, de or en.",
+            ));
+        }
+    };
+    let p = ops::payments::get(cx(&state), &caller.profile.organization, &iupd).await?;
+    let logo = state.payments.organization_logo(&p.organization).await?;
+    let n = ops::payments::notice_of(&p, logo, language)?;
+    let pdf = notice::render(&n).map_err(|e| ApiError::Unprocessable {
+        title: "Cannot print the notice",
+        detail: e.to_string(),
+    })?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"avviso-{}.pdf\"", p.iupd.as_str().replace('"', "")),
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
+}

@@ -5,6 +5,7 @@
 //! notice PDF). Authenticated by the organization's payments key.
 
 pub mod auth;
+pub mod citizen;
 pub mod gpd;
 
 use crate::route_table::Routes;
@@ -12,6 +13,11 @@ use crate::route_table::Routes;
 /// Every route of the payments domain.
 pub fn routes() -> Routes {
     Routes::new()
+        .get("/api/citizen/v1/payments", citizen::list)
+        .get(
+            "/api/citizen/v1/payments/{organizationfiscalcode}/{iupd}/notice",
+            citizen::notice_pdf,
+        )
         .get("/api/gpd/info", gpd::info)
         .post(
             "/api/gpd/v1/organizations/{organizationfiscalcode}/debtpositions",
@@ -52,6 +58,10 @@ pub fn routes() -> Routes {
         .get(
             "/api/gpd/v1/organizations/{organizationfiscalcode}/debtpositions/{iupd}/history",
             gpd::history,
+        )
+        .get(
+            "/api/gpd/v1/organizations/{organizationfiscalcode}/debtpositions/{iupd}/notice",
+            gpd::notice_pdf,
         )
         .post(
             "/api/gpd/v1/organizations/{organizationfiscalcode}/paymentoptions/paids/{notice}",
