@@ -1059,3 +1059,42 @@ proptest! {
         prop_assert_eq!(faults(&body), names(&["paymentOption[0].amount"]));
     }
 }
+
+/// The JSON pointers of every leaf of a body.
+fn leaves(v: &Value, at: String, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(k, x)| leaves(x, format!("{at}/{k}"), out)),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| leaves(x, format!("{at}/{i}"), out)),
+        _ => out.push(at),
+    }
+}
+
+proptest! {
+    #[test]
+    fn any_one_leaf_replaced_with_junk_never_panics_and_faults_are_named(
+        which in any::<proptest::sample::Index>(),
+        junk in prop_oneof![
+            Just(Value::Null), Just(json!(0)), Just(json!(-1)), Just(json!("")),
+            Just(json!("junk value")), Just(json!(true)), Just(json!(1e30)), Just(json!([])),
+            Just(json!({})),
+        ],
+    ) {
+        let mut body = v1_body();
+        let mut all = Vec::new();
+        leaves(&body, String::new(), &mut all);
+        let pointer = which.get(&all).clone();
+        *body.pointer_mut(&pointer).unwrap() = junk;
+        if let Err(errors) = parse(&body) {
+            prop_assert!(!errors.is_empty());
+            for (name, reason) in errors {
+                prop_assert!(!name.is_empty() && !reason.is_empty());
+                prop_assert!(!reason.contains("junk value"));
+            }
+        }
+    }
+}
