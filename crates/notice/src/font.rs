@@ -1,12 +1,11 @@
 //! The embedded fonts: DejaVu Sans and DejaVu Sans Bold, written as CIDFontType2 with
 //! Identity-H encoding, a subset of glyphs and a ToUnicode CMap (so text stays extractable).
 //!
-//! Each font is parsed and subset once per process to a fixed repertoire (printable ASCII,
-//! Latin-1, Latin Extended-A and common punctuation: every label and nearly every Italian,
-//! German or Slovene name), and the resulting PDF objects are kept as bytes. A notice using only
-//! those characters copies them. A notice with another character the font has (say `ș`) gets a
-//! subset of its own: the repertoire in the same order plus its extra glyphs, so the codes
-//! already written stay valid.
+//! Each font is parsed and subset once per process to a fixed repertoire (see `repertoire`:
+//! every label and nearly every name), and the resulting PDF objects are kept as bytes. A
+//! notice using only those characters copies them. A notice with another character the font
+//! has (say `Ω`) gets a subset of its own: the repertoire in the same order plus its extra
+//! glyphs, so the codes already written stay valid.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -17,7 +16,7 @@ use subsetter::GlyphRemapper;
 use ttf_parser::{Face, GlyphId};
 
 use crate::NoticeError;
-use crate::pdf::{deflate, stream_object};
+use crate::pdf::{ONCE, deflate, stream_object};
 
 static REGULAR_TTF: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
 static BOLD_TTF: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold.ttf");
@@ -49,6 +48,8 @@ pub(crate) struct Font {
     remapper: GlyphRemapper,
     entries: Vec<Entry>,
     glyphs: HashMap<char, Glyph>,
+    /// `glyphs` for the characters below U+0220, by code point: most lookups.
+    latin: Vec<Option<Glyph>>,
     objects: Vec<Object>,
 }
 
@@ -61,11 +62,19 @@ impl std::fmt::Debug for Font {
     }
 }
 
+/// The characters of the shared subset: printable ASCII, Latin-1, the letters of Latin
+/// Extended-A (and Romanian's comma-below letters) most seen in names of people living in
+/// Italy (Slovene, Croatian, Romanian, Polish, Czech, Hungarian, Turkish, Albanian), and
+/// typographic punctuation. The rest of Latin Extended-A would add 6 KB to every notice; the
+/// few notices that need it get their own subset.
 fn repertoire() -> impl Iterator<Item = char> {
     (' '..='~')
-        .chain('\u{A0}'..='\u{17F}')
+        .chain('\u{A0}'..='\u{FF}')
+        .chain("ĂăĄąĆćČčĎďĐđĒēĘęĚěĞğĪīİıŁłŃńŇňŌōŐőŒœŘřŚśŞşŠšŢţŤťŪūŮůŰűŹźŻżŽžȘșȚț".chars())
         .chain("€‘’‚“”„–—…•′″".chars())
 }
+
+const LATIN: usize = 0x220;
 
 /// Object numbers of the two fonts: five objects each (see [`Font::objects`]).
 pub(crate) const REGULAR_FIRST_OBJECT: u32 = 3;
@@ -88,6 +97,7 @@ impl Font {
             remapper: GlyphRemapper::new(),
             entries: Vec::new(),
             glyphs: HashMap::new(),
+            latin: vec![None; LATIN],
             objects: Vec::new(),
         };
         font.entries.push(Entry {
@@ -99,6 +109,9 @@ impl Font {
             if let Some(gid) = font.face.glyph_index(ch) {
                 let glyph = font.add(&mut remapper, gid.0, ch);
                 font.glyphs.insert(ch, glyph);
+                if let Some(slot) = font.latin.get_mut(ch as usize) {
+                    *slot = Some(glyph);
+                }
             }
         }
         font.objects = font.embed(&remapper, &font.entries, "SPTLAA")?;
@@ -186,10 +199,14 @@ impl Font {
         let file = stream_object(
             n + 3,
             &format!("/Length1 {} /Filter /FlateDecode", subset.len()),
-            &deflate(&subset),
+            &deflate(&subset, ONCE),
         );
         let cmap = to_unicode(entries);
-        let cmap = stream_object(n + 4, "/Filter /FlateDecode", &deflate(cmap.as_bytes()));
+        let cmap = stream_object(
+            n + 4,
+            "/Filter /FlateDecode",
+            &deflate(cmap.as_bytes(), ONCE),
+        );
         Ok(vec![
             (n, format!("{n} 0 obj\n{type0}\nendobj\n").into_bytes()),
             (
@@ -258,6 +275,9 @@ impl Encoder {
     }
 
     pub(crate) fn glyph(&mut self, ch: char) -> Result<Glyph, NoticeError> {
+        if let Some(Some(glyph)) = self.font.latin.get(ch as usize) {
+            return Ok(*glyph);
+        }
         if let Some(glyph) = self.font.glyphs.get(&ch) {
             return Ok(*glyph);
         }

@@ -13,6 +13,7 @@ mod labels;
 mod layout;
 mod pdf;
 mod png;
+mod qr;
 mod zip;
 
 use chrono::NaiveDate;
@@ -310,7 +311,7 @@ pub fn render(notice: &Notice) -> Result<Vec<u8>, NoticeError> {
         pdf.stream(
             page + 1,
             "/Filter /FlateDecode",
-            &deflate(content.as_bytes()),
+            &deflate(content.as_bytes(), pdf::PER_NOTICE),
         );
     }
     Ok(pdf.finish(CATALOG, Some(INFO)))

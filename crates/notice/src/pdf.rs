@@ -2,10 +2,15 @@
 
 use std::fmt::Write as _;
 
-/// Deflates `data` into a zlib stream, as `/FlateDecode` reads it.
-pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
-    miniz_oxide::deflate::compress_to_vec_zlib(data, 6)
+/// Deflates `data` into a zlib stream, as `/FlateDecode` reads it, at `level` (1 fast … 10 small).
+pub(crate) fn deflate(data: &[u8], level: u8) -> Vec<u8> {
+    miniz_oxide::deflate::compress_to_vec_zlib(data, level)
 }
+
+/// For what is written once per process (font subsets): the smallest output.
+pub(crate) const ONCE: u8 = 10;
+/// For what is written per notice (page contents).
+pub(crate) const PER_NOTICE: u8 = 3;
 
 /// A complete stream object `num 0 obj << /Length … dict >> stream … endstream endobj`.
 pub(crate) fn stream_object(num: u32, dict: &str, data: &[u8]) -> Vec<u8> {
