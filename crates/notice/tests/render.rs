@@ -1,0 +1,520 @@
+//! Renders notices and checks them with independent tools: poppler (pdftotext, pdfinfo,
+//! pdffonts, pdftoppm), zbar (zbarimg) and Python's zipfile. The tools are installed by
+//! `scripts/test-tools.sh`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use chrono::NaiveDate;
+use notice::{Creditor, Debtor, Installment, Language, Notice, Payment, ZipWriter, render};
+
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .unwrap_or_else(|| panic!("no Cargo.lock above {}", manifest_dir.display()))
+        .to_path_buf()
+}
+
+/// Runs `scripts/test-tools.sh` once per process (a no-op once done); returns the venv python.
+fn tools() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let script = workspace_root().join("scripts/test-tools.sh");
+        let output = Command::new("bash")
+            .arg(&script)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{} failed ({}):\n{stdout}\n{}",
+            script.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let python = stdout.lines().last().unwrap_or_default().trim().to_owned();
+        for tool in ["pdftotext", "pdfinfo", "pdffonts", "pdftoppm", "zbarimg"] {
+            let found = Command::new("sh")
+                .arg("-c")
+                .arg(format!("command -v {tool}"))
+                .output()
+                .expect("sh runs");
+            assert!(
+                found.status.success(),
+                "{tool} is not installed after {}",
+                script.display()
+            );
+        }
+        PathBuf::from(python)
+    })
+}
+
+fn run(program: &str, args: &[&str]) -> String {
+    tools();
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+struct Rendered {
+    _dir: tempfile::TempDir,
+    pdf: PathBuf,
+    bytes: usize,
+}
+
+impl Rendered {
+    fn path(&self) -> &str {
+        self.pdf.to_str().expect("utf-8 temp path")
+    }
+
+    fn text(&self) -> String {
+        run("pdftotext", &["-layout", self.path(), "-"])
+    }
+
+    fn pages(&self) -> usize {
+        let info = run("pdfinfo", &[self.path()]);
+        let line = info
+            .lines()
+            .find(|l| l.starts_with("Pages:"))
+            .expect("pdfinfo prints Pages:");
+        line["Pages:".len()..].trim().parse().expect("a page count")
+    }
+
+    /// Every QR code on every page, decoded by zbarimg, sorted.
+    fn qr_codes(&self) -> Vec<String> {
+        let dir = self.pdf.parent().expect("temp dir");
+        let prefix = dir.join("page");
+        run(
+            "pdftoppm",
+            &[
+                "-r",
+                "200",
+                "-png",
+                self.path(),
+                prefix.to_str().expect("utf-8"),
+            ],
+        );
+        let mut pngs: Vec<PathBuf> = std::fs::read_dir(dir)
+            .expect("read temp dir")
+            .map(|e| e.expect("dir entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "png"))
+            .collect();
+        pngs.sort();
+        let mut codes = Vec::new();
+        for png in pngs {
+            let out = Command::new("zbarimg")
+                .args(["--raw", "-q", "-Sdisable", "-Sqrcode.enable"])
+                .arg(&png)
+                .output()
+                .expect("zbarimg runs");
+            codes.extend(
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .map(str::to_owned),
+            );
+        }
+        codes.sort();
+        codes
+    }
+}
+
+fn write(notice: &Notice) -> Rendered {
+    let bytes = render(notice).unwrap_or_else(|e| panic!("render failed: {e}"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pdf = dir.path().join("notice.pdf");
+    std::fs::write(&pdf, &bytes).expect("write pdf");
+    Rendered {
+        _dir: dir,
+        pdf,
+        bytes: bytes.len(),
+    }
+}
+
+fn date(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(y, m, d)
+}
+
+fn creditor() -> Creditor {
+    Creditor {
+        fiscal_code: "00000000201".into(),
+        name: "Comune di Castelrotto".into(),
+        sector: Some("Ufficio Tributi".into()),
+        info: Some("tributi@comune.example.it · 0471 000000".into()),
+        cbill: Some("AAAAA".into()),
+        logo_png: None,
+    }
+}
+
+fn debtor() -> Debtor {
+    Debtor {
+        fiscal_code: "RSSMRA80A01H501U".into(),
+        full_name: "Mario Rossi".into(),
+        address: Some("Via Roma 1, 39040 Castelrotto (BZ)".into()),
+    }
+}
+
+fn single_notice(language: Language) -> Notice {
+    Notice {
+        subject: "Tassa sui rifiuti 2026 (TARI)".into(),
+        language,
+        creditor: creditor(),
+        debtor: debtor(),
+        payment: Payment::Single(Installment {
+            nav: "301000000000000144".into(),
+            amount_cents: 102_099,
+            due_date: date(2026, 12, 31),
+        }),
+    }
+}
+
+fn plan(count: usize, with_single: bool) -> Payment {
+    let installments = (1..=count)
+        .map(|i| Installment {
+            nav: format!("3470000000000{i:03}00"),
+            amount_cents: 10_000 * i as i64 + 99,
+            due_date: date(2026, i as u32 % 12 + 1, 15),
+        })
+        .collect();
+    let single = with_single.then(|| Installment {
+        nav: "347123456789012389".into(),
+        amount_cents: 60_000,
+        due_date: None,
+    });
+    Payment::Plan {
+        single,
+        installments,
+    }
+}
+
+fn expected_payloads(notice: &Notice) -> Vec<String> {
+    let cf = &notice.creditor.fiscal_code;
+    let mut all: Vec<&Installment> = Vec::new();
+    match &notice.payment {
+        Payment::Single(single) => all.push(single),
+        Payment::Plan {
+            single,
+            installments,
+        } => {
+            all.extend(single.iter());
+            all.extend(installments.iter());
+        }
+    }
+    let mut payloads: Vec<String> = all
+        .iter()
+        .map(|i| format!("PAGOPA|002|{}|{cf}|{}", i.nav, i.amount_cents))
+        .collect();
+    payloads.sort();
+    payloads
+}
+
+#[test]
+fn a_single_payment_notice_shows_its_data_and_a_readable_qr_code() {
+    let notice = single_notice(Language::It);
+    let pdf = write(&notice);
+    assert_eq!(pdf.pages(), 1);
+    let info = run("pdfinfo", &[pdf.path()]);
+    assert!(info.contains("595 x 842 pts (A4)"), "{info}");
+    let text = pdf.text();
+    for expected in [
+        "Tassa sui rifiuti 2026 (TARI)",
+        "Comune di Castelrotto",
+        "Ufficio Tributi",
+        "ENTE CREDITORE",
+        "DESTINATARIO AVVISO",
+        "Mario Rossi",
+        "RSSMRA80A01H501U",
+        "QUANTO E QUANDO PAGARE?",
+        "DOVE PAGARE?",
+        "1.020,99 Euro",
+        "entro il 31/12/2026",
+        "3010 0000 0000 0001 44",
+        "Codice Avviso",
+        "Cod. Fiscale Ente Creditore",
+        "00000000201",
+        "Codice CBILL",
+        "AAAAA",
+        "RATA UNICA",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+    assert_eq!(
+        pdf.qr_codes(),
+        vec!["PAGOPA|002|301000000000000144|00000000201|102099".to_owned()]
+    );
+    assert!(
+        pdf.bytes < 100 * 1024,
+        "a single-page notice is {} bytes",
+        pdf.bytes
+    );
+}
+
+#[test]
+fn fonts_are_embedded_subsets() {
+    let pdf = write(&single_notice(Language::ItDe));
+    let fonts = run("pdffonts", &[pdf.path()]);
+    let rows: Vec<&str> = fonts.lines().skip(2).collect();
+    assert_eq!(rows.len(), 2, "{fonts}");
+    for row in rows {
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        // name type(2 words) encoding emb sub uni object id
+        assert!(cols[0].contains("+DejaVuSans"), "{row}");
+        assert_eq!(
+            &cols[4..7],
+            &["yes", "yes", "yes"],
+            "emb, sub, uni in {row}"
+        );
+    }
+}
+
+#[test]
+fn a_plan_with_a_single_option_puts_three_installments_on_the_second_page() {
+    let notice = Notice {
+        payment: plan(3, true),
+        ..single_notice(Language::It)
+    };
+    let pdf = write(&notice);
+    assert_eq!(pdf.pages(), 2);
+    let text = pdf.text();
+    for expected in [
+        "Puoi pagare con una unica rata o in 3 rate.",
+        "Utilizza la porzione di avviso relativa alla rata",
+        "RATA UNICA",
+        "RATA 1 di 3",
+        "RATA 3 di 3",
+        "600,00 Euro",
+        "senza scadenza",
+        "100,99 Euro",
+        "300,99 Euro",
+        "entro il 15/02/2026",
+        "entro il 15/04/2026",
+        "3471 2345 6789 0123 89",
+        "3470 0000 0000 0001 00",
+        "3470 0000 0000 0003 00",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+    // The subject heads every page.
+    let pages: Vec<&str> = text
+        .split('\u{c}')
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    assert_eq!(pages.len(), 2);
+    assert!(
+        pages
+            .iter()
+            .all(|p| p.contains("Tassa sui rifiuti 2026 (TARI)"))
+    );
+    assert_eq!(pdf.qr_codes(), expected_payloads(&notice));
+}
+
+#[test]
+fn a_long_plan_without_a_single_option_follows_the_page_rule() {
+    let notice = Notice {
+        payment: plan(7, false),
+        ..single_notice(Language::It)
+    };
+    let pdf = write(&notice);
+    // Page 1: information; then 3 + 2 + 2 installments.
+    assert_eq!(pdf.pages(), 4);
+    let text = pdf.text();
+    assert!(text.contains("Puoi pagare in 7 rate."), "{text}");
+    assert!(text.contains("Importo totale delle rate"), "{text}");
+    // 100,99 + 200,99 + … + 700,99 = 2.806,93
+    assert!(text.contains("2.806,93 Euro"), "{text}");
+    assert!(!text.contains("RATA UNICA"));
+    assert_eq!(pdf.qr_codes(), expected_payloads(&notice));
+}
+
+#[test]
+fn a_notice_without_due_date_says_so() {
+    let mut notice = single_notice(Language::It);
+    notice.payment = Payment::Single(Installment {
+        nav: "301000000000000144".into(),
+        amount_cents: 5,
+        due_date: None,
+    });
+    let text = write(&notice).text();
+    assert!(text.contains("senza scadenza"), "{text}");
+    assert!(text.contains("0,05 Euro"), "{text}");
+    assert!(!text.contains("entro il"), "{text}");
+}
+
+#[test]
+fn a_bilingual_german_notice_translates_every_label() {
+    let notice = Notice {
+        payment: plan(2, true),
+        ..single_notice(Language::ItDe)
+    };
+    let pdf = write(&notice);
+    let text = pdf.text();
+    for expected in [
+        "ENTE CREDITORE / ZAHLUNGSEMPFÄNGER",
+        "DESTINATARIO AVVISO / EMPFÄNGER DER MITTEILUNG",
+        // Too wide for its column on one line: the German follows on the next.
+        "QUANTO E QUANDO PAGARE?",
+        "WIE VIEL UND WANN ZAHLEN?",
+        "DOVE PAGARE? / WO ZAHLEN?",
+        "Codice Avviso / Kodex der Mitteilung",
+        "RATA UNICA / EINMALZAHLUNG",
+        "RATA 1 di 2 / RATE 1 von 2",
+        "Sie können in einer Einmalzahlung oder in 2 Raten zahlen.",
+        "senza scadenza / ohne Fälligkeit",
+        "entro il / bis zum 15/02/2026",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+    assert_eq!(pdf.qr_codes(), expected_payloads(&notice));
+}
+
+#[test]
+fn a_bilingual_english_notice_translates_every_label() {
+    let text = write(&single_notice(Language::ItEn)).text();
+    for expected in [
+        "ENTE CREDITORE / CREDITOR",
+        "DOVE PAGARE? / WHERE TO PAY?",
+        "Importo / Amount",
+        "entro il / by 31/12/2026",
+        "PAY ONLINE",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn characters_outside_the_shared_subset_get_a_subset_of_their_own() {
+    let mut notice = single_notice(Language::It);
+    notice.debtor.full_name = "Ștefan Țurcanu Ωmega".into();
+    let pdf = write(&notice);
+    assert!(pdf.text().contains("Ștefan Țurcanu Ωmega"));
+    assert_eq!(pdf.qr_codes(), expected_payloads(&notice));
+}
+
+fn png_rgba(width: u32, height: u32) -> Vec<u8> {
+    // Written with Python's zlib so the decoder is checked against an independent encoder.
+    let script = format!(
+        "import sys, zlib, struct\n\
+w, h = {width}, {height}\n\
+def chunk(t, d):\n    return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))\n\
+rows = b''.join(b'\\x00' + b''.join(bytes([(x * 9) % 256, (y * 5) % 256, 128, 255 if x < w // 2 else 90]) for x in range(w)) for y in range(h))\n\
+sys.stdout.buffer.write(b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 6, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b''))\n"
+    );
+    let out = Command::new(tools())
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn a_logo_is_embedded_as_an_image() {
+    let mut notice = single_notice(Language::It);
+    notice.creditor.logo_png = Some(png_rgba(120, 60));
+    let pdf = write(&notice);
+    let images = run("pdfimages", &["-list", pdf.path()]);
+    let rows: Vec<&str> = images.lines().skip(2).collect();
+    assert_eq!(rows.len(), 2, "image and soft mask:\n{images}");
+    assert!(
+        rows[0].split_whitespace().nth(3) == Some("120") && rows[0].contains("rgb"),
+        "{images}"
+    );
+    assert!(rows[1].contains("smask"), "{images}");
+    assert_eq!(pdf.qr_codes(), expected_payloads(&notice));
+}
+
+#[test]
+fn invalid_notices_are_refused() {
+    let mut notice = single_notice(Language::It);
+    notice.subject = "x".repeat(91);
+    assert!(render(&notice).is_err());
+    let mut notice = single_notice(Language::It);
+    notice.creditor.fiscal_code = "0000000020".into();
+    assert!(render(&notice).is_err());
+    let mut notice = single_notice(Language::It);
+    notice.payment = Payment::Single(Installment {
+        nav: "30100000000000014".into(),
+        amount_cents: 1,
+        due_date: None,
+    });
+    assert!(render(&notice).is_err());
+    let mut notice = single_notice(Language::It);
+    notice.payment = plan(1, true);
+    assert!(render(&notice).is_err());
+    let mut notice = single_notice(Language::It);
+    notice.payment = plan(101, false);
+    assert!(render(&notice).is_err());
+    let mut notice = single_notice(Language::It);
+    notice.creditor.logo_png = Some(b"not a png".to_vec());
+    assert!(render(&notice).is_err());
+    let mut notice = single_notice(Language::It);
+    notice.debtor.full_name = "Mario 漢字".into();
+    assert!(render(&notice).is_err());
+}
+
+#[test]
+fn a_zip_of_notices_passes_python_zipfile() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("notices.zip");
+    let file = std::fs::File::create(&path).expect("create zip");
+    let mut zip = ZipWriter::new(std::io::BufWriter::new(file));
+    let mut sizes = Vec::new();
+    for i in 0..5 {
+        let mut notice = single_notice(Language::It);
+        notice.payment = Payment::Single(Installment {
+            nav: format!("3010000000000{i:05}"),
+            amount_cents: 100 + i,
+            due_date: None,
+        });
+        let pdf = render(&notice).expect("render");
+        sizes.push(pdf.len());
+        zip.add(&format!("avvisi/avviso-{i}.pdf"), &pdf)
+            .expect("add");
+    }
+    zip.add("LEGGIMI-è.txt", "ripetuto ".repeat(100).as_bytes())
+        .expect("add");
+    zip.finish().expect("finish");
+    let script = "import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nfor i in z.infolist(): print(i.filename, i.file_size, i.compress_type)\n";
+    let listing = run(
+        tools().to_str().expect("utf-8"),
+        &["-c", script, path.to_str().expect("utf-8")],
+    );
+    let lines: Vec<&str> = listing.lines().collect();
+    assert_eq!(lines.len(), 6, "{listing}");
+    for (i, size) in sizes.iter().enumerate() {
+        assert!(
+            lines[i].starts_with(&format!("avvisi/avviso-{i}.pdf {size} ")),
+            "{listing}"
+        );
+    }
+    assert_eq!(lines[5], "LEGGIMI-è.txt 900 8");
+    run("unzip", &["-tq", path.to_str().expect("utf-8")]);
+}
