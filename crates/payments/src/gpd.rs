@@ -1306,25 +1306,3 @@ pub fn render_v3(p: &Position) -> Value {
     m.insert("paymentOption".into(), Value::Array(options));
     Value::Object(m)
 }
-
-pub fn parse_v1_with(
-    _body: &Value,
-    _organization: &OrganizationFiscalCode,
-    _now: DateTime<Utc>,
-    _mode: crate::rules::DateCheck,
-) -> Result<Draft, FieldErrors> {
-    unimplemented!("filled in by the gpd wire work")
-}
-
-pub fn parse_v3_with(
-    _body: &Value,
-    _organization: &OrganizationFiscalCode,
-    _now: DateTime<Utc>,
-    _mode: crate::rules::DateCheck,
-) -> Result<Draft, FieldErrors> {
-    unimplemented!("filled in by the gpd wire work")
-}
-
-pub fn render_option_v1(_p: &Position, _index: usize) -> Value {
-    unimplemented!("filled in by the gpd wire work")
-}

@@ -69,7 +69,7 @@ struct Export {
     messages: Vec<ExportedMessage>,
     notifications: Vec<ExportedNotification>,
     /// The debt positions the citizen owes or paid (payments domain).
-    payments: Vec<serde_json::Value>,
+    payments: Vec<Value>,
 }
 
 /// A message of the citizen, with what the export shows of it.
