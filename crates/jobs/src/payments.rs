@@ -284,6 +284,7 @@ fn message_body(
     json!({
         "fiscal_code": fiscal_code,
         "time_to_live": 604800,
+        "feature_level_type": "ADVANCED",
         "content": {
             "subject": truncate(&fill(subject, &installment), 120),
             "markdown": fill(markdown, &installment),

@@ -825,3 +825,50 @@ pub async fn notice_pdf(
     )
         .into_response())
 }
+
+/// `POST /api/admin/v1/organizations/{ofc}/payments`: the admin API's form of `sportello
+/// admin payments enable`: `{"segregation_codes": ["01", …], "io_service"?, "cidrs"?: [...]}`;
+/// answers the two payments keys (shown only now) and warnings about reserved codes.
+pub async fn admin_enable(
+    State(state): State<AppState>,
+    _admin: crate::auth::AdminCaller,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let value = json_body(&headers, &body.0)?;
+    let mut errors = FieldErrors::default();
+    let org = kernel::values::OrganizationFiscalCode::parse(&org).map_err(|_| {
+        ApiError::not_found("Organization not found", "No organization with this fiscal code.")
+    })?;
+    let Some(obj) = ObjectReader::new(&value, "", &mut errors) else {
+        return Err(invalid(errors));
+    };
+    let codes = obj
+        .parsed_list("segregation_codes", ::payments::values::SegregationCode::parse, &mut errors)
+        .unwrap_or_default();
+    let service = obj.parsed("io_service", false, kernel::values::ServiceId::parse, &mut errors);
+    let cidrs = obj
+        .parsed_list("cidrs", kernel::values::Cidr::parse, &mut errors)
+        .unwrap_or_default();
+    errors.finish(()).map_err(invalid)?;
+    let (keys, warnings) = ops::payments::enable(
+        cx(&state),
+        state.store.as_ref(),
+        &org,
+        codes,
+        service,
+        cidrs,
+        "admin",
+    )
+    .await?;
+    state.payments_keys.forget_where(|(p, _)| p.organization == org);
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "primary_key": keys.primary_key,
+            "secondary_key": keys.secondary_key,
+            "warnings": warnings,
+        })),
+    ))
+}

@@ -18,6 +18,10 @@ pub fn routes() -> Routes {
             "/api/citizen/v1/payments/{organizationfiscalcode}/{iupd}/notice",
             citizen::notice_pdf,
         )
+        .post(
+            "/api/admin/v1/organizations/{fiscal_code}/payments",
+            gpd::admin_enable,
+        )
         .get("/api/gpd/info", gpd::info)
         .post(
             "/api/gpd/v1/organizations/{organizationfiscalcode}/debtpositions",
