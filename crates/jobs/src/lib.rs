@@ -32,7 +32,12 @@ pub enum Lane {
 }
 
 impl Lane {
-    pub const ALL: [Self; 4] = [Self::Messages, Self::Outbound, Self::Batches, Self::Payments];
+    pub const ALL: [Self; 4] = [
+        Self::Messages,
+        Self::Outbound,
+        Self::Batches,
+        Self::Payments,
+    ];
 
     /// The job kinds the lane claims.
     pub fn kinds(self) -> &'static [JobKind] {

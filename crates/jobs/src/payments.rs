@@ -65,7 +65,11 @@ impl Worker {
     async fn pre_notice(&self, job: &Job) -> Result<(), String> {
         let id = PositionId::parse(&job.subject_id).map_err(|e| e.to_string())?;
         let pay = self.payments.as_ref();
-        let Some(p) = pay.get_position_by_id(&id).await.map_err(|e| e.to_string())? else {
+        let Some(p) = pay
+            .get_position_by_id(&id)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
             return Ok(()); // deleted since
         };
         if !p.status.payable() {
@@ -111,11 +115,23 @@ impl Worker {
             };
             let debtor = p.debtor_of(o);
             let Some(fc) = debtor.code.person() else {
-                results.push((i, outcome("SKIPPED", "the debtor is a legal person: IO reaches people only")));
+                results.push((
+                    i,
+                    outcome(
+                        "SKIPPED",
+                        "the debtor is a legal person: IO reaches people only",
+                    ),
+                ));
                 continue;
             };
             let Some(service) = &service else {
-                results.push((i, outcome("REJECTED", "the organization's IO service for payment notices is not active")));
+                results.push((
+                    i,
+                    outcome(
+                        "REJECTED",
+                        "the organization's IO service for payment notices is not active",
+                    ),
+                ));
                 continue;
             };
             let english = self
@@ -129,7 +145,16 @@ impl Worker {
             let message = match parse_new_message(&body, None) {
                 Ok(m) => m,
                 Err(NewMessageError::Invalid(errors)) => {
-                    results.push((i, outcome("REJECTED", &format!("the template makes an invalid message: {}", errors.summary()))));
+                    results.push((
+                        i,
+                        outcome(
+                            "REJECTED",
+                            &format!(
+                                "the template makes an invalid message: {}",
+                                errors.summary()
+                            ),
+                        ),
+                    ));
                     continue;
                 }
                 Err(NewMessageError::Forbidden(f)) => {

@@ -61,7 +61,10 @@ impl NoticeAllocator {
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
             let got = {
-                let mut r = self.range.lock().map_err(|_| Error::internal("allocator lock"))?;
+                let mut r = self
+                    .range
+                    .lock()
+                    .map_err(|_| Error::internal("allocator lock"))?;
                 let take = (r.1 - r.0).min((n - out.len()) as u64);
                 let first = r.0;
                 r.0 += take;
@@ -75,7 +78,10 @@ impl NoticeAllocator {
             if out.len() < n {
                 let want = self.block.max((n - out.len()) as u64);
                 let first = store.allocate_iuv_bases(want).await?;
-                let mut r = self.range.lock().map_err(|_| Error::internal("allocator lock"))?;
+                let mut r = self
+                    .range
+                    .lock()
+                    .map_err(|_| Error::internal("allocator lock"))?;
                 *r = (first, first + want);
             }
         }
@@ -207,7 +213,10 @@ pub async fn set_template(
     ] {
         let n = text.chars().count();
         if n < 10 || n > max {
-            errors.push(name, format!("must be 10 to {max} characters long (got {n})"));
+            errors.push(
+                name,
+                format!("must be 10 to {max} characters long (got {n})"),
+            );
         }
     }
     errors.finish(()).map_err(Error::invalid)?;
@@ -349,7 +358,10 @@ pub async fn create(
     actor: &str,
 ) -> Result<Position> {
     let write = prepare(cx, profile, draft, to_publish, actor).await?;
-    let outcome = cx.store.create_positions(std::slice::from_ref(&write)).await?;
+    let outcome = cx
+        .store
+        .create_positions(std::slice::from_ref(&write))
+        .await?;
     if let Some(e) = outcome.first().and_then(duplicate) {
         return Err(e);
     }
@@ -558,12 +570,7 @@ pub async fn update(
 }
 
 /// Deletes a position that is still changeable; its history stays.
-pub async fn delete(
-    cx: PayContext<'_>,
-    profile: &Profile,
-    iupd: &str,
-    actor: &str,
-) -> Result<()> {
+pub async fn delete(cx: PayContext<'_>, profile: &Profile, iupd: &str, actor: &str) -> Result<()> {
     let p = get(cx, &profile.organization, iupd).await?;
     p.check_changeable("deleted").map_err(rule)?;
     let event = PositionEvent {
@@ -923,7 +930,10 @@ pub fn notice_of(
     let open: Vec<&payments::model::PaymentOption> =
         p.options.iter().filter(|o| !o.status.is_paid()).collect();
     let single = open.iter().find(|o| !o.is_partial_payment).copied();
-    let plan_key = open.iter().find(|o| o.is_partial_payment).map(|o| o.plan_key());
+    let plan_key = open
+        .iter()
+        .find(|o| o.is_partial_payment)
+        .map(|o| o.plan_key());
     let mut plan: Vec<&payments::model::PaymentOption> = open
         .iter()
         .filter(|o| o.is_partial_payment && Some(o.plan_key()) == plan_key)
@@ -965,7 +975,10 @@ pub fn notice_of(
         creditor: notice::Creditor {
             fiscal_code: p.organization.as_str().to_owned(),
             name: p.company_name.chars().take(100).collect(),
-            sector: p.office_name.as_ref().map(|s| s.chars().take(100).collect()),
+            sector: p
+                .office_name
+                .as_ref()
+                .map(|s| s.chars().take(100).collect()),
             info: None,
             cbill: None,
             logo_png,
@@ -973,9 +986,7 @@ pub fn notice_of(
         debtor: notice::Debtor {
             fiscal_code: debtor.code.as_str().to_owned(),
             full_name: debtor.full_name.chars().take(70).collect(),
-            address: debtor
-                .address_line()
-                .map(|a| a.chars().take(140).collect()),
+            address: debtor.address_line().map(|a| a.chars().take(140).collect()),
         },
         payment,
     })

@@ -1,6 +1,6 @@
 //! Storage adapter: every port of the kernel and the domains on SQLite (the embedded default)
 //! and PostgreSQL, through one code path. `SqlStore` implements each port in its own file,
-//! under a folder per domain (`kernel/`, `messaging/`; a new domain adds its folder). Most SQL
+//! under a folder per domain (`kernel/`, `messaging/`, `payments/`; a new domain adds its folder). Most SQL
 //! is written once with `$n` placeholders; SQLite's driver rewrites them to `?n`, and the few
 //! dialect differences (locking, upserts) are branched on [`Backend`]. Each backend has its
 //! own migration folder with matching version numbers.
@@ -8,6 +8,7 @@
 mod kernel;
 mod messaging;
 mod migrate;
+mod payments;
 mod prelude;
 pub mod raw;
 mod rows;

@@ -54,6 +54,11 @@ pub const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0009_typed_jobs.sql"),
     ),
     (
+        10,
+        "payments",
+        include_str!("../migrations/sqlite/0010_payments.sql"),
+    ),
+    (
         11,
         "message_paid",
         include_str!("../migrations/sqlite/0011_message_paid.sql"),
@@ -106,6 +111,11 @@ pub const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         9,
         "typed_jobs",
         include_str!("../migrations/postgres/0009_typed_jobs.sql"),
+    ),
+    (
+        10,
+        "payments",
+        include_str!("../migrations/postgres/0010_payments.sql"),
     ),
     (
         11,

@@ -11,6 +11,10 @@ pub(crate) use messaging::citizen::*;
 pub(crate) use messaging::model::*;
 pub(crate) use messaging::ports::*;
 pub(crate) use messaging::quota::{LimitOverrides, QuotaPeriod};
+pub(crate) use payments::ports::{
+    CreateOutcome, KeySlot, ListFilter, NoticeTemplate, OrderBy, PositionJob, PositionWrite,
+    Positions, Profile, Profiles,
+};
 pub(crate) use sqlx::Row;
 pub(crate) use sqlx::any::AnyRow;
 

@@ -2,10 +2,10 @@
 //! under `/api/gpd/…/organizations/{organizationfiscalcode}`: the key must be the
 //! organization's own, its organization enabled, and the client inside its CIDRs.
 
+use ::payments::ports::Profile;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use kernel::values::OrganizationFiscalCode;
-use ::payments::ports::Profile;
 
 use crate::auth::{ClientIp, KEY_HEADER};
 use crate::problem::ApiError;

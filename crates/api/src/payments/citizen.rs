@@ -53,7 +53,9 @@ pub async fn list(
     State(state): State<AppState>,
     caller: CitizenCaller,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({ "items": owed(&state, &caller.fiscal_code).await? })))
+    Ok(Json(
+        json!({ "items": owed(&state, &caller.fiscal_code).await? }),
+    ))
 }
 
 /// `GET /api/citizen/v1/payments/{organization}/{iupd}/notice`: the PDF, for its debtor only.

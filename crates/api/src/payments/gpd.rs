@@ -4,6 +4,11 @@
 
 use std::collections::HashMap;
 
+use ::payments::gpd::{self as wire, Draft};
+use ::payments::model::{Position, PositionStatus};
+use ::payments::ports::{ListFilter, OrderBy};
+use ::payments::rules::DateCheck;
+use ::payments::values::{Iban, parse_segregation_list};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -11,11 +16,6 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use kernel::FieldErrors;
 use kernel::fields::ObjectReader;
 use ops::payments::{PayContext, PayInfo};
-use ::payments::gpd::{self as wire, Draft};
-use ::payments::model::{Position, PositionStatus};
-use ::payments::ports::{ListFilter, OrderBy};
-use ::payments::rules::DateCheck;
-use ::payments::values::{Iban, parse_segregation_list};
 use serde_json::{Value, json};
 
 use super::auth::PaymentsCaller;
@@ -98,7 +98,14 @@ async fn create(
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let to_publish = flag(&q, "toPublish")?;
-    let draft = parse(version, &state, &caller, &headers, &body.0, DateCheck::Create)?;
+    let draft = parse(
+        version,
+        &state,
+        &caller,
+        &headers,
+        &body.0,
+        DateCheck::Create,
+    )?;
     let p = ops::payments::create(cx(&state), &caller.profile, draft, to_publish, ACTOR).await?;
     Ok((StatusCode::CREATED, Json(render(version, &p))))
 }
@@ -190,7 +197,10 @@ fn date_param(
 /// GPD's list parameters.
 fn list_filter(q: &HashMap<String, String>, v3: bool) -> ApiResult<(ListFilter, i64, i64)> {
     let mut errors = FieldErrors::default();
-    let int = |name: &str, default: i64, range: std::ops::RangeInclusive<i64>, errors: &mut FieldErrors| {
+    let int = |name: &str,
+               default: i64,
+               range: std::ops::RangeInclusive<i64>,
+               errors: &mut FieldErrors| {
         match q.get(name) {
             None => default,
             Some(s) => match s.parse::<i64>() {
@@ -198,7 +208,11 @@ fn list_filter(q: &HashMap<String, String>, v3: bool) -> ApiResult<(ListFilter, 
                 _ => {
                     errors.push(
                         name,
-                        format!("must be an integer from {} to {}", range.start(), range.end()),
+                        format!(
+                            "must be an integer from {} to {}",
+                            range.start(),
+                            range.end()
+                        ),
                     );
                     default
                 }
@@ -222,10 +236,16 @@ fn list_filter(q: &HashMap<String, String>, v3: bool) -> ApiResult<(ListFilter, 
     ] {
         match (from, to) {
             (Some(a), Some(b)) if b < a => {
-                errors.push(format!("{name}_to"), format!("must not be before {name}_from"));
+                errors.push(
+                    format!("{name}_to"),
+                    format!("must not be before {name}_from"),
+                );
             }
             (Some(a), Some(b)) if b - a > chrono::Duration::days(31) => {
-                errors.push(format!("{name}_to"), "the interval may span at most 30 days (as GPD)");
+                errors.push(
+                    format!("{name}_to"),
+                    "the interval may span at most 30 days (as GPD)",
+                );
             }
             _ => {}
         }
@@ -253,7 +273,10 @@ fn list_filter(q: &HashMap<String, String>, v3: bool) -> ApiResult<(ListFilter, 
         Some("STATUS") => Some(OrderBy::Status),
         Some("COMPANY_NAME") => Some(OrderBy::CompanyName),
         Some(_) => {
-            errors.push("orderby", "must be INSERTED_DATE, IUPD, STATUS or COMPANY_NAME");
+            errors.push(
+                "orderby",
+                "must be INSERTED_DATE, IUPD, STATUS or COMPANY_NAME",
+            );
             None
         }
     };
@@ -265,10 +288,12 @@ fn list_filter(q: &HashMap<String, String>, v3: bool) -> ApiResult<(ListFilter, 
             true
         }
     };
-    errors.finish((f, page, limit)).map_err(|errors| ApiError::Validation {
-        title: "Invalid query parameters",
-        errors,
-    })
+    errors
+        .finish((f, page, limit))
+        .map_err(|errors| ApiError::Validation {
+            title: "Invalid query parameters",
+            errors,
+        })
 }
 
 async fn list(
@@ -278,9 +303,14 @@ async fn list(
     q: HashMap<String, String>,
 ) -> ApiResult<Json<Value>> {
     let (filter, page, limit) = list_filter(&q, version == wire::Version::V3)?;
-    let (rows, total) =
-        ops::payments::list(cx(&state), &caller.profile.organization, &filter, page, limit)
-            .await?;
+    let (rows, total) = ops::payments::list(
+        cx(&state),
+        &caller.profile.organization,
+        &filter,
+        page,
+        limit,
+    )
+    .await?;
     let total_pages = (total + limit - 1) / limit;
     Ok(Json(json!({
         "payment_position_list": rows.iter().map(|p| render(version, p)).collect::<Vec<_>>(),
@@ -339,7 +369,14 @@ async fn update(
     let to_publish = flag(&q, "toPublish")?;
     // A missing position is a 404 before the body's dates are judged.
     ops::payments::get(cx(&state), &caller.profile.organization, &iupd).await?;
-    let draft = parse(version, &state, &caller, &headers, &body.0, DateCheck::Update)?;
+    let draft = parse(
+        version,
+        &state,
+        &caller,
+        &headers,
+        &body.0,
+        DateCheck::Update,
+    )?;
     let p =
         ops::payments::update(cx(&state), &caller.profile, &iupd, draft, to_publish, ACTOR).await?;
     Ok(Json(render(version, &p)))
@@ -427,7 +464,10 @@ pub async fn reissue_v1(
         Some(Value::Array(items)) => {
             let mut out = Vec::new();
             for (i, it) in items.iter().enumerate() {
-                match it.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()) {
+                match it
+                    .as_str()
+                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                {
                     Some(d) => out.push(d.with_timezone(&Utc)),
                     None => errors.push(format!("dueDates[{i}]"), "must be an RFC 3339 date-time"),
                 }
@@ -484,8 +524,11 @@ pub async fn history(
                         } else if rec.status == messaging::model::MessageStatus::Processed {
                             entry["status"] = json!("PROCESSED");
                         }
-                        entry["paymentStatus"] =
-                            json!(if rec.paid_at.is_some() { "PAID" } else { "NOT_PAID" });
+                        entry["paymentStatus"] = json!(if rec.paid_at.is_some() {
+                            "PAID"
+                        } else {
+                            "NOT_PAID"
+                        });
                     }
                 }
             }
@@ -534,7 +577,10 @@ fn pay_info(value: &Value) -> ApiResult<PayInfo> {
                     })
             });
             if parsed.is_none() {
-                errors.push("paymentDate", "must be a date-time such as 2026-12-31T23:59:59Z");
+                errors.push(
+                    "paymentDate",
+                    "must be a date-time such as 2026-12-31T23:59:59Z",
+                );
             }
             parsed
         }
@@ -593,7 +639,8 @@ pub async fn get_option(
     caller: PaymentsCaller,
     Path((_, notice)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let (p, i) = ops::payments::by_notice(cx(&state), &caller.profile.organization, &notice).await?;
+    let (p, i) =
+        ops::payments::by_notice(cx(&state), &caller.profile.organization, &notice).await?;
     Ok(Json(wire::render_option_v1(&p, i)))
 }
 
@@ -602,7 +649,8 @@ pub async fn position_of_option(
     caller: PaymentsCaller,
     Path((_, notice)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let (p, _) = ops::payments::by_notice(cx(&state), &caller.profile.organization, &notice).await?;
+    let (p, _) =
+        ops::payments::by_notice(cx(&state), &caller.profile.organization, &notice).await?;
     Ok(Json(wire::render_v1(&p)))
 }
 
@@ -674,8 +722,8 @@ pub async fn change_iban(
         return Err(invalid(errors));
     };
     errors.finish(()).map_err(invalid)?;
-    let n = ops::payments::change_iban(cx(&state), &caller.profile, &old, &new, limit, ACTOR)
-        .await?;
+    let n =
+        ops::payments::change_iban(cx(&state), &caller.profile, &old, &new, limit, ACTOR).await?;
     Ok(Json(json!({
         "description": format!("{n} transfers updated"),
         "updatedTransfers": n,
@@ -815,10 +863,16 @@ pub async fn notice_pdf(
     })?;
     Ok((
         [
-            (axum::http::header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_owned(),
+            ),
             (
                 axum::http::header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"avviso-{}.pdf\"", p.iupd.as_str().replace('"', "")),
+                format!(
+                    "inline; filename=\"avviso-{}.pdf\"",
+                    p.iupd.as_str().replace('"', "")
+                ),
             ),
         ],
         pdf,
@@ -839,15 +893,27 @@ pub async fn admin_enable(
     let value = json_body(&headers, &body.0)?;
     let mut errors = FieldErrors::default();
     let org = kernel::values::OrganizationFiscalCode::parse(&org).map_err(|_| {
-        ApiError::not_found("Organization not found", "No organization with this fiscal code.")
+        ApiError::not_found(
+            "Organization not found",
+            "No organization with this fiscal code.",
+        )
     })?;
     let Some(obj) = ObjectReader::new(&value, "", &mut errors) else {
         return Err(invalid(errors));
     };
     let codes = obj
-        .parsed_list("segregation_codes", ::payments::values::SegregationCode::parse, &mut errors)
+        .parsed_list(
+            "segregation_codes",
+            ::payments::values::SegregationCode::parse,
+            &mut errors,
+        )
         .unwrap_or_default();
-    let service = obj.parsed("io_service", false, kernel::values::ServiceId::parse, &mut errors);
+    let service = obj.parsed(
+        "io_service",
+        false,
+        kernel::values::ServiceId::parse,
+        &mut errors,
+    );
     let cidrs = obj
         .parsed_list("cidrs", kernel::values::Cidr::parse, &mut errors)
         .unwrap_or_default();
@@ -862,7 +928,9 @@ pub async fn admin_enable(
         "admin",
     )
     .await?;
-    state.payments_keys.forget_where(|(p, _)| p.organization == org);
+    state
+        .payments_keys
+        .forget_where(|(p, _)| p.organization == org);
     Ok((
         StatusCode::CREATED,
         Json(json!({

@@ -414,6 +414,8 @@ pub struct Response {
     pub headers: hyper::HeaderMap,
     pub body: Value,
     pub text: String,
+    /// The body as received (PDFs, ZIPs).
+    pub bytes: Vec<u8>,
 }
 
 /// One HTTP/1.1 request on a fresh connection.
@@ -457,6 +459,7 @@ pub async fn send(
         headers,
         body,
         text,
+        bytes: bytes.to_vec(),
     }
 }
 

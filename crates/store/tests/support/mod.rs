@@ -17,6 +17,8 @@
 //! | `inbox.rs`         | `Inbox`                 | all 4 methods                                    |
 //! | `outbound.rs`      | `OutboundLog`           | all 9 methods                                    |
 //! | `batches.rs`       | `Batches`               | all 12 methods                                   |
+//! | `profiles.rs`      | payments `Profiles`     | all 5 methods                                    |
+//! | `positions.rs`     | payments `Positions`    | all 13 methods                                   |
 //!
 //! Each file's own doc names the test(s) for every method.
 #![allow(dead_code, clippy::unwrap_used)]
@@ -110,7 +112,7 @@ impl Db {
         };
         assert_eq!(
             db.store.migrate().await.unwrap(),
-            vec![1, 2, 3, 4, 5, 6, 7, 8, 9]
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
         );
         assert!(
             db.store.migrate().await.unwrap().is_empty(),
@@ -446,4 +448,173 @@ pub fn rows_from(first: i64, last: i64) -> Vec<messaging::model::PendingRow> {
             },
         })
         .collect()
+}
+
+// ---- payments ----------------------------------------------------------------------------
+
+/// The valid IBAN the payments fixtures pay to.
+pub const IBAN: &str = "IT60X0542811101000000123456";
+/// Another valid IBAN.
+pub const IBAN2: &str = "GB82WEST12345698765432";
+
+pub fn iupd(s: &str) -> payments::values::Iupd {
+    payments::values::Iupd::parse(s).unwrap()
+}
+
+/// An unpaid single-payment option of segregation code `seg` with IUV base `base`, due at
+/// `due`, one transfer to `iban`.
+pub fn pay_option(
+    org: &OrganizationFiscalCode,
+    seg: u8,
+    base: u64,
+    due: DateTime<Utc>,
+    iban: &str,
+) -> payments::PaymentOption {
+    use payments::model::{Destination, OptionStatus, Transfer, TransferStatus};
+    use payments::values::{Iban, TaxonomyCode};
+    let nav = kernel::values::NoticeNumber::build_aux3(seg, base).unwrap();
+    let now = now_ms();
+    payments::PaymentOption {
+        iuv: nav.as_str()[1..].to_owned(),
+        nav,
+        amount: 10_000,
+        description: "TARI 2025".into(),
+        is_partial_payment: false,
+        plan_id: None,
+        option_description: None,
+        validity_date: None,
+        due_date: due,
+        retention_date: None,
+        switch_to_expired: false,
+        fee: 0,
+        notification_fee: 0,
+        debtor: None,
+        status: OptionStatus::PoUnpaid,
+        payment: None,
+        reporting_date: None,
+        flow_reporting_id: None,
+        metadata: vec![],
+        transfers: vec![Transfer {
+            id: 1,
+            organization: org.clone(),
+            company_name: None,
+            amount: 10_000,
+            remittance_information: "TARI".into(),
+            category: TaxonomyCode::parse("9/0101002IM/").unwrap(),
+            destination: Destination::Account {
+                iban: Some(Iban::parse(iban).unwrap()),
+                postal_iban: None,
+            },
+            metadata: vec![],
+            status: TransferStatus::TUnreported,
+            inserted_date: now,
+            last_updated_date: now,
+        }],
+        pre_notice: None,
+        inserted_date: now,
+        last_updated_date: now,
+    }
+}
+
+/// A VALID position of `org` owed by citizen [`FC`], one option (segregation 01, due in 30
+/// days) per IUV base.
+pub fn position_of(
+    org: &OrganizationFiscalCode,
+    iupd_text: &str,
+    bases: &[u64],
+) -> payments::Position {
+    let now = now_ms();
+    payments::Position {
+        id: payments::PositionId::new_at(now),
+        organization: org.clone(),
+        iupd: iupd(iupd_text),
+        status: payments::PositionStatus::Valid,
+        version: 0,
+        debtor: payments::Debtor {
+            code: payments::model::DebtorCode::Person(fc(FC)),
+            full_name: "Mario Rossi".into(),
+            street_name: None,
+            civic_number: None,
+            postal_code: None,
+            city: None,
+            province: None,
+            region: None,
+            country: None,
+            email: None,
+            phone: None,
+        },
+        company_name: "Comune di Varese".into(),
+        office_name: None,
+        switch_to_expired: false,
+        pay_stand_in: false,
+        validity_date: None,
+        publish_date: None,
+        payment_date: None,
+        inserted_date: now,
+        last_updated_date: now,
+        options: bases
+            .iter()
+            .map(|b| pay_option(org, 1, *b, now + Duration::days(30), IBAN))
+            .collect(),
+        reissue_of: None,
+        reissued_as: None,
+    }
+}
+
+/// [`position_of`] for [`org`].
+pub fn position(iupd_text: &str, bases: &[u64]) -> payments::Position {
+    position_of(&org().fiscal_code, iupd_text, bases)
+}
+
+pub fn pevent(action: &str, version: i64) -> payments::model::PositionEvent {
+    payments::model::PositionEvent {
+        at: now_ms(),
+        version,
+        action: action.into(),
+        status: payments::PositionStatus::Valid,
+        detail: Some(format!("{action} by the test")),
+        actor: "test".into(),
+    }
+}
+
+/// `p` to create, with a `created` event and a `position_tick` job about it due in an hour.
+pub fn pwrite(p: payments::Position) -> payments::ports::PositionWrite {
+    let job = payments::ports::PositionJob {
+        kind: JobKind::PositionTick,
+        subject_id: p.id.to_string(),
+        due_at: now_ms() + Duration::hours(1),
+    };
+    payments::ports::PositionWrite {
+        event: vec![pevent("created", p.version)],
+        jobs: vec![job],
+        position: p,
+    }
+}
+
+/// `p` changed: version + 1, with an `updated` event and no job.
+pub fn pupdate(mut p: payments::Position) -> payments::ports::PositionWrite {
+    p.version += 1;
+    p.last_updated_date = now_ms();
+    payments::ports::PositionWrite {
+        event: vec![pevent("updated", p.version)],
+        jobs: vec![],
+        position: p,
+    }
+}
+
+pub fn payments_profile(org: &OrganizationFiscalCode) -> payments::ports::Profile {
+    payments::ports::Profile {
+        organization: org.clone(),
+        segregation_codes: vec![
+            payments::values::SegregationCode::new(1).unwrap(),
+            payments::values::SegregationCode::new(2).unwrap(),
+        ],
+        io_service: Some(ServiceId::new()),
+        cidrs: vec![
+            kernel::values::Cidr::parse("10.0.0.0/8").unwrap(),
+            kernel::values::Cidr::parse("2001:db8::/32").unwrap(),
+        ],
+        template: payments::ports::NoticeTemplate::default(),
+        created_at: now_ms(),
+    }
 }

@@ -1,0 +1,5 @@
+//! The payments domain's ports: [`payments::ports::Profiles`] (an ente's set-up and keys) and
+//! [`payments::ports::Positions`] (debt positions, their notice numbers and history).
+
+mod positions;
+mod profiles;
