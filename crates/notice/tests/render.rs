@@ -135,6 +135,19 @@ fn write(notice: &Notice) -> Rendered {
     let dir = tempfile::tempdir().expect("temp dir");
     let pdf = dir.path().join("notice.pdf");
     std::fs::write(&pdf, &bytes).expect("write pdf");
+    // To look at what the tests render: NOTICE_TEST_OUT=/some/dir cargo test -p notice.
+    if let Some(out) = std::env::var_os("NOTICE_TEST_OUT") {
+        static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!(
+            "{}-{n}.pdf",
+            std::thread::current()
+                .name()
+                .unwrap_or("notice")
+                .replace("::", "-")
+        );
+        std::fs::write(Path::new(&out).join(name), &bytes).expect("write a copy");
+    }
     Rendered {
         _dir: dir,
         pdf,
@@ -621,4 +634,83 @@ fn a_zip_of_notices_passes_python_zipfile() {
     }
     assert_eq!(lines[5], "LEGGIMI-è.txt 900 8");
     run("unzip", &["-tq", path.to_str().expect("utf-8")]);
+}
+
+/// Words (text, page, xMax, yMax) from `pdftotext -bbox`.
+fn word_boxes(pdf: &Rendered) -> Vec<(String, usize, f32, f32)> {
+    let html = run("pdftotext", &["-bbox", pdf.path(), "-"]);
+    let mut page = 0;
+    let mut words = Vec::new();
+    for line in html.lines() {
+        let line = line.trim();
+        if line.starts_with("<page ") {
+            page += 1;
+        }
+        if let Some(rest) = line.strip_prefix("<word ") {
+            let attr = |name: &str| -> f32 {
+                let start = rest.find(&format!("{name}=\"")).expect("attribute") + name.len() + 2;
+                rest[start..start + rest[start..].find('"').expect("quote")]
+                    .parse()
+                    .expect("number")
+            };
+            let text = rest[rest.find('>').expect(">") + 1..]
+                .trim_end_matches("</word>")
+                .to_owned();
+            words.push((text, page, attr("xMax"), attr("yMax")));
+        }
+    }
+    words
+}
+
+#[test]
+fn the_longest_fields_allowed_stay_inside_the_page() {
+    let long = |word: &str, len: usize| {
+        let mut s = String::new();
+        while s.chars().count() + word.chars().count() < len {
+            s.push_str(word);
+        }
+        s.trim().to_owned()
+    };
+    let notice = Notice {
+        subject: long("Wassergebühr ", 90),
+        language: Language::ItDe,
+        creditor: Creditor {
+            fiscal_code: "00000000201".into(),
+            name: long("Gemeinde Mühlbach ", 100),
+            sector: Some(long("Abteilung Wasser ", 100)),
+            info: Some(long("Öffnungszeiten ", 200)),
+            cbill: Some("ABCDEFGHIJKLMNOP".into()),
+            logo_png: Some(logo_png(400, 100, 2)),
+        },
+        debtor: Debtor {
+            fiscal_code: "MMMMMM00M00M000M".into(),
+            full_name: long("Wolfgang Mühlmann ", 70),
+            address: Some(long("Mühlgasse 1 ", 140)),
+        },
+        payment: plan(3, true),
+    };
+    let pdf = write(&notice);
+    assert_eq!(pdf.pages(), 2);
+    let words = word_boxes(&pdf);
+    assert!(words.len() > 300, "{} words", words.len());
+    for (text, page, x_max, y_max) in &words {
+        assert!(
+            *x_max <= 595.0 - 20.0 && *y_max <= 842.0 - 20.0,
+            "{text:?} on page {page} ends at ({x_max}, {y_max})"
+        );
+    }
+    assert_eq!(pdf.qr_codes(), expected_payloads(&notice));
+}
+
+#[test]
+fn a_plan_of_a_hundred_installments_has_thirty_five_pages() {
+    let notice = Notice {
+        payment: plan(100, false),
+        ..single_notice(Language::It)
+    };
+    let pdf = write(&notice);
+    // Page 1, then 32 pages of three and two of two.
+    assert_eq!(pdf.pages(), 35);
+    let text = pdf.text();
+    assert!(text.contains("RATA 100 di 100"), "{text}");
 }
