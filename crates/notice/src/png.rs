@@ -1,9 +1,10 @@
 //! The ente's logo: a PNG turned into a PDF image XObject.
 //!
 //! Opaque PNGs (gray, RGB, palette; not interlaced) keep their compressed IDAT data (inflated
-//! once to check it holds the rows the header promises), which PDF reads directly with `/FlateDecode` and `/DecodeParms << /Predictor 15 >>`. PNGs with an alpha
-//! channel (8-bit gray+alpha, RGBA) are inflated and unfiltered once, split into colour and a
-//! soft mask, and deflated again. Prepared logos are cached by content, since a batch uses one
+//! once to check it holds the rows the header promises), which PDF reads directly with
+//! `/FlateDecode` and `/DecodeParms << /Predictor 15 >>`. PNGs with an alpha channel (8-bit
+//! gray+alpha, RGBA) are inflated and unfiltered once, split into colour and a soft mask, and
+//! deflated again. Prepared logos are cached by content, since a batch uses one
 //! logo for thousands of notices. 16-bit and interlaced PNGs are refused.
 
 use std::sync::{Arc, Mutex};
