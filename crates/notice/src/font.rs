@@ -344,3 +344,58 @@ impl Encoder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every character of the shared subset is drawn with its own glyph: the subset font's glyph
+    /// at the character's code has the original glyph's bounding box and advance.
+    #[test]
+    fn the_shared_subset_keeps_each_characters_glyph_at_its_code() {
+        let (regular, bold) = fonts().expect("fonts load");
+        for font in [regular, bold] {
+            let subset = subsetter::subset(font.data, 0, &font.remapper).expect("subsets");
+            let sub = Face::parse(&subset, 0).expect("the subset parses");
+            // Components of composite glyphs follow the glyphs we address.
+            assert!(usize::from(sub.number_of_glyphs()) >= font.entries.len());
+            let mut checked = 0;
+            for ch in repertoire() {
+                let Some(original) = font.face.glyph_index(ch) else {
+                    continue;
+                };
+                let glyph = font.glyphs[&ch];
+                assert_eq!(
+                    sub.glyph_bounding_box(GlyphId(glyph.cid)),
+                    font.face.glyph_bounding_box(original),
+                    "{}: {ch:?}",
+                    font.name
+                );
+                assert_eq!(
+                    sub.glyph_hor_advance(GlyphId(glyph.cid)),
+                    font.face.glyph_hor_advance(original)
+                );
+                checked += 1;
+            }
+            assert!(checked > 250, "{checked} characters checked");
+        }
+    }
+
+    #[test]
+    fn characters_outside_the_repertoire_extend_a_copy_of_the_subset() {
+        let (regular, _) = fonts().expect("fonts load");
+        let mut enc = Encoder::new(regular);
+        let a = enc.glyph('a').expect("a");
+        assert!(matches!(enc.objects(), Ok(Cow::Borrowed(_))));
+        let omega = enc.glyph('Ω').expect("omega");
+        assert_eq!(
+            usize::from(omega.cid),
+            regular.entries.len(),
+            "appended after the shared glyphs"
+        );
+        assert_eq!(enc.glyph('a').expect("a").cid, a.cid);
+        let objects = enc.objects().expect("objects");
+        assert!(matches!(objects, Cow::Owned(_)));
+        assert!(enc.glyph('漢').is_err());
+    }
+}

@@ -3,9 +3,14 @@
 //! amount and due date, payment channels, and per installment a slip with the QR code
 //! (`PAGOPA|002|…`, ECC level M, 25 mm), the grouped notice code and the creditor's fiscal code.
 //!
+//! Pages (A4): page 1 holds the header, the parties, amount and due date, the channels and,
+//! when there is one, the single-payment slip. A plan's installments follow on the next pages,
+//! three per page while three or more remain, except that four remaining are split two and two
+//! ([`installment_pages`]): a single payment takes one page, a plan of 3 with a single option two.
+//!
 //! Pure: no I/O, no async. Fonts (DejaVu Sans, embedded as subsets) are prepared once per
 //! process, so rendering a notice is mostly writing its content stream. [`ZipWriter`] packs
-//! many notices into one archive.
+//! many notices into one archive. Throughput: `cargo run --release -p notice --bin notice-bench`.
 
 mod font;
 mod format;

@@ -10,7 +10,7 @@ pub(crate) fn deflate(data: &[u8], level: u8) -> Vec<u8> {
 /// For what is written once per process (font subsets): the smallest output.
 pub(crate) const ONCE: u8 = 10;
 /// For what is written per notice (page contents).
-pub(crate) const PER_NOTICE: u8 = 3;
+pub(crate) const PER_NOTICE: u8 = 1;
 
 /// A complete stream object `num 0 obj << /Length … dict >> stream … endstream endobj`.
 pub(crate) fn stream_object(num: u32, dict: &str, data: &[u8]) -> Vec<u8> {

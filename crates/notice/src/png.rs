@@ -1,9 +1,10 @@
 //! The ente's logo: a PNG turned into a PDF image XObject.
 //!
-//! Opaque PNGs (gray, RGB, palette; not interlaced) keep their compressed IDAT data, which PDF
-//! reads directly with `/FlateDecode` and `/DecodeParms << /Predictor 15 >>`. PNGs with an alpha
-//! channel (8-bit gray+alpha, RGBA) are inflated and unfiltered once, split into colour and a
-//! soft mask, and deflated again. Prepared logos are cached by content, since a batch uses one
+//! Opaque PNGs (gray, RGB, palette; not interlaced) keep their compressed IDAT data (inflated
+//! once to check it holds the rows the header promises), which PDF reads directly with
+//! `/FlateDecode` and `/DecodeParms << /Predictor 15 >>`. PNGs with an alpha channel (8-bit
+//! gray+alpha, RGBA) are inflated and unfiltered once, split into colour and a soft mask, and
+//! deflated again. Prepared logos are cached by content, since a batch uses one
 //! logo for thousands of notices. 16-bit and interlaced PNGs are refused.
 
 use std::sync::{Arc, Mutex};
@@ -89,7 +90,7 @@ fn decode(png: &[u8]) -> Result<Image, NoticeError> {
     let width = be32(header, 0)?;
     let height = be32(header, 4)?;
     let (depth, color, interlace) = (header[8], header[9], header[12]);
-    if width == 0 || height == 0 || width > 10_000 || height > 10_000 {
+    if width == 0 || height == 0 || width > 4096 || height > 4096 {
         return Err(bad(format!("PNG of {width}×{height} pixels")));
     }
     if interlace != 0 {
@@ -108,6 +109,14 @@ fn decode(png: &[u8]) -> Result<Image, NoticeError> {
             "/Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace {space} /BitsPerComponent {bits} /Filter /FlateDecode"
         )
     };
+    if matches!(color, 0 | 2 | 3) {
+        let channels = if color == 2 { 3 } else { 1 };
+        check_rows(
+            &idat,
+            (width as usize * channels * usize::from(depth)).div_ceil(8),
+            height as usize,
+        )?;
+    }
     match (color, depth) {
         (0, 1 | 2 | 4 | 8) => Ok(Image {
             width,
@@ -167,6 +176,21 @@ fn decode(png: &[u8]) -> Result<Image, NoticeError> {
             "PNG colour type {color} with bit depth {depth} is not supported"
         ))),
     }
+}
+
+/// Checks that IDAT data passed through as is inflates to `height` rows of `stride` bytes, each
+/// after a valid filter byte: a PDF viewer would otherwise show a broken logo, or none.
+fn check_rows(idat: &[u8], stride: usize, height: usize) -> Result<(), NoticeError> {
+    let expected = (stride + 1) * height;
+    let raw = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(idat, expected)
+        .map_err(|e| bad(format!("PNG data does not inflate: {e:?}")))?;
+    if raw.len() != expected {
+        return Err(bad("PNG data has the wrong length"));
+    }
+    if raw.iter().step_by(stride + 1).any(|&filter| filter > 4) {
+        return Err(bad("PNG row with an unknown filter"));
+    }
+    Ok(())
 }
 
 /// Inflates IDAT data and undoes the per-row PNG filters of 8-bit samples.
@@ -303,12 +327,32 @@ pub(crate) mod tests {
         assert!(image.smask.is_none());
     }
 
+    proptest::proptest! {
+        /// Damaged PNGs are errors, never panics.
+        #[test]
+        fn damaged_pngs_do_not_panic(at in 8usize..200, byte in proptest::num::u8::ANY, cut in 8usize..400) {
+            for color in [0, 2, 4, 6] {
+                let mut png = make_png(7, 5, color);
+                if at < png.len() {
+                    png[at] = byte;
+                }
+                png.truncate(cut);
+                let _ = decode(&png);
+            }
+        }
+    }
+
     #[test]
     fn what_is_not_a_supported_png_is_an_error() {
         assert!(decode(b"GIF89a").is_err());
         let mut png = make_png(4, 4, 2);
         png.truncate(40);
         assert!(decode(&png).is_err());
+        // An opaque PNG whose image data is one row short.
+        let mut short = make_png(4, 4, 2);
+        let ihdr_height = SIGNATURE.len() + 8 + 4;
+        short[ihdr_height + 3] = 5;
+        assert!(decode(&short).is_err());
         let mut sixteen = make_png(2, 2, 2);
         sixteen[SIGNATURE.len() + 8 + 8] = 16; // IHDR bit depth
         assert!(decode(&sixteen).is_err());

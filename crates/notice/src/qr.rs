@@ -197,29 +197,9 @@ impl Grid {
 
     /// The 15 format bits for `mask`, both copies, and the dark module.
     fn format_bits(&mut self, mask: u32) {
-        let data = (EC_LEVEL_BITS << 3) | mask;
-        let mut rem = data;
-        for _ in 0..10 {
-            rem = (rem << 1) ^ ((rem >> 9) * 0x537);
+        for (x, y, dark) in format_modules(mask) {
+            self.set(x, y, dark);
         }
-        let bits = ((data << 10) | rem) ^ 0x5412;
-        let bit = |i: usize| (bits >> i) & 1 == 1;
-        for i in 0..=5 {
-            self.set(8, i, bit(i));
-        }
-        self.set(8, 7, bit(6));
-        self.set(8, 8, bit(7));
-        self.set(7, 8, bit(8));
-        for i in 9..15 {
-            self.set(14 - i, 8, bit(i));
-        }
-        for i in 0..8 {
-            self.set(SIZE - 1 - i, 8, bit(i));
-        }
-        for i in 8..15 {
-            self.set(8, SIZE - 15 + i, bit(i));
-        }
-        self.set(8, SIZE - 8, true);
     }
 
     /// The positions of the data modules, in the zigzag order of the standard.
@@ -246,6 +226,7 @@ impl Grid {
     }
 
     /// Places the codewords at the data positions (bits past the end stay light).
+    #[cfg(test)]
     fn place(&mut self, order: &[u16], codewords: &[u8]) {
         for (i, &pos) in order.iter().enumerate() {
             let dark = codewords
@@ -289,19 +270,96 @@ impl Grid {
         }
     }
 
-    /// The penalty score of ISO/IEC 18004 §7.8.3 (N1 = 3, N2 = 3, N3 = 40, N4 = 10), on rows
-    /// and columns as bit masks (bit `i` = module `i`).
-    fn penalty(&self) -> u32 {
-        let mut rows = [0u64; SIZE];
-        let mut cols = [0u64; SIZE];
-        for (y, row) in rows.iter_mut().enumerate() {
-            for (x, col) in cols.iter_mut().enumerate() {
-                if self.dark[y * SIZE + x] {
-                    *row |= 1 << x;
-                    *col |= 1 << y;
-                }
+    /// The rows and columns as bit masks (bit `i` = module `i`).
+    fn bits(&self) -> Bits {
+        let mut bits = Bits {
+            rows: [0; SIZE],
+            cols: [0; SIZE],
+        };
+        for y in 0..SIZE {
+            for x in 0..SIZE {
+                bits.set(x, y, self.dark[y * SIZE + x]);
             }
         }
+        bits
+    }
+}
+
+/// The format information modules for `mask`: both copies of the 15 bits, and the dark module.
+fn format_modules(mask: u32) -> [(usize, usize, bool); 31] {
+    let data = (EC_LEVEL_BITS << 3) | mask;
+    let mut rem = data;
+    for _ in 0..10 {
+        rem = (rem << 1) ^ ((rem >> 9) * 0x537);
+    }
+    let bits = ((data << 10) | rem) ^ 0x5412;
+    let bit = |i: usize| (bits >> i) & 1 == 1;
+    let mut out = [(0, 0, false); 31];
+    let mut n = 0;
+    let mut push = |x: usize, y: usize, dark: bool| {
+        out[n] = (x, y, dark);
+        n += 1;
+    };
+    for i in 0..=5 {
+        push(8, i, bit(i));
+    }
+    push(8, 7, bit(6));
+    push(8, 8, bit(7));
+    push(7, 8, bit(8));
+    for i in 9..15 {
+        push(14 - i, 8, bit(i));
+    }
+    for i in 0..8 {
+        push(SIZE - 1 - i, 8, bit(i));
+    }
+    for i in 8..15 {
+        push(8, SIZE - 15 + i, bit(i));
+    }
+    push(8, SIZE - 8, true);
+    out
+}
+
+/// A symbol as bit masks, by row and by column (bit `i` = module `i`), for fast masking and
+/// scoring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Bits {
+    rows: [u64; SIZE],
+    cols: [u64; SIZE],
+}
+
+impl Bits {
+    fn set(&mut self, x: usize, y: usize, dark: bool) {
+        if dark {
+            self.rows[y] |= 1 << x;
+            self.cols[x] |= 1 << y;
+        } else {
+            self.rows[y] &= !(1 << x);
+            self.cols[x] &= !(1 << y);
+        }
+    }
+
+    fn xor(&mut self, other: &Bits) {
+        for (a, b) in self.rows.iter_mut().zip(&other.rows) {
+            *a ^= b;
+        }
+        for (a, b) in self.cols.iter_mut().zip(&other.cols) {
+            *a ^= b;
+        }
+    }
+
+    fn matrix(&self) -> QrMatrix {
+        let mut modules = vec![false; SIZE * SIZE];
+        for (y, row) in self.rows.iter().enumerate() {
+            for (x, m) in modules[y * SIZE..(y + 1) * SIZE].iter_mut().enumerate() {
+                *m = (row >> x) & 1 == 1;
+            }
+        }
+        QrMatrix { modules }
+    }
+
+    /// The penalty score of ISO/IEC 18004 §7.8.3 (N1 = 3, N2 = 3, N3 = 40, N4 = 10).
+    fn penalty(&self) -> u32 {
+        let (rows, cols) = (&self.rows, &self.cols);
         let full = (1u64 << SIZE) - 1;
         let mut score = 0;
         for line in rows.iter().chain(cols.iter()) {
@@ -343,18 +401,32 @@ impl Grid {
 
 /// What is the same for every code: the function patterns, the data order, the masks.
 struct Template {
-    base: Grid,
-    order: Vec<u16>,
-    masks: [[bool; SIZE * SIZE]; 8],
+    base: Bits,
+    order: Vec<(u8, u8)>,
+    masks: [Bits; 8],
 }
 
 fn template() -> &'static Template {
     static TEMPLATE: std::sync::OnceLock<Template> = std::sync::OnceLock::new();
     TEMPLATE.get_or_init(|| {
-        let base = Grid::function_patterns();
-        let order = base.data_order();
-        let masks = std::array::from_fn(|m| base.mask_pattern(m as u32));
-        Template { base, order, masks }
+        let grid = Grid::function_patterns();
+        let order = grid
+            .data_order()
+            .iter()
+            .map(|&p| ((usize::from(p) % SIZE) as u8, (usize::from(p) / SIZE) as u8))
+            .collect();
+        let masks = std::array::from_fn(|m| {
+            let pattern = Grid {
+                dark: grid.mask_pattern(m as u32),
+                functional: grid.functional,
+            };
+            pattern.bits()
+        });
+        Template {
+            base: grid.bits(),
+            order,
+            masks,
+        }
     })
 }
 
@@ -363,25 +435,28 @@ pub(crate) fn encode(payload: &[u8]) -> Result<QrMatrix, NoticeError> {
     let codewords = codewords(payload)?;
     let t = template();
     let mut base = t.base;
-    base.place(&t.order, &codewords);
-    let mut best: Option<(u32, Grid)> = None;
-    for (mask, pattern) in t.masks.iter().enumerate() {
-        let mut g = base;
-        for (d, &m) in g.dark.iter_mut().zip(pattern) {
-            *d ^= m;
-        }
-        g.format_bits(mask as u32);
-        let score = g.penalty();
-        if best.as_ref().is_none_or(|(s, _)| score < *s) {
-            best = Some((score, g));
+    for (i, &(x, y)) in t.order.iter().enumerate() {
+        if codewords
+            .get(i / 8)
+            .is_some_and(|b| (b >> (7 - i % 8)) & 1 == 1)
+        {
+            base.set(usize::from(x), usize::from(y), true);
         }
     }
-    let grid = best
-        .map(|(_, g)| g)
-        .ok_or_else(|| NoticeError::Qr("no mask".into()))?;
-    Ok(QrMatrix {
-        modules: grid.dark.to_vec(),
-    })
+    let mut best: Option<(u32, Bits)> = None;
+    for (mask, pattern) in t.masks.iter().enumerate() {
+        let mut bits = base;
+        bits.xor(pattern);
+        for (x, y, dark) in format_modules(mask as u32) {
+            bits.set(x, y, dark);
+        }
+        let score = bits.penalty();
+        if best.as_ref().is_none_or(|(s, _)| score < *s) {
+            best = Some((score, bits));
+        }
+    }
+    best.map(|(_, bits)| bits.matrix())
+        .ok_or_else(|| NoticeError::Qr("no mask".into()))
 }
 
 /// Encodes `payload` with a given mask (for tests against another encoder).

@@ -135,6 +135,19 @@ fn write(notice: &Notice) -> Rendered {
     let dir = tempfile::tempdir().expect("temp dir");
     let pdf = dir.path().join("notice.pdf");
     std::fs::write(&pdf, &bytes).expect("write pdf");
+    // To look at what the tests render: NOTICE_TEST_OUT=/some/dir cargo test -p notice.
+    if let Some(out) = std::env::var_os("NOTICE_TEST_OUT") {
+        static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!(
+            "{}-{n}.pdf",
+            std::thread::current()
+                .name()
+                .unwrap_or("notice")
+                .replace("::", "-")
+        );
+        std::fs::write(Path::new(&out).join(name), &bytes).expect("write a copy");
+    }
     Rendered {
         _dir: dir,
         pdf,
@@ -413,14 +426,47 @@ fn characters_outside_the_shared_subset_get_a_subset_of_their_own() {
     assert_eq!(pdf.qr_codes(), expected_payloads(&notice));
 }
 
-fn png_rgba(width: u32, height: u32) -> Vec<u8> {
-    // Written with Python's zlib so the decoder is checked against an independent encoder.
+/// The test logo's pixel at (x, y): red, green, blue, alpha.
+fn logo_pixel(x: u32, y: u32) -> [u8; 4] {
+    [
+        ((x * 9) % 256) as u8,
+        ((y * 5) % 256) as u8,
+        128,
+        if x < 60 { 255 } else { 90 },
+    ]
+}
+
+/// A PNG of `logo_pixel`s (colour type 2 RGB or 6 RGBA), written by Python's zlib with the row
+/// filters cycling through all five, so the decoding is checked against an independent encoder.
+fn logo_png(width: u32, height: u32, color_type: u8) -> Vec<u8> {
     let script = format!(
-        "import sys, zlib, struct\n\
-w, h = {width}, {height}\n\
-def chunk(t, d):\n    return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))\n\
-rows = b''.join(b'\\x00' + b''.join(bytes([(x * 9) % 256, (y * 5) % 256, 128, 255 if x < w // 2 else 90]) for x in range(w)) for y in range(h))\n\
-sys.stdout.buffer.write(b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 6, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b''))\n"
+        r#"
+import sys, zlib, struct
+w, h, ct = {width}, {height}, {color_type}
+n = 4 if ct == 6 else 3
+def px(x, y):
+    return [(x * 9) % 256, (y * 5) % 256, 128, 255 if x < 60 else 90][:n]
+def paeth(a, b, c):
+    p = a + b - c
+    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    return a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+rows = [bytes(sum((px(x, y) for x in range(w)), [])) for y in range(h)]
+out = bytearray()
+for y, row in enumerate(rows):
+    prev = rows[y - 1] if y else bytes(len(row))
+    f = y % 5
+    out.append(f)
+    for i, v in enumerate(row):
+        a = row[i - n] if i >= n else 0
+        b = prev[i]
+        c = prev[i - n] if i >= n else 0
+        pred = [0, a, b, (a + b) // 2, paeth(a, b, c)][f]
+        out.append((v - pred) % 256)
+def chunk(t, d):
+    return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))
+sys.stdout.buffer.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, ct, 0, 0, 0))
+    + chunk(b'IDAT', zlib.compress(bytes(out))) + chunk(b'IEND', b''))
+"#
     );
     let out = Command::new(tools())
         .arg("-c")
@@ -435,20 +481,91 @@ sys.stdout.buffer.write(b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('
     out.stdout
 }
 
-#[test]
-fn a_logo_is_embedded_as_an_image() {
+/// Reads a binary PPM (P6) or PGM (P5) as written by pdfimages: (width, height, samples per
+/// pixel, samples).
+fn read_pnm(path: &Path) -> (u32, u32, usize, Vec<u8>) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| {
+        let dir = path.parent().expect("dir");
+        let names: Vec<_> = std::fs::read_dir(dir)
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        panic!(
+            "cannot read {}: {e}; the directory has {names:?}",
+            path.display()
+        )
+    });
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 {
+        while bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while !bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(String::from_utf8_lossy(&bytes[start..at]).into_owned());
+    }
+    assert_eq!(fields[3], "255", "8-bit samples");
+    let channels = if fields[0] == "P6" { 3 } else { 1 };
+    (
+        fields[1].parse().expect("width"),
+        fields[2].parse().expect("height"),
+        channels,
+        bytes[at + 1..].to_vec(),
+    )
+}
+
+/// Renders a notice with the logo, extracts its images with pdfimages and compares every
+/// sample with `logo_pixel`.
+fn check_logo(color_type: u8) {
+    let (w, h) = (120, 60);
     let mut notice = single_notice(Language::It);
-    notice.creditor.logo_png = Some(png_rgba(120, 60));
+    notice.creditor.logo_png = Some(logo_png(w, h, color_type));
     let pdf = write(&notice);
-    let images = run("pdfimages", &["-list", pdf.path()]);
-    let rows: Vec<&str> = images.lines().skip(2).collect();
-    assert_eq!(rows.len(), 2, "image and soft mask:\n{images}");
-    assert!(
-        rows[0].split_whitespace().nth(3) == Some("120") && rows[0].contains("rgb"),
-        "{images}"
-    );
-    assert!(rows[1].contains("smask"), "{images}");
+    let prefix = pdf.pdf.parent().expect("dir").join("img");
+    run("pdfimages", &[pdf.path(), prefix.to_str().expect("utf-8")]);
+    let (iw, ih, channels, rgb) = read_pnm(&prefix.with_file_name("img-000.ppm"));
+    assert_eq!((iw, ih, channels), (w, h, 3));
+    for y in 0..h {
+        for x in 0..w {
+            let i = ((y * w + x) * 3) as usize;
+            assert_eq!(
+                &rgb[i..i + 3],
+                &logo_pixel(x, y)[..3],
+                "colour at ({x}, {y})"
+            );
+        }
+    }
+    // poppler writes the soft mask as a PPM with equal channels.
+    let mask = prefix.with_file_name("img-001.ppm");
+    if color_type == 6 {
+        let (mw, mh, channels, alpha) = read_pnm(&mask);
+        assert_eq!((mw, mh), (w, h));
+        for y in 0..h {
+            for x in 0..w {
+                assert_eq!(
+                    alpha[(y * w + x) as usize * channels],
+                    logo_pixel(x, y)[3],
+                    "alpha at ({x}, {y})"
+                );
+            }
+        }
+    } else {
+        assert!(!mask.exists(), "an opaque logo has no soft mask");
+    }
     assert_eq!(pdf.qr_codes(), expected_payloads(&notice));
+}
+
+#[test]
+fn an_rgba_logo_is_embedded_with_its_soft_mask() {
+    check_logo(6);
+}
+
+#[test]
+fn an_opaque_logo_keeps_its_png_data_and_decodes_to_the_same_pixels() {
+    check_logo(2);
 }
 
 #[test]
@@ -517,4 +634,83 @@ fn a_zip_of_notices_passes_python_zipfile() {
     }
     assert_eq!(lines[5], "LEGGIMI-è.txt 900 8");
     run("unzip", &["-tq", path.to_str().expect("utf-8")]);
+}
+
+/// Words (text, page, xMax, yMax) from `pdftotext -bbox`.
+fn word_boxes(pdf: &Rendered) -> Vec<(String, usize, f32, f32)> {
+    let html = run("pdftotext", &["-bbox", pdf.path(), "-"]);
+    let mut page = 0;
+    let mut words = Vec::new();
+    for line in html.lines() {
+        let line = line.trim();
+        if line.starts_with("<page ") {
+            page += 1;
+        }
+        if let Some(rest) = line.strip_prefix("<word ") {
+            let attr = |name: &str| -> f32 {
+                let start = rest.find(&format!("{name}=\"")).expect("attribute") + name.len() + 2;
+                rest[start..start + rest[start..].find('"').expect("quote")]
+                    .parse()
+                    .expect("number")
+            };
+            let text = rest[rest.find('>').expect(">") + 1..]
+                .trim_end_matches("</word>")
+                .to_owned();
+            words.push((text, page, attr("xMax"), attr("yMax")));
+        }
+    }
+    words
+}
+
+#[test]
+fn the_longest_fields_allowed_stay_inside_the_page() {
+    let long = |word: &str, len: usize| {
+        let mut s = String::new();
+        while s.chars().count() + word.chars().count() < len {
+            s.push_str(word);
+        }
+        s.trim().to_owned()
+    };
+    let notice = Notice {
+        subject: long("Wassergebühr ", 90),
+        language: Language::ItDe,
+        creditor: Creditor {
+            fiscal_code: "00000000201".into(),
+            name: long("Gemeinde Mühlbach ", 100),
+            sector: Some(long("Abteilung Wasser ", 100)),
+            info: Some(long("Öffnungszeiten ", 200)),
+            cbill: Some("ABCDEFGHIJKLMNOP".into()),
+            logo_png: Some(logo_png(400, 100, 2)),
+        },
+        debtor: Debtor {
+            fiscal_code: "MMMMMM00M00M000M".into(),
+            full_name: long("Wolfgang Mühlmann ", 70),
+            address: Some(long("Mühlgasse 1 ", 140)),
+        },
+        payment: plan(3, true),
+    };
+    let pdf = write(&notice);
+    assert_eq!(pdf.pages(), 2);
+    let words = word_boxes(&pdf);
+    assert!(words.len() > 300, "{} words", words.len());
+    for (text, page, x_max, y_max) in &words {
+        assert!(
+            *x_max <= 595.0 - 20.0 && *y_max <= 842.0 - 20.0,
+            "{text:?} on page {page} ends at ({x_max}, {y_max})"
+        );
+    }
+    assert_eq!(pdf.qr_codes(), expected_payloads(&notice));
+}
+
+#[test]
+fn a_plan_of_a_hundred_installments_has_thirty_five_pages() {
+    let notice = Notice {
+        payment: plan(100, false),
+        ..single_notice(Language::It)
+    };
+    let pdf = write(&notice);
+    // Page 1, then 32 pages of three and two of two.
+    assert_eq!(pdf.pages(), 35);
+    let text = pdf.text();
+    assert!(text.contains("RATA 100 di 100"), "{text}");
 }

@@ -32,6 +32,15 @@ fn sample(i: u64) -> Notice {
     }
 }
 
+/// This process's CPU time (user + system) from `/proc/self/stat`, on Linux; the bench also
+/// reports notices per CPU-second, which holds when other work shares the cores.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0) // USER_HZ is 100 on Linux
+}
+
 /// Renders for `budget` on `threads` threads; returns (notices, total bytes, elapsed).
 fn run(threads: u64, budget: Duration) -> (u64, u64, Duration) {
     let start = Instant::now();
@@ -114,9 +123,16 @@ fn main() {
         warm.elapsed().as_secs_f64() * 1000.0
     );
     for threads in [1, 2] {
+        let cpu_before = cpu_seconds();
         let (count, bytes, elapsed) = run(threads, budget);
+        let per_cpu = match (cpu_before, cpu_seconds()) {
+            (Some(a), Some(b)) if b > a => {
+                format!(", {:.0} per CPU-second", count as f64 / (b - a))
+            }
+            _ => String::new(),
+        };
         println!(
-            "{threads} thread(s): {count} notices in {:.2} s = {:.0} notices/s, average PDF {:.1} KiB",
+            "{threads} thread(s): {count} notices in {:.2} s = {:.0} notices/s{per_cpu}, average PDF {:.1} KiB",
             elapsed.as_secs_f64(),
             count as f64 / elapsed.as_secs_f64(),
             bytes as f64 / count.max(1) as f64 / 1024.0
