@@ -339,7 +339,7 @@ pub fn format_amount_it(cents: i64) -> String {
     let euros = (cents / 100).to_string();
     let mut grouped = String::new();
     for (k, c) in euros.chars().enumerate() {
-        if k > 0 && (euros.len() - k) % 3 == 0 {
+        if k > 0 && (euros.len() - k).is_multiple_of(3) {
             grouped.push('.');
         }
         grouped.push(c);

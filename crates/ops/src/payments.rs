@@ -266,14 +266,14 @@ fn jobs_for(
     now: DateTime<Utc>,
 ) -> Vec<PositionJob> {
     let mut jobs = Vec::new();
-    if let Some(at) = p.next_tick() {
-        if before != Some(p.status) || before.is_none() {
-            jobs.push(PositionJob {
-                kind: JobKind::PositionTick,
-                subject_id: p.id.to_string(),
-                due_at: at.max(now),
-            });
-        }
+    if let Some(at) = p.next_tick()
+        && (before != Some(p.status) || before.is_none())
+    {
+        jobs.push(PositionJob {
+            kind: JobKind::PositionTick,
+            subject_id: p.id.to_string(),
+            due_at: at.max(now),
+        });
     }
     let became_payable = p.status == PositionStatus::Valid && before != Some(PositionStatus::Valid);
     if became_payable && profile.io_service.is_some() && !p.pre_notice_targets().is_empty() {
@@ -886,11 +886,11 @@ pub async fn record_pre_notices(
     change(cx, &profile, load, "system", |p, now| {
         let mut summary = Vec::new();
         for (i, notice) in &results {
-            if let Some(o) = p.options.get_mut(*i) {
-                if o.pre_notice.is_none() {
-                    summary.push(format!("notice {} {}", o.nav, notice.status));
-                    o.pre_notice = Some(notice.clone());
-                }
+            if let Some(o) = p.options.get_mut(*i)
+                && o.pre_notice.is_none()
+            {
+                summary.push(format!("notice {} {}", o.nav, notice.status));
+                o.pre_notice = Some(notice.clone());
             }
         }
         if summary.is_empty() {

@@ -150,7 +150,7 @@ async fn a_duplicate_leaves_out_that_write_only(b: Backend) {
     repeats_itself
         .options
         .push(repeats_itself.options[0].clone());
-    let group = vec![
+    let group = [
         position("A", &[3]),             // the stored IUPD
         nav_of_stored.clone(),           // the stored notice
         position("B", &[4]),             // created
@@ -655,12 +655,12 @@ async fn iban_search_finds_only_updatable_positions_paying_it(b: Backend) {
     for (i, status) in PositionStatus::ALL.into_iter().enumerate() {
         let mut p = position(&format!("S{i}"), &[i as u64 + 1]);
         p.status = status;
-        p.inserted_date = p.inserted_date + Duration::seconds(i as i64);
+        p.inserted_date += Duration::seconds(i as i64);
         ps.push(p);
     }
     // One paying the other IBAN by its postal IBAN, one paying none.
     let mut postal = position("POSTAL", &[50]);
-    postal.inserted_date = postal.inserted_date + Duration::seconds(20);
+    postal.inserted_date += Duration::seconds(20);
     postal.options[0].transfers[0].destination = payments::model::Destination::Account {
         iban: None,
         postal_iban: Some(payments::values::Iban::parse(IBAN2).unwrap()),

@@ -81,13 +81,12 @@ where
             .split("/organizations/")
             .nth(1)
             .map(|r| r.split('/').next().unwrap_or(""))
+            && OrganizationFiscalCode::parse(rest).ok().as_ref() != Some(&profile.organization)
         {
-            if OrganizationFiscalCode::parse(rest).ok().as_ref() != Some(&profile.organization) {
-                return Err(ApiError::forbidden(
-                    "Forbidden",
-                    "This payments key belongs to another organization.",
-                ));
-            }
+            return Err(ApiError::forbidden(
+                "Forbidden",
+                "This payments key belongs to another organization.",
+            ));
         }
         Ok(Self { profile })
     }

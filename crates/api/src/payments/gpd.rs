@@ -515,21 +515,21 @@ pub async fn history(
             }
             if let Some(m) = &n.message_id {
                 entry["messageId"] = json!(m);
-                if let Ok(id) = kernel::values::MessageId::parse(m) {
-                    if let Some(rec) = state.store.get_message(&id).await? {
-                        entry["messageStatus"] = json!(rec.status.as_str());
-                        if let Some(r) = &rec.rejection_reason {
-                            entry["status"] = json!("REJECTED");
-                            entry["reason"] = json!(r.as_str());
-                        } else if rec.status == messaging::model::MessageStatus::Processed {
-                            entry["status"] = json!("PROCESSED");
-                        }
-                        entry["paymentStatus"] = json!(if rec.paid_at.is_some() {
-                            "PAID"
-                        } else {
-                            "NOT_PAID"
-                        });
+                if let Ok(id) = kernel::values::MessageId::parse(m)
+                    && let Some(rec) = state.store.get_message(&id).await?
+                {
+                    entry["messageStatus"] = json!(rec.status.as_str());
+                    if let Some(r) = &rec.rejection_reason {
+                        entry["status"] = json!("REJECTED");
+                        entry["reason"] = json!(r.as_str());
+                    } else if rec.status == messaging::model::MessageStatus::Processed {
+                        entry["status"] = json!("PROCESSED");
                     }
+                    entry["paymentStatus"] = json!(if rec.paid_at.is_some() {
+                        "PAID"
+                    } else {
+                        "NOT_PAID"
+                    });
                 }
             }
         }

@@ -295,12 +295,16 @@ impl SqlStore {
         Ok((iupds, notices))
     }
 
-    /// [`Positions::create_positions`] inside the caller's transaction.
+    /// [`Positions::create_positions`] inside the caller's transaction; `docs` are the
+    /// writes' serde forms, made before the transaction began (on SQLite the single writer
+    /// is held meanwhile).
     async fn create_in(
         &self,
         tx: &mut Tx<'_>,
         writes: &[PositionWrite],
+        docs: Vec<String>,
     ) -> StoreResult<Vec<CreateOutcome>> {
+        let mut docs: Vec<Option<String>> = docs.into_iter().map(Some).collect();
         let (mut iupds, mut notices) = self.taken(tx, writes).await?;
         // Decide in order against what is stored and what earlier writes of the group take.
         let mut outcomes = Vec::with_capacity(writes.len());
@@ -350,8 +354,8 @@ impl SqlStore {
             );
             let mut q = sqlx::query(&sql);
             for i in chunk {
-                let p = &writes[*i].position;
-                q = bind_position(q, p, doc_of(p)?);
+                let doc = docs[*i].take().unwrap_or_default();
+                q = bind_position(q, &writes[*i].position, doc);
             }
             for row in q.fetch_all(&mut **tx).await.map_err(backend)? {
                 stored.insert(text(&row, "id")?);
@@ -481,8 +485,12 @@ impl Positions for SqlStore {
         if writes.is_empty() {
             return Ok(Vec::new());
         }
+        let docs = writes
+            .iter()
+            .map(|w| doc_of(&w.position))
+            .collect::<StoreResult<_>>()?;
         let mut tx = self.begin_write().await?;
-        let outcomes = self.create_in(&mut tx, writes).await?;
+        let outcomes = self.create_in(&mut tx, writes, docs).await?;
         tx.commit().await.map_err(backend)?;
         Ok(outcomes)
     }
@@ -549,6 +557,7 @@ impl Positions for SqlStore {
         let p = &write.position;
         let id = p.id.to_string();
         let doc = doc_of(p)?;
+        let also_doc = also.map(|a| doc_of(&a.position)).transpose()?;
         let mut tx = self.write.begin().await.map_err(backend)?;
         let r = sqlx::query(
             "UPDATE payment_positions SET status = $1, version = $2, \
@@ -616,8 +625,11 @@ impl Positions for SqlStore {
             )
             .await?;
         }
-        if let Some(also) = also {
-            match self.create_in(&mut tx, std::slice::from_ref(also)).await?[..] {
+        if let (Some(also), Some(doc)) = (also, also_doc) {
+            match self
+                .create_in(&mut tx, std::slice::from_ref(also), vec![doc])
+                .await?[..]
+            {
                 [CreateOutcome::Created] => {}
                 [CreateOutcome::DuplicateIupd] => {
                     return Err(StoreError::Conflict(
