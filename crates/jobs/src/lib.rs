@@ -5,8 +5,10 @@
 //! Failed attempts are retried with exponential back-off; after the last one the job is dead
 //! (visible and retryable through the admin API) and what it worked on FAILED.
 
+mod archives;
 pub mod batch;
 pub mod callback;
+mod imports;
 mod message;
 pub mod notify;
 pub mod outbound;
@@ -44,7 +46,11 @@ impl Lane {
         match self {
             Self::Messages => &[JobKind::ProcessMessage],
             Self::Outbound => &[JobKind::Notify, JobKind::Callback],
-            Self::Batches => &[JobKind::ProcessBatch],
+            Self::Batches => &[
+                JobKind::ProcessBatch,
+                JobKind::ImportPositions,
+                JobKind::NoticeArchive,
+            ],
             Self::Payments => &[
                 JobKind::PositionTick,
                 JobKind::PreNotice,
@@ -58,7 +64,9 @@ impl Lane {
         match kind {
             JobKind::ProcessMessage => Self::Messages,
             JobKind::Notify | JobKind::Callback => Self::Outbound,
-            JobKind::ProcessBatch => Self::Batches,
+            JobKind::ProcessBatch | JobKind::ImportPositions | JobKind::NoticeArchive => {
+                Self::Batches
+            }
             JobKind::PositionTick | JobKind::PreNotice | JobKind::OptionPaid => Self::Payments,
         }
     }
@@ -249,7 +257,11 @@ impl Worker {
             Lane::Outbound => outbound::run_all(self, jobs).await,
             Lane::Batches => {
                 for job in &jobs {
-                    self.run_batch(job).await;
+                    match job.kind {
+                        JobKind::ImportPositions => self.run_import(job).await,
+                        JobKind::NoticeArchive => self.run_archive(job).await,
+                        _ => self.run_batch(job).await,
+                    }
                 }
             }
             Lane::Payments => self.run_payments(jobs).await,

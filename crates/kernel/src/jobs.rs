@@ -25,11 +25,15 @@ pub enum JobKind {
     /// Tell messaging an option was paid (message PAID, `paid` callback); the subject is
     /// `<position id>:<option index>`.
     OptionPaid,
+    /// Import the lines of a bulk upload of debt positions; the subject is an import id.
+    ImportPositions,
+    /// Render the payment notices of a filter into one ZIP; the subject is an archive id.
+    NoticeArchive,
 }
 
 impl JobKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 9] = [
         Self::ProcessMessage,
         Self::Notify,
         Self::Callback,
@@ -37,6 +41,8 @@ impl JobKind {
         Self::PreNotice,
         Self::PositionTick,
         Self::OptionPaid,
+        Self::ImportPositions,
+        Self::NoticeArchive,
     ];
 
     /// The name stored in the queue.
@@ -49,6 +55,8 @@ impl JobKind {
             Self::PreNotice => "pre_notice",
             Self::PositionTick => "position_tick",
             Self::OptionPaid => "option_paid",
+            Self::ImportPositions => "import_positions",
+            Self::NoticeArchive => "notice_archive",
         }
     }
 

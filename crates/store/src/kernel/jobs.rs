@@ -39,6 +39,8 @@ fn subject_update(kind: JobKind, dead: bool) -> Option<(&'static str, bool)> {
         (JobKind::ProcessBatch, _) => None,
         // The payments jobs work on a position's document; a dead one leaves it as it is.
         (JobKind::PreNotice | JobKind::PositionTick | JobKind::OptionPaid, _) => None,
+        // Like a batch, an import or an archive resumes where it stopped.
+        (JobKind::ImportPositions | JobKind::NoticeArchive, _) => None,
     }
 }
 
