@@ -736,6 +736,36 @@ pub async fn reissue(
     to_publish: bool,
     actor: &str,
 ) -> Result<Position> {
+    for _ in 0..5 {
+        match reissue_once(
+            cx,
+            profile,
+            iupd,
+            new_iupd,
+            due_dates.clone(),
+            to_publish,
+            actor,
+        )
+        .await
+        {
+            Err(Error::Conflict(m)) if m.contains("changed meanwhile") => continue,
+            other => return other,
+        }
+    }
+    Err(Error::Conflict(
+        "the position is being changed by someone else; try again".into(),
+    ))
+}
+
+async fn reissue_once(
+    cx: PayContext<'_>,
+    profile: &Profile,
+    iupd: &str,
+    new_iupd: Option<&str>,
+    due_dates: Option<Vec<DateTime<Utc>>>,
+    to_publish: bool,
+    actor: &str,
+) -> Result<Position> {
     let mut old = get(cx, &profile.organization, iupd).await?;
     let version = old.version;
     let new_iupd = match new_iupd {

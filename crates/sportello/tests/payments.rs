@@ -596,7 +596,124 @@ async fn bad_input_is_refused_precisely_and_nothing_is_written(backend: Backend)
     app.finish().await;
 }
 
+/// Polls the position (v1) until its status is `want`.
+async fn status_becomes(app: &TestApp, key: &str, iupd: &str, want: &str) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..400 {
+        let r = gpd(
+            app,
+            key,
+            "GET",
+            &format!("/v1/organizations/{ORG}/debtpositions/{iupd}"),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        if r.body["status"] == want {
+            return r.body;
+        }
+        last = r.body;
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("{iupd} never became {want}: {last}");
+}
+
+async fn validity_and_expiry_move_positions_on_the_clock(backend: Backend) {
+    use kernel::Clock as _;
+    let app = spawn(backend).await;
+    let (key, _, _) = set_up(&app).await;
+    let path = format!("/v1/organizations/{ORG}/debtpositions");
+    // Valid from tomorrow: publishing makes it PUBLISHED; it becomes VALID when the day comes.
+    let now = app.clock.now();
+    let mut body = plan_position("LATER-1");
+    body["validityDate"] = json!((now + chrono::Duration::days(1)).to_rfc3339());
+    body["switchToExpired"] = json!(true);
+    let r = gpd(
+        &app,
+        &key,
+        "POST",
+        &format!("{path}?toPublish=true"),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["status"], "PUBLISHED");
+    // Not payable yet.
+    let nav = r.body["paymentOption"][0]["nav"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pay = json!({"pspCompany": "Banca Esempio", "idReceipt": "r-1"});
+    let early = gpd(
+        &app,
+        &key,
+        "POST",
+        &format!("/v1/organizations/{ORG}/paymentoptions/{nav}/pay"),
+        Some(&pay),
+    )
+    .await;
+    assert_eq!(early.status, 409, "{}", early.body);
+    app.clock
+        .advance(chrono::Duration::days(1) + chrono::Duration::seconds(1));
+    status_becomes(&app, &key, "LATER-1", "VALID").await;
+    // Every option may expire: after the last due date (70 days) it is EXPIRED.
+    app.clock.advance(chrono::Duration::days(71));
+    status_becomes(&app, &key, "LATER-1", "EXPIRED").await;
+    let v3 = gpd(
+        &app,
+        &key,
+        "GET",
+        &format!("/v3/organizations/{ORG}/debtpositions/LATER-1"),
+        None,
+    )
+    .await;
+    assert_eq!(v3.body["status"], "UNPAYABLE");
+    // Reissued with new due dates, under a new IUPD and new notice numbers.
+    let now = app.clock.now();
+    let dues: Vec<String> = [10, 40, 70]
+        .iter()
+        .map(|d| (now + chrono::Duration::days(*d)).to_rfc3339())
+        .collect();
+    let r = gpd(
+        &app,
+        &key,
+        "POST",
+        &format!("{path}/LATER-1/reissue"),
+        Some(&json!({"iupd": "LATER-1-BIS", "dueDates": dues, "toPublish": true})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["status"], "VALID");
+    let new_nav = r.body["paymentOption"][0]["nav"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(new_nav, nav);
+    // A second reissue of the same position is refused.
+    let again = gpd(&app, &key, "POST", &format!("{path}/LATER-1/reissue"), None).await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    // Paid outside pagoPA: the installment is paid, the position PARTIALLY_PAID.
+    let r = gpd(
+        &app,
+        &key,
+        "POST",
+        &format!("/v1/organizations/{ORG}/paymentoptions/paids/{new_nav}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "PO_PAID");
+    status_becomes(&app, &key, "LATER-1-BIS", "PARTIALLY_PAID").await;
+    // A partially paid position can neither be updated nor deleted.
+    let r = gpd(&app, &key, "DELETE", &format!("{path}/LATER-1-BIS"), None).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    app.pass_leases().await;
+    app.finish_leaving_jobs("the reissued position's expiry is scheduled 70 days ahead")
+        .await;
+}
+
 both_backends!(
     the_whole_payment_flow,
-    bad_input_is_refused_precisely_and_nothing_is_written
+    bad_input_is_refused_precisely_and_nothing_is_written,
+    validity_and_expiry_move_positions_on_the_clock
 );
