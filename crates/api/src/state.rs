@@ -80,6 +80,8 @@ pub struct AppState {
     pub payments: Arc<dyn ::payments::ports::PaymentsStore>,
     /// Notice numbers, from blocks of the database sequence.
     pub notices: Arc<ops::payments::NoticeAllocator>,
+    /// Group commit of positions created one per request.
+    pub position_intake: crate::payments::intake::PositionIntake,
     /// Recent payments-key look-ups: the profile, and whether its organization is disabled.
     pub payments_keys: Arc<crate::auth::TtlCache<(::payments::ports::Profile, bool)>>,
 }
@@ -120,6 +122,10 @@ impl AppState {
             service_keys: Arc::new(crate::auth::KeyCache::new(settings.auth_cache)),
             citizen_sessions: Arc::new(crate::auth::TtlCache::new(settings.auth_cache)),
             rate_limiter: Arc::default(),
+            position_intake: crate::payments::intake::PositionIntake::start(
+                payments.clone(),
+                intake_writers,
+            ),
             payments,
             notices: Arc::new(ops::payments::NoticeAllocator::new(1_000)),
             payments_keys: Arc::new(crate::auth::TtlCache::new(settings.auth_cache)),

@@ -362,7 +362,21 @@ pub async fn create(
         .store
         .create_positions(std::slice::from_ref(&write))
         .await?;
-    if let Some(e) = outcome.first().and_then(duplicate) {
+    let outcome = outcome
+        .first()
+        .cloned()
+        .unwrap_or(CreateOutcome::DuplicateIupd);
+    created(cx, write, outcome)
+}
+
+/// What [`create`] answers once `write` was written (by it, or by an adapter's group
+/// commit) with this outcome: the position, or the conflict a duplicate is.
+pub fn created(
+    cx: PayContext<'_>,
+    write: PositionWrite,
+    outcome: CreateOutcome,
+) -> Result<Position> {
+    if let Some(e) = duplicate(&outcome) {
         return Err(e);
     }
     wake(cx, &write.jobs);

@@ -106,7 +106,10 @@ async fn create(
         &body.0,
         DateCheck::Create,
     )?;
-    let p = ops::payments::create(cx(&state), &caller.profile, draft, to_publish, ACTOR).await?;
+    let write =
+        ops::payments::prepare(cx(&state), &caller.profile, draft, to_publish, ACTOR).await?;
+    let outcome = state.position_intake.submit(write.clone()).await?;
+    let p = ops::payments::created(cx(&state), write, outcome)?;
     Ok((StatusCode::CREATED, Json(render(version, &p))))
 }
 

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod citizen;
 pub mod gpd;
+pub mod intake;
 
 use crate::route_table::Routes;
 
