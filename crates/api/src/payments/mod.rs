@@ -2,12 +2,14 @@
 //! paths after the prefix (v1, v3, the v2 bulk create, the internal pay/report/notice
 //! operations and the payment-options verification), so software written for GPD changes
 //! only its base URL; plus Sportello's additions (reissue, history with the pre-notices, the
-//! notice PDF). Authenticated by the organization's payments key.
+//! notice PDF). Authenticated by the organization's payments key. Described by the
+//! document at `/api/gpd/openapi.json` ([`openapi`]).
 
 pub mod auth;
 pub mod citizen;
 pub mod gpd;
 pub mod intake;
+pub mod openapi;
 
 use crate::route_table::Routes;
 
@@ -24,6 +26,7 @@ pub fn routes() -> Routes {
             gpd::admin_enable,
         )
         .get("/api/gpd/info", gpd::info)
+        .get("/api/gpd/openapi.json", openapi::serve)
         .post(
             "/api/gpd/v1/organizations/{organizationfiscalcode}/debtpositions",
             gpd::create_v1,
