@@ -415,6 +415,68 @@ async fn the_whole_payment_flow(backend: Backend) {
         mine.body["items"][0]["paymentOptions"][0]["messageId"],
         message_id
     );
+    let notice = app
+        .request(
+            "GET",
+            &format!("/api/citizen/v1/payments/{ORG}/TARI-2027-0001/notice"),
+            &[("authorization", &auth)],
+            None,
+        )
+        .await;
+    assert_eq!(notice.status, 200, "{}", notice.text);
+    // The GDPR export holds them; deleting the account drops the link, the ente keeps the record.
+    let export = app
+        .request(
+            "GET",
+            "/api/citizen/v1/export",
+            &[("authorization", &auth)],
+            None,
+        )
+        .await;
+    assert_eq!(export.status, 200, "{}", export.text);
+    assert_eq!(export.body["payments"][0]["iupd"], "TARI-2027-0001");
+    let gone = app
+        .request(
+            "DELETE",
+            "/api/citizen/v1/profile",
+            &[("authorization", &auth)],
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, 204, "{}", gone.text);
+    let token = app.session(CITIZEN).await;
+    let auth = format!("Bearer {token}");
+    let mine = app
+        .request(
+            "GET",
+            "/api/citizen/v1/payments",
+            &[("authorization", &auth)],
+            None,
+        )
+        .await;
+    assert_eq!(
+        mine.body["items"],
+        json!([]),
+        "unlinked after the account was deleted"
+    );
+    let notice = app
+        .request(
+            "GET",
+            &format!("/api/citizen/v1/payments/{ORG}/TARI-2027-0001/notice"),
+            &[("authorization", &auth)],
+            None,
+        )
+        .await;
+    assert_eq!(notice.status, 404, "{}", notice.text);
+    let kept = gpd(
+        &app,
+        &key,
+        "GET",
+        &format!("/v1/organizations/{ORG}/debtpositions/TARI-2027-0001"),
+        None,
+    )
+    .await;
+    assert_eq!(kept.status, 200, "the ente keeps its position");
 
     app.pass_leases().await;
     app.finish().await;
