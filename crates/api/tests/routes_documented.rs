@@ -25,6 +25,21 @@ const UNDOCUMENTED: &[(&str, &str, &str)] = &[
     ("GET", "/api/gpd/info", PAYMENTS),
     (
         "POST",
+        "/api/gpd/v1/organizations/{organizationfiscalcode}/debtpositions/imports",
+        PAYMENTS,
+    ),
+    (
+        "GET",
+        "/api/gpd/v1/organizations/{organizationfiscalcode}/debtpositions/imports/{importid}",
+        PAYMENTS,
+    ),
+    (
+        "GET",
+        "/api/gpd/v1/organizations/{organizationfiscalcode}/debtpositions/imports/{importid}/report",
+        PAYMENTS,
+    ),
+    (
+        "POST",
         "/api/gpd/v1/organizations/{organizationfiscalcode}/debtpositions",
         PAYMENTS,
     ),
