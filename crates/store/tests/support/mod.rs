@@ -19,6 +19,7 @@
 //! | `batches.rs`       | `Batches`               | all 12 methods                                   |
 //! | `profiles.rs`      | payments `Profiles`     | all 5 methods                                    |
 //! | `positions.rs`     | payments `Positions`    | all 13 methods                                   |
+//! | `imports.rs`       | payments `Imports`      | all 9 methods                                    |
 //!
 //! Each file's own doc names the test(s) for every method.
 #![allow(dead_code, clippy::unwrap_used)]
