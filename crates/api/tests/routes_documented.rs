@@ -9,6 +9,21 @@ use serde_json::Value;
 
 /// Served but not in the document, each with the reason.
 const UNDOCUMENTED: &[(&str, &str, &str)] = &[
+    (
+        "POST",
+        "/api/gpd/v1/organizations/{organizationfiscalcode}/debtpositions/imports",
+        IMPORTS,
+    ),
+    (
+        "GET",
+        "/api/gpd/v1/organizations/{organizationfiscalcode}/debtpositions/imports/{importid}",
+        IMPORTS,
+    ),
+    (
+        "GET",
+        "/api/gpd/v1/organizations/{organizationfiscalcode}/debtpositions/imports/{importid}/report",
+        IMPORTS,
+    ),
     // The payments admin API: operator-only, like the rest of `/api/admin/v1`.
     (
         "POST",
@@ -106,6 +121,8 @@ const UNDOCUMENTED: &[(&str, &str, &str)] = &[
 
 const CATALOGUE: &str = "public citizen catalogue, not yet in the document";
 const ADMIN: &str = "operator-only admin API, not part of the document published for enti";
+const IMPORTS: &str = "bulk import of debt positions (docs/PAYMENTS-IMPORT.md): a streamed file \
+                       upload, not yet in the GPD document";
 
 /// A route as compared here: upper-case method, absolute path, parameters unnamed (`{}`), since
 /// the document names them as IO does (`{serviceId}`) and the router as Rust does.

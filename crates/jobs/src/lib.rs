@@ -346,6 +346,7 @@ impl Worker {
             Ok(n) => tracing::info!(batches = n, "abandoned batch uploads removed"),
             Err(e) => tracing::warn!(error.cause = %e, "cannot remove abandoned batch uploads"),
         }
+        self.sweep_abandoned_imports(idle_since).await;
     }
 
     async fn run_batch(&self, job: &Job) {

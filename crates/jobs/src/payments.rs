@@ -41,7 +41,7 @@ impl Worker {
         }
     }
 
-    fn pay_context(&self) -> PayContext<'_> {
+    pub(crate) fn pay_context(&self) -> PayContext<'_> {
         PayContext {
             store: self.payments.as_ref(),
             clock: self.clock.as_ref(),

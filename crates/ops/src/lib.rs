@@ -8,6 +8,7 @@
 pub mod batches;
 pub mod citizens;
 mod error;
+pub mod imports;
 pub mod jobs;
 pub mod lifecycle;
 pub mod organizations;

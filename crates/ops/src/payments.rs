@@ -293,7 +293,7 @@ fn with_actor(mut events: Vec<PositionEvent>, actor: &str) -> Vec<PositionEvent>
     events
 }
 
-fn wake(cx: PayContext<'_>, jobs: &[PositionJob]) {
+pub(crate) fn wake(cx: PayContext<'_>, jobs: &[PositionJob]) {
     for j in jobs {
         if j.due_at <= cx.clock.now() {
             cx.jobs_ready.ready(j.kind);

@@ -6,6 +6,7 @@
 //! `messaging` (the two meet in `ops`).
 
 pub mod gpd;
+pub mod import;
 pub mod model;
 pub mod ports;
 pub mod rules;

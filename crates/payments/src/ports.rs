@@ -9,6 +9,7 @@ use kernel::ports::{AuditLog, Health, JobQueue, Organizations, StoreResult};
 use kernel::values::{Cidr, FiscalCode, OrganizationFiscalCode, ServiceId};
 use serde::{Deserialize, Serialize};
 
+use crate::import::{Import, ImportId, ImportLine, LineResult};
 use crate::model::{Position, PositionEvent, PositionId, PositionStatus};
 use crate::values::{Iupd, SegregationCode};
 
@@ -214,18 +215,83 @@ pub trait Positions: Send + Sync + 'static {
     async fn unlink_citizen(&self, fiscal_code: &FiscalCode) -> StoreResult<u64>;
 }
 
+/// Bulk imports of positions: the upload stored line by line (sealed), then processed in
+/// chunks whose positions and line outcomes commit together.
+#[async_trait::async_trait]
+pub trait Imports: Send + Sync + 'static {
+    /// Starts storing an upload (status RECEIVING, invisible). With an idempotency key that
+    /// a complete import of the ente already holds, returns that one and `false`.
+    async fn create_import(
+        &self,
+        import: &Import,
+        idempotency_key: Option<&str>,
+    ) -> StoreResult<(ImportId, bool)>;
+    /// Stores lines of an upload still RECEIVING (`NotFound` once it was discarded).
+    async fn add_import_lines(
+        &self,
+        id: &ImportId,
+        lines: &[ImportLine],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Completes the upload: its total, its key, RUNNING, and its `import_positions` job, in
+    /// one transaction. A key a concurrent upload took first: this one is discarded and that
+    /// one returned with `false`.
+    async fn seal_import(
+        &self,
+        id: &ImportId,
+        total: i64,
+        idempotency_key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(ImportId, bool)>;
+    /// Removes an upload and its lines.
+    async fn discard_import(&self, id: &ImportId) -> StoreResult<()>;
+    /// Removes the uploads still RECEIVING that stored nothing since `idle_since` (a client
+    /// or a process gone mid-upload); returns how many.
+    async fn discard_stale_imports(&self, idle_since: DateTime<Utc>) -> StoreResult<u64>;
+    async fn get_import(&self, id: &ImportId) -> StoreResult<Option<Import>>;
+    /// Up to `limit` lines after `after_line` with no outcome yet, in line order.
+    async fn pending_import_lines(
+        &self,
+        id: &ImportId,
+        after_line: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ImportLine>>;
+    /// One chunk, in one transaction: creates `writes` as [`Positions::create_positions`]
+    /// does, then records `outcomes` (lines rejected before writing) and the outcome of each
+    /// write's line (`lines[i]` for `writes[i]`: CREATED, or DUPLICATE for an IUPD the ente
+    /// has; a taken notice number rejects the line), each only for a line still without one,
+    /// drops their bodies and advances the counters (DONE when none is left). A chunk run
+    /// twice (a lease taken over) changes nothing the second time.
+    async fn import_chunk(
+        &self,
+        id: &ImportId,
+        writes: &[PositionWrite],
+        lines: &[i64],
+        outcomes: &[LineResult],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<CreateOutcome>>;
+    /// Up to `limit` line outcomes after `after_line`, in line order (PENDING for a line not
+    /// processed yet).
+    async fn import_report(
+        &self,
+        id: &ImportId,
+        after_line: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<LineResult>>;
+}
+
 /// Every port the payments domain uses.
 pub trait PaymentsStore:
-    Health + Organizations + AuditLog + JobQueue + Profiles + Positions
+    Health + Organizations + AuditLog + JobQueue + Profiles + Positions + Imports
 {
 }
 
 impl<T> PaymentsStore for T where
-    T: Health + Organizations + AuditLog + JobQueue + Profiles + Positions
+    T: Health + Organizations + AuditLog + JobQueue + Profiles + Positions + Imports
 {
 }
 
 /// Brings every payments port into scope.
 pub mod prelude {
-    pub use super::{PaymentsStore, Positions, Profiles};
+    pub use super::{Imports, PaymentsStore, Positions, Profiles};
 }

@@ -28,7 +28,7 @@ type ApiResult<T> = Result<T, ApiError>;
 /// The payments key's actor name in histories and the audit log.
 const ACTOR: &str = "payments-key";
 
-fn cx(state: &AppState) -> PayContext<'_> {
+pub(crate) fn cx(state: &AppState) -> PayContext<'_> {
     PayContext {
         store: state.payments.as_ref(),
         clock: state.clock.as_ref(),
@@ -44,7 +44,7 @@ fn invalid(errors: FieldErrors) -> ApiError {
     }
 }
 
-fn flag(q: &HashMap<String, String>, name: &str) -> ApiResult<bool> {
+pub(crate) fn flag(q: &HashMap<String, String>, name: &str) -> ApiResult<bool> {
     match q.get(name).map(String::as_str) {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),

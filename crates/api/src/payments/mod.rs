@@ -8,10 +8,12 @@
 pub mod auth;
 pub mod citizen;
 pub mod gpd;
+pub mod imports;
 pub mod intake;
 pub mod openapi;
 
-use crate::route_table::Routes;
+use crate::route_table::{Method, Routes};
+use axum::extract::DefaultBodyLimit;
 
 /// Every route of the payments domain.
 pub fn routes() -> Routes {
@@ -38,6 +40,22 @@ pub fn routes() -> Routes {
         .patch(
             "/api/gpd/v1/organizations/{organizationfiscalcode}/debtpositions/transfers",
             gpd::change_iban,
+        )
+        // Sportello's bulk import: the upload is streamed line by line, each line within the
+        // limit of one position.
+        .route_with(
+            Method::Post,
+            "/api/gpd/v1/organizations/{organizationfiscalcode}/debtpositions/imports",
+            imports::create,
+            |route| route.layer(DefaultBodyLimit::disable()),
+        )
+        .get(
+            "/api/gpd/v1/organizations/{organizationfiscalcode}/debtpositions/imports/{importid}",
+            imports::get,
+        )
+        .get(
+            "/api/gpd/v1/organizations/{organizationfiscalcode}/debtpositions/imports/{importid}/report",
+            imports::report,
         )
         .get(
             "/api/gpd/v1/organizations/{organizationfiscalcode}/debtpositions/{iupd}",

@@ -89,6 +89,11 @@ fn doc_of(p: &Position) -> StoreResult<String> {
         .map_err(|_| StoreError::Backend("a position does not serialize".into()))
 }
 
+/// The serde forms of the writes' positions, made before a write transaction begins.
+pub(crate) fn docs_of(writes: &[PositionWrite]) -> StoreResult<Vec<String>> {
+    writes.iter().map(|w| doc_of(&w.position)).collect()
+}
+
 /// `,01,02,`: the segregation codes of the position's (aux-3) notice numbers, for the filter.
 fn segregation_of(p: &Position) -> String {
     let mut codes: Vec<u8> = p
@@ -298,7 +303,7 @@ impl SqlStore {
     /// [`Positions::create_positions`] inside the caller's transaction; `docs` are the
     /// writes' serde forms, made before the transaction began (on SQLite the single writer
     /// is held meanwhile).
-    async fn create_in(
+    pub(crate) async fn create_in(
         &self,
         tx: &mut Tx<'_>,
         writes: &[PositionWrite],
@@ -485,10 +490,7 @@ impl Positions for SqlStore {
         if writes.is_empty() {
             return Ok(Vec::new());
         }
-        let docs = writes
-            .iter()
-            .map(|w| doc_of(&w.position))
-            .collect::<StoreResult<_>>()?;
+        let docs = docs_of(writes)?;
         let mut tx = self.begin_write().await?;
         let outcomes = self.create_in(&mut tx, writes, docs).await?;
         tx.commit().await.map_err(backend)?;

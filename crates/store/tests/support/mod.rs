@@ -19,6 +19,7 @@
 //! | `batches.rs`       | `Batches`               | all 12 methods                                   |
 //! | `profiles.rs`      | payments `Profiles`     | all 5 methods                                    |
 //! | `positions.rs`     | payments `Positions`    | all 13 methods                                   |
+//! | `imports.rs`       | payments `Imports`      | all 9 methods                                    |
 //!
 //! Each file's own doc names the test(s) for every method.
 #![allow(dead_code, clippy::unwrap_used)]
@@ -112,7 +113,7 @@ impl Db {
         };
         assert_eq!(
             db.store.migrate().await.unwrap(),
-            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
         );
         assert!(
             db.store.migrate().await.unwrap().is_empty(),
