@@ -23,7 +23,7 @@ use payments::import::{
     CsvHeader, Import, ImportFormat, ImportId, ImportLine, ImportStatus, LineOutcome, LineResult,
     csv_header, csv_to_json, line_context,
 };
-use payments::ports::{CreateOutcome, Profile};
+use payments::ports::{CreateOutcome, PositionWrite, Profile};
 use seal::Keyring;
 use serde_json::Value;
 
@@ -364,9 +364,160 @@ fn line_refusal(e: &Error) -> Option<String> {
     }
 }
 
+/// One chunk read and prepared, ready to write.
+struct Built {
+    last_line: i64,
+    writes: Vec<PositionWrite>,
+    write_lines: Vec<i64>,
+    outcomes: Vec<LineResult>,
+}
+
+/// Reads the next chunk of pending lines after `after_line` and turns each into a position
+/// write or an outcome; `None` when the import is no longer running or nothing is pending.
+async fn build_chunk(
+    cx: PayContext<'_>,
+    keyring: &Keyring,
+    id: &ImportId,
+    after_line: i64,
+    chunk: i64,
+    actor: &str,
+) -> Result<Option<Built>> {
+    let import = cx
+        .store
+        .get_import(id)
+        .await?
+        .ok_or_else(|| Error::internal("the import of this job does not exist"))?;
+    if import.status != ImportStatus::Running {
+        return Ok(None);
+    }
+    let lines = cx.store.pending_import_lines(id, after_line, chunk).await?;
+    let Some(last) = lines.last() else {
+        return Ok(None);
+    };
+    let last_line = last.line;
+    let now = cx.clock.now();
+    let profile = cx.store.payments_profile(&import.organization).await?;
+    let disabled = cx
+        .store
+        .get_organization(&import.organization)
+        .await?
+        .is_none_or(|o| o.disabled);
+    let mut outcomes = Vec::new();
+    let mut writes = Vec::with_capacity(lines.len());
+    let mut write_lines = Vec::with_capacity(lines.len());
+    let stopped = match (&profile, disabled) {
+        (_, true) => Some("not imported: the organization is disabled"),
+        (None, _) => Some("not imported: payments are not enabled for the organization"),
+        (Some(_), false) => None,
+    };
+    let header = match (&import.header, import.format) {
+        (Some(h), ImportFormat::Csv) => Some(header_of(h).map_err(Error::internal)?),
+        _ => None,
+    };
+    // The first line of this chunk holding each IUPD.
+    let mut seen: HashMap<String, i64> = HashMap::new();
+    for l in &lines {
+        if let Some(why) = stopped {
+            outcomes.push(rejected(l.line, None, why));
+            continue;
+        }
+        let plain = keyring
+            .open(&l.key_id, &l.body, line_context(id, l.line).as_bytes())
+            .map_err(|e| Error::internal(format!("cannot open import line: {e}")))?;
+        let value = match (&header, import.format) {
+            (Some(h), ImportFormat::Csv) => std::str::from_utf8(&plain)
+                .map_err(|_| "not valid UTF-8".to_owned())
+                .and_then(csv_fields)
+                .and_then(|f| csv_to_json(h, &f)),
+            _ => {
+                serde_json::from_slice::<Value>(&plain).map_err(|e| format!("not valid JSON: {e}"))
+            }
+        };
+        let value = match value {
+            Ok(v) => v,
+            Err(why) => {
+                outcomes.push(rejected(l.line, None, format!("line {}: {why}", l.line)));
+                continue;
+            }
+        };
+        let iupd = value.get("iupd").and_then(Value::as_str).map(str::to_owned);
+        let draft = match gpd::parse_v1(&value, &import.organization, now) {
+            Ok(d) => d,
+            Err(errors) => {
+                outcomes.push(rejected(l.line, iupd, errors.summary()));
+                continue;
+            }
+        };
+        let key = draft.position.iupd.as_str().to_owned();
+        if let Some(first) = seen.get(&key) {
+            outcomes.push(LineResult {
+                line: l.line,
+                outcome: LineOutcome::Duplicate,
+                iupd: Some(key.clone()),
+                reason: Some(format!(
+                    "IUPD {key} repeats line {first} of this file: nothing was changed"
+                )),
+            });
+            continue;
+        }
+        let Some(profile) = &profile else {
+            continue;
+        };
+        match prepare(cx, profile, draft, import.to_publish, actor).await {
+            Ok(w) => {
+                seen.insert(key, l.line);
+                writes.push(w);
+                write_lines.push(l.line);
+            }
+            Err(e) => match line_refusal(&e) {
+                Some(why) => outcomes.push(rejected(l.line, Some(key), why)),
+                None => return Err(e),
+            },
+        }
+    }
+    Ok(Some(Built {
+        last_line,
+        writes,
+        write_lines,
+        outcomes,
+    }))
+}
+
+/// Runs both futures to completion, polling them in turn: the next chunk is read and parsed
+/// (CPU) while the database writes the current one (on its own thread).
+async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let mut a = std::pin::pin!(a);
+    let mut b = std::pin::pin!(b);
+    let mut ra = None;
+    let mut rb = None;
+    std::future::poll_fn(move |cx| {
+        if ra.is_none()
+            && let std::task::Poll::Ready(v) = a.as_mut().poll(cx)
+        {
+            ra = Some(v);
+        }
+        if rb.is_none()
+            && let std::task::Poll::Ready(v) = b.as_mut().poll(cx)
+        {
+            rb = Some(v);
+        }
+        match (ra.take(), rb.take()) {
+            (Some(x), Some(y)) => std::task::Poll::Ready((x, y)),
+            (x, y) => {
+                ra = x;
+                rb = y;
+                std::task::Poll::Pending
+            }
+        }
+    })
+    .await
+}
+
 /// Processes the import's pending lines chunk by chunk; returns how many positions it
 /// created. Stops when nothing is pending (the import is then DONE) or after
-/// `run.max_chunks`.
+/// `run.max_chunks`. Each chunk commits its positions with its lines' outcomes; the next
+/// chunk is prepared while the current one is written (a chunk prepared but not written when
+/// the process stops is simply prepared again).
 pub async fn process(
     cx: PayContext<'_>,
     keyring: &Keyring,
@@ -374,116 +525,39 @@ pub async fn process(
     run: Run,
 ) -> Result<u64> {
     let mut created_total = 0u64;
-    let mut after_line = 0i64;
     let mut chunks = 0usize;
     let actor = format!("import:{id}");
+    let mut next = build_chunk(cx, keyring, id, 0, run.chunk, &actor).await?;
     loop {
         if run.max_chunks.is_some_and(|max| chunks >= max) {
             return Ok(created_total);
         }
-        let import = cx
-            .store
-            .get_import(id)
-            .await?
-            .ok_or_else(|| Error::internal("the import of this job does not exist"))?;
-        if import.status != ImportStatus::Running {
-            return Ok(created_total);
-        }
-        let lines = cx
-            .store
-            .pending_import_lines(id, after_line, run.chunk)
-            .await?;
-        let Some(last) = lines.last() else {
+        let Some(built) = next.take() else {
             return Ok(created_total);
         };
-        after_line = last.line;
         chunks += 1;
-        let now = cx.clock.now();
-        let profile = cx.store.payments_profile(&import.organization).await?;
-        let disabled = cx
-            .store
-            .get_organization(&import.organization)
-            .await?
-            .is_none_or(|o| o.disabled);
-        let mut outcomes = Vec::new();
-        let mut writes = Vec::with_capacity(lines.len());
-        let mut write_lines = Vec::with_capacity(lines.len());
-        let stopped = match (&profile, disabled) {
-            (_, true) => Some("not imported: the organization is disabled"),
-            (None, _) => Some("not imported: payments are not enabled for the organization"),
-            (Some(_), false) => None,
+        let more = run.max_chunks.is_none_or(|max| chunks < max);
+        let write = cx.store.import_chunk(
+            id,
+            &built.writes,
+            &built.write_lines,
+            &built.outcomes,
+            cx.clock.now(),
+        );
+        let (results, following) = if more {
+            let (r, f) = both(
+                write,
+                build_chunk(cx, keyring, id, built.last_line, run.chunk, &actor),
+            )
+            .await;
+            (r, Some(f))
+        } else {
+            (write.await, None)
         };
-        let header = match (&import.header, import.format) {
-            (Some(h), ImportFormat::Csv) => Some(header_of(h).map_err(Error::internal)?),
-            _ => None,
-        };
-        // The first line of this chunk holding each IUPD.
-        let mut seen: HashMap<String, i64> = HashMap::new();
-        for l in &lines {
-            if let Some(why) = stopped {
-                outcomes.push(rejected(l.line, None, why));
-                continue;
-            }
-            let plain = keyring
-                .open(&l.key_id, &l.body, line_context(id, l.line).as_bytes())
-                .map_err(|e| Error::internal(format!("cannot open import line: {e}")))?;
-            let value = match (&header, import.format) {
-                (Some(h), ImportFormat::Csv) => std::str::from_utf8(&plain)
-                    .map_err(|_| "not valid UTF-8".to_owned())
-                    .and_then(csv_fields)
-                    .and_then(|f| csv_to_json(h, &f)),
-                _ => serde_json::from_slice::<Value>(&plain)
-                    .map_err(|e| format!("not valid JSON: {e}")),
-            };
-            let value = match value {
-                Ok(v) => v,
-                Err(why) => {
-                    outcomes.push(rejected(l.line, None, format!("line {}: {why}", l.line)));
-                    continue;
-                }
-            };
-            let iupd = value.get("iupd").and_then(Value::as_str).map(str::to_owned);
-            let draft = match gpd::parse_v1(&value, &import.organization, now) {
-                Ok(d) => d,
-                Err(errors) => {
-                    outcomes.push(rejected(l.line, iupd, errors.summary()));
-                    continue;
-                }
-            };
-            let key = draft.position.iupd.as_str().to_owned();
-            if let Some(first) = seen.get(&key) {
-                outcomes.push(LineResult {
-                    line: l.line,
-                    outcome: LineOutcome::Duplicate,
-                    iupd: Some(key.clone()),
-                    reason: Some(format!(
-                        "IUPD {key} repeats line {first} of this file: nothing was changed"
-                    )),
-                });
-                continue;
-            }
-            let Some(profile) = &profile else {
-                continue;
-            };
-            match prepare(cx, profile, draft, import.to_publish, &actor).await {
-                Ok(w) => {
-                    seen.insert(key, l.line);
-                    writes.push(w);
-                    write_lines.push(l.line);
-                }
-                Err(e) => match line_refusal(&e) {
-                    Some(why) => outcomes.push(rejected(l.line, Some(key), why)),
-                    None => return Err(e),
-                },
-            }
-        }
-        let results = cx
-            .store
-            .import_chunk(id, &writes, &write_lines, &outcomes, cx.clock.now())
-            .await?;
+        let results = results?;
         // Wakes the workers once per kind of job the chunk queued, not once per position.
         let mut kinds: Vec<JobKind> = Vec::new();
-        for (w, r) in writes.iter().zip(&results) {
+        for (w, r) in built.writes.iter().zip(&results) {
             if *r == CreateOutcome::Created {
                 created_total += 1;
                 for j in &w.jobs {
@@ -494,11 +568,15 @@ pub async fn process(
                 }
             }
         }
-        if let Some(l) = run.lease {
+        if let Some(l) = &run.lease {
             let until = cx.clock.now() + chrono::Duration::milliseconds(l.lease_ms);
             if let Err(e) = cx.store.extend_job(l.job_id, until).await {
                 tracing::warn!(job.id = l.job_id, error.cause = %e, "cannot extend the import lease");
             }
         }
+        next = match following {
+            Some(f) => f?,
+            None => None,
+        };
     }
 }
