@@ -127,7 +127,7 @@ impl AppState {
                 intake_writers,
             ),
             payments,
-            notices: Arc::new(ops::payments::NoticeAllocator::new(1_000)),
+            notices: Arc::new(ops::payments::NoticeAllocator::new(10_000)),
             payments_keys: Arc::new(crate::auth::TtlCache::new(settings.auth_cache)),
             settings: Arc::new(settings),
             intake,

@@ -5,8 +5,6 @@
 //! the workers run. Messaging is reached only through jobs written with the change
 //! (`pre_notice`, `option_paid`), so a crash never loses the message side of a payment.
 
-use std::sync::Mutex;
-
 use chrono::{DateTime, Utc};
 use kernel::Clock;
 use kernel::FieldErrors;
@@ -35,19 +33,20 @@ pub struct PayContext<'a> {
 }
 
 /// Hands out IUV bases from blocks reserved in the database sequence, so a node asks the
-/// database once per block and nodes never collide. Unused bases of a block are skipped
-/// when the process stops (gaps are harmless).
+/// database once per block and nodes never collide. One caller at a time refills (the others
+/// wait for it instead of each reserving a block). Unused bases of a block are skipped when
+/// the process stops (gaps are harmless).
 #[derive(Debug)]
 pub struct NoticeAllocator {
     block: u64,
-    range: Mutex<(u64, u64)>,
+    range: tokio::sync::Mutex<(u64, u64)>,
 }
 
 impl NoticeAllocator {
     pub fn new(block: u64) -> Self {
         Self {
             block: block.max(1),
-            range: Mutex::new((0, 0)),
+            range: tokio::sync::Mutex::new((0, 0)),
         }
     }
 
@@ -59,29 +58,18 @@ impl NoticeAllocator {
         n: usize,
     ) -> Result<Vec<NoticeNumber>> {
         let mut out = Vec::with_capacity(n);
+        let mut r = self.range.lock().await;
         while out.len() < n {
-            let got = {
-                let mut r = self
-                    .range
-                    .lock()
-                    .map_err(|_| Error::internal("allocator lock"))?;
-                let take = (r.1 - r.0).min((n - out.len()) as u64);
-                let first = r.0;
-                r.0 += take;
-                (first, take)
-            };
-            for base in got.0..got.0 + got.1 {
+            let take = (r.1 - r.0).min((n - out.len()) as u64);
+            for base in r.0..r.0 + take {
                 out.push(
                     NoticeNumber::build_aux3(segregation.get(), base).map_err(Error::internal)?,
                 );
             }
+            r.0 += take;
             if out.len() < n {
                 let want = self.block.max((n - out.len()) as u64);
                 let first = store.allocate_iuv_bases(want).await?;
-                let mut r = self
-                    .range
-                    .lock()
-                    .map_err(|_| Error::internal("allocator lock"))?;
                 *r = (first, first + want);
             }
         }
