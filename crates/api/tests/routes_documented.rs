@@ -80,6 +80,21 @@ const UNDOCUMENTED: &[(&str, &str, &str)] = &[
     ),
     (
         "POST",
+        "/api/gpd/v1/organizations/{organizationfiscalcode}/notices/archives",
+        PAYMENTS,
+    ),
+    (
+        "GET",
+        "/api/gpd/v1/organizations/{organizationfiscalcode}/notices/archives/{id}",
+        PAYMENTS,
+    ),
+    (
+        "GET",
+        "/api/gpd/v1/organizations/{organizationfiscalcode}/notices/archives/{id}/zip",
+        PAYMENTS,
+    ),
+    (
+        "POST",
         "/api/gpd/v1/organizations/{organizationfiscalcode}/paymentoptions/paids/{notice}",
         PAYMENTS,
     ),

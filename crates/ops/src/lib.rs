@@ -10,6 +10,7 @@ pub mod citizens;
 mod error;
 pub mod jobs;
 pub mod lifecycle;
+pub mod notice_archives;
 pub mod organizations;
 pub mod payments;
 pub mod services;

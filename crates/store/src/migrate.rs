@@ -63,6 +63,11 @@ pub const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         "message_paid",
         include_str!("../migrations/sqlite/0011_message_paid.sql"),
     ),
+    (
+        13,
+        "notice_archives",
+        include_str!("../migrations/sqlite/0013_notice_archives.sql"),
+    ),
 ];
 
 /// `(version, name, sql)` for PostgreSQL.
@@ -121,6 +126,11 @@ pub const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         11,
         "message_paid",
         include_str!("../migrations/postgres/0011_message_paid.sql"),
+    ),
+    (
+        13,
+        "notice_archives",
+        include_str!("../migrations/postgres/0013_notice_archives.sql"),
     ),
 ];
 

@@ -1,5 +1,7 @@
-//! The payments domain's ports: [`payments::ports::Profiles`] (an ente's set-up and keys) and
-//! [`payments::ports::Positions`] (debt positions, their notice numbers and history).
+//! The payments domain's ports: [`payments::ports::Profiles`] (an ente's set-up and keys),
+//! [`payments::ports::Positions`] (debt positions, their notice numbers and history) and
+//! [`payments::ports::Archives`] (massive notice archives).
 
+mod archives;
 mod positions;
 mod profiles;
