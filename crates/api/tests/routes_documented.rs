@@ -11,6 +11,21 @@ use serde_json::Value;
 const UNDOCUMENTED: &[(&str, &str, &str)] = &[
     (
         "POST",
+        "/api/gpd/v1/organizations/{organizationfiscalcode}/notices/archives",
+        ARCHIVES,
+    ),
+    (
+        "GET",
+        "/api/gpd/v1/organizations/{organizationfiscalcode}/notices/archives/{id}",
+        ARCHIVES,
+    ),
+    (
+        "GET",
+        "/api/gpd/v1/organizations/{organizationfiscalcode}/notices/archives/{id}/zip",
+        ARCHIVES,
+    ),
+    (
+        "POST",
         "/api/gpd/v1/organizations/{organizationfiscalcode}/debtpositions/imports",
         IMPORTS,
     ),
@@ -121,6 +136,8 @@ const UNDOCUMENTED: &[(&str, &str, &str)] = &[
 
 const CATALOGUE: &str = "public citizen catalogue, not yet in the document";
 const ADMIN: &str = "operator-only admin API, not part of the document published for enti";
+const ARCHIVES: &str = "massive notice archives (docs/notice-archives.md): a job and a ZIP \
+                        download, not yet in the GPD document";
 const IMPORTS: &str = "bulk import of debt positions (docs/PAYMENTS-IMPORT.md): a streamed file \
                        upload, not yet in the GPD document";
 

@@ -5,7 +5,7 @@
 //! Failed attempts are retried with exponential back-off; after the last one the job is dead
 //! (visible and retryable through the admin API) and what it worked on FAILED.
 
-mod archives;
+pub mod archives;
 pub mod batch;
 pub mod callback;
 mod imports;
@@ -127,6 +127,8 @@ pub struct WorkerConfig {
     /// A batch upload that stored nothing for this long without completing is abandoned
     /// (client gone, process killed) and removed.
     pub upload_idle_ms: i64,
+    /// Where `notice_archive` jobs write their ZIPs (`<data_dir>/archives`).
+    pub archive_dir: std::path::PathBuf,
 }
 
 impl Default for WorkerConfig {
@@ -147,6 +149,7 @@ impl Default for WorkerConfig {
             reminder_lead_ms: Some(72 * 3_600_000),
             send_concurrency: 16,
             upload_idle_ms: 3_600_000,
+            archive_dir: std::path::PathBuf::from("./sportello-data/archives"),
         }
     }
 }

@@ -280,18 +280,162 @@ pub trait Imports: Send + Sync + 'static {
     ) -> StoreResult<Vec<LineResult>>;
 }
 
+/// Where a massive notice archive is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArchiveStatus {
+    /// Requested; its job has not started.
+    Queued,
+    /// Its job is rendering (again from the start after a crash).
+    Running,
+    /// The ZIP is complete and can be downloaded.
+    Done,
+    /// The job gave up (its last attempt failed); `error` says why.
+    Failed,
+}
+
+impl ArchiveStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "QUEUED",
+            Self::Running => "RUNNING",
+            Self::Done => "DONE",
+            Self::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Queued, Self::Running, Self::Done, Self::Failed]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+/// Which positions a notice archive holds: those of the ente matching all of these (an
+/// empty list matches everything), inserted up to the archive's request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveFilter {
+    #[serde(default)]
+    pub statuses: Vec<PositionStatus>,
+    /// Positions with an option due in this range (as [`ListFilter`]).
+    #[serde(default)]
+    pub due_from: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub due_to: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub segregation_codes: Vec<SegregationCode>,
+}
+
+impl ArchiveFilter {
+    /// The list filter with the same meaning (insertion order).
+    pub fn to_list_filter(&self) -> ListFilter {
+        ListFilter {
+            due_from: self.due_from,
+            due_to: self.due_to,
+            statuses: self.statuses.clone(),
+            segregation_codes: self.segregation_codes.clone(),
+            ..ListFilter::default()
+        }
+    }
+}
+
+/// A massive notice archive: the payment notices of a filter's positions in one ZIP, built
+/// by a `notice_archive` job. Counters are kept on the row, so progress is one read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeArchive {
+    /// A ULID.
+    pub id: String,
+    pub organization: OrganizationFiscalCode,
+    pub filter: ArchiveFilter,
+    /// `it`, `de` or `en` (the notices' second language, if any).
+    pub language: String,
+    pub status: ArchiveStatus,
+    /// Positions matching the filter when the current run started (exact once DONE).
+    pub total: i64,
+    /// Notices added to the ZIP so far.
+    pub done: i64,
+    /// Positions left out so far (no notice can be printed for them; see `errors.ndjson`).
+    pub failed: i64,
+    /// The finished ZIP on the node that built it (DONE only).
+    pub path: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub error: Option<String>,
+}
+
+/// Where a page of an archive's positions starts: after this insertion time and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveCursor {
+    pub inserted: DateTime<Utc>,
+    pub id: PositionId,
+}
+
+/// Massive notice archives and the ordered reads their job makes.
+#[async_trait::async_trait]
+pub trait Archives: Send + Sync + 'static {
+    /// Writes a QUEUED archive, its `notice_archive` job and the audit entry in one
+    /// transaction.
+    async fn create_archive(
+        &self,
+        archive: &NoticeArchive,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()>;
+    /// The ente's archive with this id (another ente's is `None`).
+    async fn get_archive(
+        &self,
+        organization: &OrganizationFiscalCode,
+        id: &str,
+    ) -> StoreResult<Option<NoticeArchive>>;
+    /// The archive with this id, whoever owns it (for its job).
+    async fn get_archive_by_id(&self, id: &str) -> StoreResult<Option<NoticeArchive>>;
+    /// (Re)starts a run: RUNNING with `total`, counters at zero, no path, no error.
+    async fn start_archive(&self, id: &str, total: i64, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Records the run's counters so far.
+    async fn archive_progress(
+        &self,
+        id: &str,
+        done: i64,
+        failed: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Ends the run: DONE with the file's path and the final counters (`total` becomes
+    /// `done + failed`), or FAILED with the error.
+    async fn finish_archive(
+        &self,
+        id: &str,
+        outcome: Result<(&str, i64, i64), &str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// How many of the ente's positions inserted up to `until` match the filter.
+    async fn count_archive_positions(
+        &self,
+        organization: &OrganizationFiscalCode,
+        filter: &ArchiveFilter,
+        until: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    /// Up to `limit` of those positions after `after`, by insertion time then id: a stable
+    /// order that paging by cursor walks exactly once.
+    async fn archive_positions(
+        &self,
+        organization: &OrganizationFiscalCode,
+        filter: &ArchiveFilter,
+        until: DateTime<Utc>,
+        after: Option<&ArchiveCursor>,
+        limit: i64,
+    ) -> StoreResult<Vec<Position>>;
+}
+
 /// Every port the payments domain uses.
 pub trait PaymentsStore:
-    Health + Organizations + AuditLog + JobQueue + Profiles + Positions + Imports
+    Health + Organizations + AuditLog + JobQueue + Profiles + Positions + Imports + Archives
 {
 }
 
 impl<T> PaymentsStore for T where
-    T: Health + Organizations + AuditLog + JobQueue + Profiles + Positions + Imports
+    T: Health + Organizations + AuditLog + JobQueue + Profiles + Positions + Imports + Archives
 {
 }
 
 /// Brings every payments port into scope.
 pub mod prelude {
-    pub use super::{Imports, PaymentsStore, Positions, Profiles};
+    pub use super::{Archives, Imports, PaymentsStore, Positions, Profiles};
 }

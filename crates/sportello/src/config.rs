@@ -308,6 +308,7 @@ impl Config {
                 .batch_upload_idle_ms
                 .or(file.batch_upload_idle_ms)
                 .unwrap_or(defaults.upload_idle_ms),
+            archive_dir: data_dir.join("archives"),
             ..defaults
         };
         if job.lease_ms < 100 || job.max_attempts < 1 || job.backoff_base_ms < 1 {

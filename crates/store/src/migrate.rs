@@ -68,6 +68,11 @@ pub const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         "payment_imports",
         include_str!("../migrations/sqlite/0012_payment_imports.sql"),
     ),
+    (
+        13,
+        "notice_archives",
+        include_str!("../migrations/sqlite/0013_notice_archives.sql"),
+    ),
 ];
 
 /// `(version, name, sql)` for PostgreSQL.
@@ -131,6 +136,11 @@ pub const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         12,
         "payment_imports",
         include_str!("../migrations/postgres/0012_payment_imports.sql"),
+    ),
+    (
+        13,
+        "notice_archives",
+        include_str!("../migrations/postgres/0013_notice_archives.sql"),
     ),
 ];
 

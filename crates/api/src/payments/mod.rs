@@ -2,9 +2,10 @@
 //! paths after the prefix (v1, v3, the v2 bulk create, the internal pay/report/notice
 //! operations and the payment-options verification), so software written for GPD changes
 //! only its base URL; plus Sportello's additions (reissue, history with the pre-notices, the
-//! notice PDF). Authenticated by the organization's payments key. Described by the
-//! document at `/api/gpd/openapi.json` ([`openapi`]).
+//! notice PDF, massive notice archives). Authenticated by the organization's payments key.
+//! Described by the document at `/api/gpd/openapi.json` ([`openapi`]).
 
+pub mod archives;
 pub mod auth;
 pub mod citizen;
 pub mod gpd;
@@ -88,6 +89,18 @@ pub fn routes() -> Routes {
         .get(
             "/api/gpd/v1/organizations/{organizationfiscalcode}/debtpositions/{iupd}/notice",
             gpd::notice_pdf,
+        )
+        .post(
+            "/api/gpd/v1/organizations/{organizationfiscalcode}/notices/archives",
+            archives::create,
+        )
+        .get(
+            "/api/gpd/v1/organizations/{organizationfiscalcode}/notices/archives/{id}",
+            archives::get,
+        )
+        .get(
+            "/api/gpd/v1/organizations/{organizationfiscalcode}/notices/archives/{id}/zip",
+            archives::zip,
         )
         .post(
             "/api/gpd/v1/organizations/{organizationfiscalcode}/paymentoptions/paids/{notice}",

@@ -23,7 +23,7 @@ const READ_COLUMNS: &str = "id, version, doc";
 
 /// A stored position: its `doc`, which must deserialize and agree with the row's id and
 /// version; anything else is a corrupt row (the message names the table, never the content).
-fn position(row: &AnyRow) -> StoreResult<Position> {
+pub(super) fn position(row: &AnyRow) -> StoreResult<Position> {
     let corrupt_doc =
         || StoreError::Backend("a stored position in `payment_positions` does not parse".into());
     let p: Position = serde_json::from_str(&text(row, "doc")?).map_err(|_| corrupt_doc())?;
@@ -46,7 +46,7 @@ fn event(row: &AnyRow) -> StoreResult<PositionEvent> {
 
 /// Placeholders of a statement built piece by piece, in ascending order: `$n` on PostgreSQL,
 /// `?` on SQLite (never both in one statement).
-struct Placeholders {
+pub(super) struct Placeholders {
     engine: Backend,
     used: usize,
 }
@@ -56,7 +56,7 @@ impl Placeholders {
         Self { engine, used: 0 }
     }
 
-    fn next(&mut self) -> String {
+    pub(super) fn next(&mut self) -> String {
         self.list(1)
     }
 
@@ -68,12 +68,12 @@ impl Placeholders {
 }
 
 /// A parameter of a built statement.
-enum Value {
+pub(super) enum Value {
     Text(String),
     Int(i64),
 }
 
-fn bind_values<'q>(mut q: Query<'q>, values: &[Value]) -> Query<'q> {
+pub(super) fn bind_values<'q>(mut q: Query<'q>, values: &[Value]) -> Query<'q> {
     for v in values {
         q = match v {
             Value::Text(s) => q.bind(s.clone()),
@@ -81,6 +81,54 @@ fn bind_values<'q>(mut q: Query<'q>, values: &[Value]) -> Query<'q> {
         };
     }
     q
+}
+
+/// The `WHERE` condition of GPD's list filters for the ente's positions (see
+/// `list_positions`), its placeholders so far and their values.
+pub(super) fn list_condition(
+    engine: Backend,
+    organization: &OrganizationFiscalCode,
+    filter: &ListFilter,
+) -> (Placeholders, String, Vec<Value>) {
+    let mut ph = Placeholders::new(engine);
+    let mut values = vec![Value::Text(organization.as_str().to_owned())];
+    let mut cond = format!("organization = {}", ph.next());
+    let ranges = [
+        ("max_due_ms >=", filter.due_from),
+        ("min_due_ms <=", filter.due_to),
+        ("payment_ms >=", filter.paid_from),
+        ("payment_ms <=", filter.paid_to),
+    ];
+    for (test, bound) in ranges {
+        if let Some(t) = bound {
+            cond.push_str(&format!(" AND {test} {}", ph.next()));
+            values.push(Value::Int(ms(&t)));
+        }
+    }
+    if !filter.statuses.is_empty() {
+        cond.push_str(&format!(
+            " AND status IN ({})",
+            ph.list(filter.statuses.len())
+        ));
+        values.extend(
+            filter
+                .statuses
+                .iter()
+                .map(|s| Value::Text(s.as_str().to_owned())),
+        );
+    }
+    if !filter.segregation_codes.is_empty() {
+        let tests: Vec<String> = filter
+            .segregation_codes
+            .iter()
+            .map(|c| {
+                values.push(Value::Text(format!("%,{c},%")));
+                format!("segregation LIKE {}", ph.next())
+            })
+            .collect();
+        cond.push_str(&format!(" AND ({})", tests.join(" OR ")));
+    }
+    (ph, cond, values)
 }
 
 /// The serde form of a position (what `doc` holds).
@@ -443,7 +491,11 @@ impl SqlStore {
         }
     }
 
-    async fn positions_where(&self, sql: &str, values: &[Value]) -> StoreResult<Vec<Position>> {
+    pub(super) async fn positions_where(
+        &self,
+        sql: &str,
+        values: &[Value],
+    ) -> StoreResult<Vec<Position>> {
         bind_values(sqlx::query(sql), values)
             .fetch_all(&self.read)
             .await
@@ -691,44 +743,7 @@ impl Positions for SqlStore {
         page: i64,
         limit: i64,
     ) -> StoreResult<(Vec<Position>, i64)> {
-        let mut ph = Placeholders::new(self.backend);
-        let mut values = vec![Value::Text(organization.as_str().to_owned())];
-        let mut cond = format!("organization = {}", ph.next());
-        let ranges = [
-            ("max_due_ms >=", filter.due_from),
-            ("min_due_ms <=", filter.due_to),
-            ("payment_ms >=", filter.paid_from),
-            ("payment_ms <=", filter.paid_to),
-        ];
-        for (test, bound) in ranges {
-            if let Some(t) = bound {
-                cond.push_str(&format!(" AND {test} {}", ph.next()));
-                values.push(Value::Int(ms(&t)));
-            }
-        }
-        if !filter.statuses.is_empty() {
-            cond.push_str(&format!(
-                " AND status IN ({})",
-                ph.list(filter.statuses.len())
-            ));
-            values.extend(
-                filter
-                    .statuses
-                    .iter()
-                    .map(|s| Value::Text(s.as_str().to_owned())),
-            );
-        }
-        if !filter.segregation_codes.is_empty() {
-            let tests: Vec<String> = filter
-                .segregation_codes
-                .iter()
-                .map(|c| {
-                    values.push(Value::Text(format!("%,{c},%")));
-                    format!("segregation LIKE {}", ph.next())
-                })
-                .collect();
-            cond.push_str(&format!(" AND ({})", tests.join(" OR ")));
-        }
+        let (mut ph, cond, mut values) = list_condition(self.backend, organization, filter);
         let total: i64 = bind_values(
             sqlx::query(&format!(
                 "SELECT COUNT(*) AS n FROM payment_positions WHERE {cond}"
