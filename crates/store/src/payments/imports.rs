@@ -210,6 +210,15 @@ impl Imports for SqlStore {
             Err(e) => return Err(backend(e)),
         };
         found(sealed, "the upload was abandoned and removed")?;
+        if self.backend == Backend::Postgres {
+            // Fresh statistics for the lines just stored: without them PostgreSQL plans the
+            // per-chunk `UPDATE … FROM (VALUES …)` as a scan of the whole table (an import of
+            // 200,000 lines ran at 140 lines/s); with them, as index look-ups.
+            sqlx::query("ANALYZE payment_import_lines")
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
         // Lines rejected while uploading (too long, unclosed quote) may be all of them.
         let done = sqlx::query(
             "UPDATE payment_imports SET status = 'DONE' WHERE id = $1 \
