@@ -391,8 +391,10 @@ async fn without_an_smtp_url_the_email_channel_is_off_and_says_so(backend: Backe
         )
         .await;
     let id = r.body["id"].as_str().unwrap().to_owned();
+    // The view reads the message, then its notifications: wait until it shows both after
+    // processing (a read between the two could pair an old status with the new notification).
     let view = ente_view(&app, &key, SANDBOX, &id, |b| {
-        b["notification"]["email"] == "FAILED"
+        b["notification"]["email"] == "FAILED" && b["status"] != "ACCEPTED"
     })
     .await;
     assert_eq!(view["status"], "PROCESSED");
