@@ -79,7 +79,7 @@ where
     }
 }
 
-fn subscription_key(parts: &Parts) -> Result<String, ApiError> {
+pub(crate) fn subscription_key(parts: &Parts) -> Result<String, ApiError> {
     let key = parts
         .headers
         .get(KEY_HEADER)

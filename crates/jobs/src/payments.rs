@@ -291,7 +291,7 @@ fn message_body(
     } else {
         (String::new(), String::new())
     };
-    let amount = format_amount_it(o.amount);
+    let amount = notice::format_amount_it(o.amount);
     let due = o.due_date.format("%d/%m/%Y").to_string();
     let fill = |t: &str, installment: &str| {
         t.replace("{company}", &p.company_name)
@@ -332,17 +332,4 @@ fn truncate(s: &str, max: usize) -> String {
         out.push('…');
         out
     }
-}
-
-/// Cents in Italian format: 102099 → "1.020,99".
-pub fn format_amount_it(cents: i64) -> String {
-    let euros = (cents / 100).to_string();
-    let mut grouped = String::new();
-    for (k, c) in euros.chars().enumerate() {
-        if k > 0 && (euros.len() - k).is_multiple_of(3) {
-            grouped.push('.');
-        }
-        grouped.push(c);
-    }
-    format!("{grouped},{:02}", cents % 100)
 }

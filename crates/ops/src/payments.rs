@@ -709,17 +709,8 @@ pub async fn set_notification_fee(
         o.amount += delta;
         o.notification_fee = fee;
         o.last_updated_date = now;
-        p.version += 1;
-        p.last_updated_date = now;
-        let e = PositionEvent {
-            at: now,
-            version: p.version,
-            action: "notification_fee".into(),
-            status: p.status,
-            detail: Some(format!("notice {} fee {fee}", p.options[i].nav)),
-            actor: String::new(),
-        };
-        Ok((vec![e], Vec::new()))
+        let detail = format!("notice {} fee {fee}", p.options[i].nav);
+        Ok((vec![p.changed(now, "notification_fee", Some(detail))], Vec::new()))
     })
     .await?;
     let i = p.option_index(iuv_or_nav).ok_or_else(notice_not_found)?;
@@ -855,17 +846,14 @@ pub async fn change_iban(
                     }
                 }
             }
-            p.version += 1;
-            p.last_updated_date = now;
-            let e = PositionEvent {
-                at: now,
-                version: p.version,
-                action: "iban_changed".into(),
-                status: p.status,
-                detail: Some(format!("{n} transfers")),
-                actor: String::new(),
-            };
-            Ok((vec![e], Vec::new()))
+            if n == 0 {
+                return Ok((Vec::new(), Vec::new())); // nothing to save
+            }
+            let detail = format!("{n} transfers");
+            Ok((
+                vec![p.changed(now, "iban_changed", Some(detail))],
+                Vec::new(),
+            ))
         })
         .await?;
         changed += n;
@@ -928,17 +916,10 @@ pub async fn record_pre_notices(
         if summary.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
-        p.version += 1;
-        p.last_updated_date = now;
-        let e = PositionEvent {
-            at: now,
-            version: p.version,
-            action: "pre_notice".into(),
-            status: p.status,
-            detail: Some(summary.join("; ")),
-            actor: String::new(),
-        };
-        Ok((vec![e], Vec::new()))
+        Ok((
+            vec![p.changed(now, "pre_notice", Some(summary.join("; ")))],
+            Vec::new(),
+        ))
     })
     .await?;
     Ok(())

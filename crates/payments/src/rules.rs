@@ -453,6 +453,18 @@ impl Position {
         Ok((copy, event))
     }
 
+    /// Records a change made outside the rules above (a fee, an IBAN, a pre-notice outcome):
+    /// the next version, and the history line that explains it.
+    pub fn changed(
+        &mut self,
+        now: DateTime<Utc>,
+        action: &str,
+        detail: Option<String>,
+    ) -> PositionEvent {
+        self.touch(now);
+        self.event(now, action, detail)
+    }
+
     /// The event a newly created position starts its history with.
     pub fn created_event(&self, now: DateTime<Utc>) -> PositionEvent {
         let detail = self.reissue_of.as_ref().map(|r| format!("reissue of {r}"));

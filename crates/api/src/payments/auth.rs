@@ -7,7 +7,7 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use kernel::values::OrganizationFiscalCode;
 
-use crate::auth::{ClientIp, KEY_HEADER};
+use crate::auth::ClientIp;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -25,17 +25,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let key = parts
-            .headers
-            .get(KEY_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .ok_or(ApiError::Unauthorized(
-                "Access denied due to missing subscription key. Make sure to include the \
-                 Ocp-Apim-Subscription-Key header.",
-            ))?
-            .to_owned();
+        let key = crate::auth::subscription_key(parts)?;
         let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
         let state = AppState::from_ref(state);
         let hash = seal::key_hash(&key);

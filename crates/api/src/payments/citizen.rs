@@ -10,10 +10,7 @@ use serde_json::{Value, json};
 use crate::citizen_auth::CitizenCaller;
 use crate::problem::ApiError;
 use crate::state::AppState;
-
-fn fmt(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
+use messaging::content::format_timestamp;
 
 /// Every position the citizen is the debtor of, newest first, one entry per position.
 pub async fn owed(state: &AppState, fc: &FiscalCode) -> Result<Vec<Value>, ApiError> {
@@ -27,7 +24,7 @@ pub async fn owed(state: &AppState, fc: &FiscalCode) -> Result<Vec<Value>, ApiEr
                 "companyName": p.company_name,
                 "iupd": p.iupd.as_str(),
                 "status": p.status.as_str(),
-                "paymentDate": p.payment_date.as_ref().map(fmt),
+                "paymentDate": p.payment_date.as_ref().map(format_timestamp),
                 "noticeUrl": format!(
                     "/api/citizen/v1/payments/{}/{}/notice",
                     p.organization.as_str(),
@@ -37,10 +34,10 @@ pub async fn owed(state: &AppState, fc: &FiscalCode) -> Result<Vec<Value>, ApiEr
                     "nav": o.nav.as_str(),
                     "description": o.description,
                     "amount": o.amount,
-                    "dueDate": fmt(&o.due_date),
+                    "dueDate": format_timestamp(&o.due_date),
                     "isPartialPayment": o.is_partial_payment,
                     "status": o.status.as_str(),
-                    "paymentDate": o.payment.as_ref().map(|r| fmt(&r.payment_date)),
+                    "paymentDate": o.payment.as_ref().map(|r| format_timestamp(&r.payment_date)),
                     "messageId": o.pre_notice.as_ref().and_then(|n| n.message_id.clone()),
                 })).collect::<Vec<_>>(),
             })

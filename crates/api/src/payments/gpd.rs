@@ -22,6 +22,7 @@ use super::auth::PaymentsCaller;
 use crate::problem::ApiError;
 use crate::request::{Body, json_body};
 use crate::state::AppState;
+use messaging::content::format_timestamp;
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -80,8 +81,7 @@ fn render(version: wire::Version, p: &Position) -> Value {
     }
 }
 
-pub async fn info(State(state): State<AppState>) -> Json<Value> {
-    let _ = state;
+pub async fn info() -> Json<Value> {
     Json(json!({
         "name": "sportello-gpd",
         "version": env!("CARGO_PKG_VERSION"),
@@ -512,7 +512,7 @@ pub async fn history(
         let mut entry = json!({"nav": o.nav.as_str(), "iuv": o.iuv});
         if let Some(n) = &o.pre_notice {
             entry["status"] = json!(n.status);
-            entry["at"] = json!(fmt(&n.at));
+            entry["at"] = json!(format_timestamp(&n.at));
             if let Some(r) = &n.reason {
                 entry["reason"] = json!(r);
             }
@@ -546,7 +546,7 @@ pub async fn history(
         "reissuedAs": p.reissued_as.as_ref().map(|i| i.as_str()),
         "preNotices": notices,
         "history": events.iter().map(|e| json!({
-            "at": fmt(&e.at),
+            "at": format_timestamp(&e.at),
             "version": e.version,
             "action": e.action,
             "status": e.status.as_str(),
@@ -554,10 +554,6 @@ pub async fn history(
             "actor": e.actor,
         })).collect::<Vec<_>>(),
     })))
-}
-
-fn fmt(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// GPD's `PayPaymentOptionModel`.
@@ -807,8 +803,8 @@ pub async fn verify(
             json!({
                 "description": first.option_description.clone().unwrap_or_else(|| first.description.clone()),
                 "numberOfInstallments": idx.len(),
-                "dueDate": fmt(&idx.iter().map(|i| p.options[*i].due_date).max().unwrap_or(first.due_date)),
-                "validFrom": first.validity_date.or(p.validity_date).map(|d| fmt(&d)),
+                "dueDate": format_timestamp(&idx.iter().map(|i| p.options[*i].due_date).max().unwrap_or(first.due_date)),
+                "validFrom": first.validity_date.or(p.validity_date).map(|d| format_timestamp(&d)),
                 "amount": amount,
                 "status": status,
                 "statusReason": "",
@@ -820,8 +816,8 @@ pub async fn verify(
                         "iuv": o.iuv,
                         "amount": o.amount,
                         "description": o.description,
-                        "dueDate": fmt(&o.due_date),
-                        "validFrom": o.validity_date.or(p.validity_date).map(|d| fmt(&d)),
+                        "dueDate": format_timestamp(&o.due_date),
+                        "validFrom": o.validity_date.or(p.validity_date).map(|d| format_timestamp(&d)),
                         "status": installment_status(*i),
                         "statusReason": "",
                     })
