@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the programs the test suite runs as real local peers — the SMTP server aiosmtpd, into a
 # Python venv under target/test-tools — and the Debian tools that check generated files (poppler's
-# pdftotext/pdfinfo/pdffonts/pdftoppm and zbar's zbarimg, for the notice PDFs). Idempotent and
+# pdftotext/pdfinfo/pdffonts/pdftoppm and zbar's zbarimg, for the notice PDFs; libxml2's xmllint, the XML Schema validator of the pagoPA documents). Idempotent and
 # quiet: once installed, a run only checks a marker and `command -v`. The last line printed is the
 # path of the venv's python.
 set -euo pipefail
@@ -15,7 +15,7 @@ requirements="aiosmtpd==1.4.6"
 marker="$dir/installed"
 
 # Debian packages, each with a program that shows it is installed.
-debian_tools="poppler-utils:pdftoppm zbar-tools:zbarimg"
+debian_tools="poppler-utils:pdftoppm zbar-tools:zbarimg libxml2-utils:xmllint"
 
 missing_debian() {
   local pair

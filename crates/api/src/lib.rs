@@ -15,6 +15,7 @@ pub mod messaging;
 pub mod metrics;
 pub mod openapi;
 pub mod organizations;
+pub mod pagopa;
 pub mod payments;
 pub mod platform;
 pub mod problem;

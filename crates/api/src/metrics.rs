@@ -43,6 +43,8 @@ pub struct Metrics {
     quota_exceeded: AtomicU64,
     /// (channel, outcome) → count, for notifications and callbacks.
     outbound: Mutex<BTreeMap<(String, &'static str), u64>>,
+    /// (operation, fault code) → count, for the KO answers to the pagoPA node.
+    pagopa_faults: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
 }
 
 impl Metrics {
@@ -80,6 +82,13 @@ impl Metrics {
         if let Ok(mut o) = self.outbound.lock() {
             *o.entry((channel.to_owned(), if ok { "sent" } else { "failed" }))
                 .or_default() += 1;
+        }
+    }
+
+    /// A KO answered to the pagoPA node (labels: operation name and PAA code, no personal data).
+    pub fn pagopa_fault(&self, operation: &'static str, code: &'static str) {
+        if let Ok(mut f) = self.pagopa_faults.lock() {
+            *f.entry((operation, code)).or_default() += 1;
         }
     }
 
@@ -133,6 +142,19 @@ impl Metrics {
                 let _ = writeln!(
                     out,
                     "sportello_outbound_total{{channel=\"{channel}\",outcome=\"{outcome}\"}} {n}"
+                );
+            }
+        }
+        out.push_str(
+            "# HELP sportello_pagopa_faults_total KO answers to the pagoPA node by operation and \
+             fault code.\n",
+        );
+        out.push_str("# TYPE sportello_pagopa_faults_total counter\n");
+        if let Ok(f) = self.pagopa_faults.lock() {
+            for ((operation, code), n) in f.iter() {
+                let _ = writeln!(
+                    out,
+                    "sportello_pagopa_faults_total{{operation=\"{operation}\",code=\"{code}\"}} {n}"
                 );
             }
         }

@@ -35,6 +35,11 @@ pub struct ApiSettings {
     pub push_enabled: bool,
     /// Where the URLs enti configure (callbacks) may point: checked when they are set.
     pub outbound: notify::OutboundPolicy,
+    /// The key the pagoPA node must send as `Ocp-Apim-Subscription-Key`, if any.
+    pub pagopa_node_key: Option<String>,
+    /// Where the pagoPA node may call from (empty: anywhere when a key is set, else loopback
+    /// only).
+    pub pagopa_node_cidrs: Vec<Cidr>,
 }
 
 impl std::fmt::Debug for ApiSettings {
@@ -53,6 +58,11 @@ impl std::fmt::Debug for ApiSettings {
             .field("email_enabled", &self.email_enabled)
             .field("push_enabled", &self.push_enabled)
             .field("outbound", &self.outbound)
+            .field(
+                "pagopa_node_key",
+                &self.pagopa_node_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field("pagopa_node_cidrs", &self.pagopa_node_cidrs)
             .finish()
     }
 }
@@ -84,6 +94,8 @@ pub struct AppState {
     pub position_intake: crate::payments::intake::PositionIntake,
     /// Recent payments-key look-ups: the profile, and whether its organization is disabled.
     pub payments_keys: Arc<crate::auth::TtlCache<(::payments::ports::Profile, bool)>>,
+    /// The pagoPA station assignments.
+    pub stations: Arc<ops::node::StationCache>,
 }
 
 impl AppState {
@@ -95,6 +107,16 @@ impl AppState {
             clock: self.clock.as_ref(),
             jobs_ready: self.jobs_ready.as_ref(),
             auth_cache: self,
+        }
+    }
+
+    /// What the payments use cases work with.
+    pub fn pay(&self) -> ops::payments::PayContext<'_> {
+        ops::payments::PayContext {
+            store: self.payments.as_ref(),
+            clock: self.clock.as_ref(),
+            jobs_ready: self.jobs_ready.as_ref(),
+            notices: &self.notices,
         }
     }
 
@@ -129,6 +151,7 @@ impl AppState {
             payments,
             notices: Arc::new(ops::payments::NoticeAllocator::new(10_000)),
             payments_keys: Arc::new(crate::auth::TtlCache::new(settings.auth_cache)),
+            stations: Arc::default(),
             settings: Arc::new(settings),
             intake,
             metrics,

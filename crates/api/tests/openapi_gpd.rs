@@ -128,6 +128,9 @@ const SPORTELLO_ONLY: &[&str] = &[
     "getDebtPositionNotice",
     "getCitizenPayments",
     "getCitizenPaymentNotice",
+    "getCitizenPaymentReceipt",
+    "getOrganizationReceipts",
+    "getOrganizationReceiptsByIuv",
 ];
 
 const ALL_V1: &[&str] = &[

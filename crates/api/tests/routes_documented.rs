@@ -39,6 +39,12 @@ const UNDOCUMENTED: &[(&str, &str, &str)] = &[
         "/api/gpd/v1/organizations/{organizationfiscalcode}/debtpositions/imports/{importid}/report",
         IMPORTS,
     ),
+    (
+        "POST",
+        "/api/pagopa/paForNode",
+        "the SOAP station for the pagoPA node: described by paForNode.wsdl, not OpenAPI \
+         (docs/PAGOPA-NODE.md)",
+    ),
     // The payments admin API: operator-only, like the rest of `/api/admin/v1`.
     (
         "POST",

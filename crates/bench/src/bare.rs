@@ -33,7 +33,15 @@ impl BareServer {
 
     /// Also answers `GET /api/citizen/v1/messages` with 200 and `page` as a JSON body.
     pub async fn start_with_page(page: Bytes) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        Self::serve(TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?, page).await
+    }
+
+    /// Listens on `addr`.
+    pub async fn start_on(addr: SocketAddr) -> anyhow::Result<Self> {
+        Self::serve(TcpListener::bind(addr).await?, Bytes::new()).await
+    }
+
+    async fn serve(listener: TcpListener, page: Bytes) -> anyhow::Result<Self> {
         let addr = listener.local_addr()?;
         let app = Router::new()
             .route("/api/v1/messages/{fiscal_code}", post(created))

@@ -62,6 +62,15 @@ enum Command {
     Inbox(InboxArgs),
     /// E-mail notifications to a real SMTP server: direct SmtpMailer ceiling, Sportello.
     Mail(MailArgs),
+    /// Serves the bare axum server (ceiling A) on --listen until killed, for an external load
+    /// generator (scripts/bench-pagopa-node.sh posts SOAP bodies to it with wrk).
+    Bare(BareArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct BareArgs {
+    #[arg(long, default_value = "127.0.0.1:18099")]
+    listen: std::net::SocketAddr,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -223,6 +232,7 @@ fn main() -> anyhow::Result<()> {
         Command::Batch(args) => args.threads,
         Command::Inbox(args) => args.threads,
         Command::Mail(args) => args.threads,
+        Command::Bare(_) => None,
     };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = threads {
@@ -234,6 +244,13 @@ fn main() -> anyhow::Result<()> {
         Command::Batch(args) => runtime.block_on(batch_command(args)),
         Command::Inbox(args) => runtime.block_on(inbox_command(args)),
         Command::Mail(args) => runtime.block_on(mail_command(args)),
+        Command::Bare(args) => runtime.block_on(async move {
+            let bare = bare::BareServer::start_on(args.listen).await?;
+            eprintln!("bare axum server on {}", bare.addr);
+            tokio::signal::ctrl_c().await?;
+            bare.stop().await;
+            Ok(())
+        }),
     }
 }
 

@@ -19,12 +19,14 @@ mod layout;
 mod pdf;
 mod png;
 mod qr;
+mod receipt;
 mod zip;
 
 use chrono::NaiveDate;
 
 pub use format::{format_amount_it, group_code, qr_payload};
 pub use layout::installment_pages;
+pub use receipt::{ReceiptDocument, ReceiptTransfer, render_receipt};
 pub use zip::{Compression, ZipWriter};
 
 use font::{BOLD_FIRST_OBJECT, Encoder, REGULAR_FIRST_OBJECT};

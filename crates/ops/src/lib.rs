@@ -11,6 +11,7 @@ mod error;
 pub mod imports;
 pub mod jobs;
 pub mod lifecycle;
+pub mod node;
 pub mod notice_archives;
 pub mod organizations;
 pub mod payments;

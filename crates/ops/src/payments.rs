@@ -247,7 +247,7 @@ fn notice_not_found() -> Error {
 }
 
 /// The jobs a position calls for after a change from `before` (`None` when new).
-fn jobs_for(
+pub(crate) fn jobs_for(
     p: &Position,
     before: Option<PositionStatus>,
     profile: &Profile,
@@ -274,7 +274,7 @@ fn jobs_for(
     jobs
 }
 
-fn with_actor(mut events: Vec<PositionEvent>, actor: &str) -> Vec<PositionEvent> {
+pub(crate) fn with_actor(mut events: Vec<PositionEvent>, actor: &str) -> Vec<PositionEvent> {
     for e in &mut events {
         e.actor = actor.to_owned();
     }

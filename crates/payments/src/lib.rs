@@ -8,6 +8,7 @@
 pub mod gpd;
 pub mod import;
 pub mod model;
+pub mod node;
 pub mod ports;
 pub mod rules;
 pub mod values;

@@ -424,18 +424,172 @@ pub trait Archives: Send + Sync + 'static {
     ) -> StoreResult<Vec<Position>>;
 }
 
+/// The pagoPA station that serves an ente: the node calls it with these two ids.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Station {
+    pub broker_id: String,
+    pub station_id: String,
+}
+
+/// What a stored receipt did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReceiptEffect {
+    /// The issuing ente's receipt: it paid the option.
+    Applied,
+    /// A beneficiary's copy of another ente's receipt: its own transfers are recorded.
+    Beneficiary,
+    /// A second payment of an option already paid by another receipt: kept, nothing changed.
+    DoublePayment,
+    /// A receipt with outcome KO: kept, nothing changed.
+    Failed,
+}
+
+impl ReceiptEffect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "APPLIED",
+            Self::Beneficiary => "BENEFICIARY",
+            Self::DoublePayment => "DOUBLE_PAYMENT",
+            Self::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Applied,
+            Self::Beneficiary,
+            Self::DoublePayment,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|e| e.as_str() == s)
+    }
+}
+
+/// A receipt of the node (`paSendRT`/`V2`) as one ente keeps it. The columns lists need are in
+/// clear; the receipt itself (debtor, payer: personal data) is sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReceipt {
+    /// The ente it was sent to (`idPA`).
+    pub organization: OrganizationFiscalCode,
+    pub receipt_id: String,
+    /// The ente that issued the notice (the receipt's `fiscalCode`).
+    pub issuer: String,
+    pub notice_number: String,
+    pub iuv: String,
+    /// The position it paid, for an `Applied` receipt (or found, for a double payment).
+    pub position_id: Option<PositionId>,
+    pub effect: ReceiptEffect,
+    pub amount: i64,
+    /// The sum of this ente's own transfers.
+    pub own_amount: i64,
+    pub psp_id: String,
+    pub channel_id: String,
+    pub fee: Option<i64>,
+    pub payment_method: Option<String>,
+    pub payment_date: Option<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+    /// `paSendRTV2`.
+    pub v2: bool,
+    /// The debtor's fiscal code when a natural person: the citizen's receipts.
+    pub citizen: Option<String>,
+    pub key_id: String,
+    pub sealed: Vec<u8>,
+}
+
+/// Whether [`Receipts::record_receipt`] stored the receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptOutcome {
+    Stored,
+    /// This ente already holds a receipt with this id: nothing written.
+    Duplicate,
+}
+
+/// Station assignments.
+#[async_trait::async_trait]
+pub trait Stations: Send + Sync + 'static {
+    /// Assigns the ente (which must have a payments profile, else `NotFound("payments
+    /// profile")`) to a station, with the audit entry.
+    async fn set_station(
+        &self,
+        organization: &OrganizationFiscalCode,
+        station: &Station,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()>;
+    /// Every assignment.
+    async fn stations(&self) -> StoreResult<Vec<(OrganizationFiscalCode, Station)>>;
+}
+
+/// The receipts of the node.
+#[async_trait::async_trait]
+pub trait Receipts: Send + Sync + 'static {
+    /// Stores the receipt and, in the same transaction, `effect`: the position it pays saved
+    /// if still at the version (else `Conflict("... changed meanwhile")`), with its history and
+    /// jobs. A receipt id the ente already holds is `Duplicate` and writes nothing.
+    async fn record_receipt(
+        &self,
+        receipt: &StoredReceipt,
+        effect: Option<(&PositionWrite, i64)>,
+    ) -> StoreResult<ReceiptOutcome>;
+    async fn receipt(
+        &self,
+        organization: &OrganizationFiscalCode,
+        receipt_id: &str,
+    ) -> StoreResult<Option<StoredReceipt>>;
+    /// The ente's receipts for this IUV, oldest first.
+    async fn receipts_of_iuv(
+        &self,
+        organization: &OrganizationFiscalCode,
+        iuv: &str,
+    ) -> StoreResult<Vec<StoredReceipt>>;
+    /// One page (from 0) of the ente's receipts received in `[from, to)`, newest first, and
+    /// how many match.
+    async fn list_receipts(
+        &self,
+        organization: &OrganizationFiscalCode,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        page: i64,
+        limit: i64,
+    ) -> StoreResult<(Vec<StoredReceipt>, i64)>;
+    /// The receipts whose debtor is this citizen, newest first.
+    async fn receipts_of_citizen(
+        &self,
+        fiscal_code: &FiscalCode,
+    ) -> StoreResult<Vec<StoredReceipt>>;
+}
+
 /// Every port the payments domain uses.
 pub trait PaymentsStore:
-    Health + Organizations + AuditLog + JobQueue + Profiles + Positions + Imports + Archives
+    Health
+    + Organizations
+    + AuditLog
+    + JobQueue
+    + Profiles
+    + Positions
+    + Imports
+    + Archives
+    + Stations
+    + Receipts
 {
 }
 
 impl<T> PaymentsStore for T where
-    T: Health + Organizations + AuditLog + JobQueue + Profiles + Positions + Imports + Archives
+    T: Health
+        + Organizations
+        + AuditLog
+        + JobQueue
+        + Profiles
+        + Positions
+        + Imports
+        + Archives
+        + Stations
+        + Receipts
 {
 }
 
 /// Brings every payments port into scope.
 pub mod prelude {
-    pub use super::{Archives, Imports, PaymentsStore, Positions, Profiles};
+    pub use super::{Archives, Imports, PaymentsStore, Positions, Profiles, Receipts, Stations};
 }

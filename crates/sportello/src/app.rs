@@ -246,7 +246,21 @@ pub async fn start_with_clock(
         email_enabled: config.smtp_url.is_some(),
         push_enabled: config.push_url.is_some(),
         outbound: outbound_policy(config),
+        pagopa_node_key: config.pagopa_node_key.as_ref().map(|s| s.0.clone()),
+        pagopa_node_cidrs: config.pagopa_node_cidrs.clone(),
     };
+    match (&config.pagopa_node_key, config.pagopa_node_cidrs.is_empty()) {
+        (None, true) => tracing::warn!(
+            "pagoPA node endpoint /api/pagopa/paForNode accepts loopback callers only: set \
+             SPORTELLO_PAGOPA_NODE_KEY and/or SPORTELLO_PAGOPA_NODE_CIDRS (and mutual TLS in \
+             front) for the real node"
+        ),
+        (key, _) => tracing::info!(
+            key = key.is_some(),
+            cidrs = config.pagopa_node_cidrs.len(),
+            "pagoPA node endpoint /api/pagopa/paForNode restricted"
+        ),
+    }
     let wakeups = Arc::new(jobs::Wakeups::default());
     let state = AppState::new(
         store.clone(),

@@ -42,6 +42,11 @@ enum Command {
         #[command(subcommand)]
         command: BatchCmd,
     },
+    /// The pagoPA node side: a simulator for demos, tests and benchmarks.
+    Pagopa {
+        #[command(subcommand)]
+        command: PagopaCmd,
+    },
     /// Platform administration (works while the server runs, on the database of the same
     /// --data-dir or --database-url).
     Admin {
@@ -51,6 +56,56 @@ enum Command {
         create: bool,
         #[command(subcommand)]
         command: Admin,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PagopaCmd {
+    /// Play the pagoPA node against a running Sportello: pay notices (verify → getPayment →
+    /// sendRT, with realistic PSPs, channels, fees and dates) and write, per simulated day,
+    /// DIR/<date>/fdr/*.xml (reporting flows) and DIR/<date>/opi.xml (treasury journal).
+    /// Prints a JSON summary (calls, faults, latencies). With --share the payable positions
+    /// are read from the database of this configuration.
+    Simulate {
+        /// Base URL of Sportello (http), or the full URL of its paForNode endpoint.
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        organization: String,
+        #[arg(long)]
+        broker_id: String,
+        #[arg(long)]
+        station_id: String,
+        /// The node key the station expects (Ocp-Apim-Subscription-Key).
+        #[arg(long, env = "SPORTELLO_PAGOPA_NODE_KEY", hide_env_values = true)]
+        node_key: Option<String>,
+        /// Notice numbers to pay (18 digits each).
+        #[arg(long, num_args = 1.., conflicts_with = "share")]
+        notice: Vec<String>,
+        /// Percentage of the ente's payable positions to pay, spread over the days.
+        #[arg(long, requires = "from")]
+        share: Option<f64>,
+        /// First simulated day (YYYY-MM-DD); with --notice, the payment day (default today).
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long, default_value_t = 1)]
+        days: u32,
+        /// Anomalies to inject into the day files: code9, amount, duplicate, unreported,
+        /// no-movement, stray, revoked (comma separated).
+        #[arg(long)]
+        anomalies: Option<String>,
+        /// Where the day files go (none written without it).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// Payments in flight at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Verify calls per payment.
+        #[arg(long, default_value_t = 1)]
+        verifies: usize,
+        /// Seed of every random choice (same seed, same run).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
 }
 
@@ -138,6 +193,18 @@ enum PaymentsCmd {
         /// Networks the payments key may be used from (comma separated CIDRs; default anywhere).
         #[arg(long)]
         cidrs: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Assign the organization to the pagoPA station the node calls it through (its own or
+    /// its intermediary's): the broker id and station id as registered with PagoPA.
+    Station {
+        #[arg(long)]
+        organization: String,
+        #[arg(long)]
+        broker_id: String,
+        #[arg(long)]
+        station_id: String,
         #[arg(long)]
         json: bool,
     },
@@ -544,6 +611,77 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let result = crate::batch_send::send(&config, &store, args).await;
             store.close().await;
             result
+        }
+        Command::Pagopa {
+            command:
+                PagopaCmd::Simulate {
+                    url,
+                    organization,
+                    broker_id,
+                    station_id,
+                    node_key,
+                    notice,
+                    share,
+                    from,
+                    days,
+                    anomalies,
+                    out,
+                    concurrency,
+                    verifies,
+                    seed,
+                },
+        } => {
+            let refused = |m: String| anyhow::Error::from(Refused(m));
+            for n in &notice {
+                if n.len() != 18 || !n.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(refused(format!(
+                        "--notice {n}: a notice number is 18 digits"
+                    )));
+                }
+            }
+            if notice.is_empty() && share.is_none() {
+                return Err(refused(
+                    "give --notice NAV… or --share PERCENT --from DATE".into(),
+                ));
+            }
+            if let Some(s) = share
+                && !(0.0..=100.0).contains(&s)
+            {
+                return Err(refused("--share: a percentage from 0 to 100".into()));
+            }
+            let from = from
+                .as_deref()
+                .map(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d"))
+                .transpose()
+                .map_err(|_| refused("--from: a date YYYY-MM-DD".into()))?;
+            let args = crate::simulate::SimulateArgs {
+                url,
+                organization,
+                broker_id,
+                station_id,
+                node_key,
+                notices: notice,
+                share,
+                from,
+                days,
+                anomalies: crate::simulate::parse_anomalies(anomalies.as_deref())
+                    .map_err(|e| refused(e.to_string()))?,
+                out,
+                concurrency,
+                verifies,
+                seed,
+            };
+            let store = crate::app::open_existing_store(&config).await?;
+            if args.share.is_some() && store.is_none() {
+                return Err(no_database(&config, false));
+            }
+            let today = chrono::Utc::now().date_naive();
+            let result = crate::simulate::simulate(args, store.as_ref(), today).await;
+            if let Some(s) = store {
+                s.close().await;
+            }
+            println!("{}", result?);
+            Ok(ExitCode::SUCCESS)
         }
         Command::Admin { create, command } => {
             let store = if create {
@@ -1084,6 +1222,39 @@ async fn payments_admin(
                 format!(
                     "payments enabled for {org}\nprimary key:   {}\nsecondary key: {}",
                     keys.primary_key, keys.secondary_key
+                )
+            })
+        }
+        PaymentsCmd::Station {
+            organization,
+            broker_id,
+            station_id,
+            json,
+        } => {
+            let org = OrganizationFiscalCode::parse(&organization)
+                .map_err(|e| refused(format!("--organization: {e}")))?;
+            let station = payments::ports::Station {
+                broker_id,
+                station_id,
+            };
+            let station = ops::node::assign_station(cx, &org, station, "cli")
+                .await
+                .map_err(ops_err)?;
+            #[derive(serde::Serialize)]
+            struct Assigned<'a> {
+                organization: &'a str,
+                broker_id: &'a str,
+                station_id: &'a str,
+            }
+            let out = Assigned {
+                organization: org.as_str(),
+                broker_id: &station.broker_id,
+                station_id: &station.station_id,
+            };
+            print(json, &out, || {
+                format!(
+                    "{org} is served by station {} of broker {}",
+                    station.station_id, station.broker_id
                 )
             })
         }

@@ -55,6 +55,25 @@ pub struct ConfigArgs {
     pub content_keys: Option<String>,
     #[arg(long, env = "SPORTELLO_CONTENT_KEYS_FILE", global = true)]
     pub content_keys_file: Option<PathBuf>,
+    /// The key the pagoPA node must send as `Ocp-Apim-Subscription-Key` on
+    /// `/api/pagopa/paForNode` (unset: no key; then only the CIDRs, or loopback, may call).
+    #[arg(
+        long,
+        env = "SPORTELLO_PAGOPA_NODE_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub pagopa_node_key: Option<String>,
+    #[arg(long, env = "SPORTELLO_PAGOPA_NODE_KEY_FILE", global = true)]
+    pub pagopa_node_key_file: Option<PathBuf>,
+    /// Networks the pagoPA node may call `/api/pagopa/paForNode` from (comma-separated CIDRs).
+    #[arg(
+        long,
+        env = "SPORTELLO_PAGOPA_NODE_CIDRS",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub pagopa_node_cidrs: Option<Vec<String>>,
     /// Proxies whose X-Forwarded-For is trusted (comma-separated CIDRs).
     #[arg(
         long,
@@ -146,6 +165,9 @@ struct FileConfig {
     content_keys_file: Option<PathBuf>,
     trusted_proxies: Option<Vec<String>>,
     outbound_allow_cidrs: Option<Vec<String>>,
+    pagopa_node_key: Option<String>,
+    pagopa_node_key_file: Option<PathBuf>,
+    pagopa_node_cidrs: Option<Vec<String>>,
     workers: Option<usize>,
     job_lease_ms: Option<i64>,
     job_max_attempts: Option<i64>,
@@ -178,6 +200,10 @@ pub struct Config {
     /// The files secrets were read from (`*_FILE`), checked at start like the data directory.
     pub secret_files: Vec<PathBuf>,
     pub trusted_proxies: Vec<Cidr>,
+    /// The key the pagoPA node must present, if any.
+    pub pagopa_node_key: Option<Secret>,
+    /// Where the pagoPA node may call from (empty: see `pagopa_node_key`, else loopback only).
+    pub pagopa_node_cidrs: Vec<Cidr>,
     /// Internal networks outbound requests to URLs the operator did not configure may reach.
     pub outbound_allow_cidrs: Vec<Cidr>,
     pub workers: usize,
@@ -243,9 +269,39 @@ impl Config {
             (None, None, None, Some(p)) => Some(read_secret(&p)?),
             _ => None,
         };
+        let pagopa_node_key = match (
+            args.pagopa_node_key.clone(),
+            args.pagopa_node_key_file.clone(),
+            file.pagopa_node_key,
+            file.pagopa_node_key_file.clone(),
+        ) {
+            (Some(t), _, _, _) => Some(Secret(t)),
+            (None, Some(p), _, _) => Some(read_secret(&p)?),
+            (None, None, Some(t), _) => Some(Secret(t)),
+            (None, None, None, Some(p)) => Some(read_secret(&p)?),
+            _ => None,
+        };
+        if pagopa_node_key.as_ref().is_some_and(|t| t.0.len() < 16) {
+            bail!("the pagoPA node key must be at least 16 characters long");
+        }
+        let pagopa_node_cidrs = args
+            .pagopa_node_cidrs
+            .clone()
+            .or(file.pagopa_node_cidrs)
+            .unwrap_or_default()
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| {
+                Cidr::parse(s.trim()).map_err(|e| {
+                    anyhow::anyhow!("SPORTELLO_PAGOPA_NODE_CIDRS: `{}`: {e}", s.trim())
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let secret_files: Vec<PathBuf> = [
             &args.admin_token_file,
             &file.admin_token_file,
+            &args.pagopa_node_key_file,
+            &file.pagopa_node_key_file,
             &args.content_keys_file,
             &file.content_keys_file,
         ]
@@ -372,6 +428,8 @@ impl Config {
             content_keys,
             secret_files,
             trusted_proxies,
+            pagopa_node_key,
+            pagopa_node_cidrs,
             outbound_allow_cidrs,
             workers: args.workers.or(file.workers).unwrap_or(2),
             job,

@@ -6,3 +6,4 @@ mod batch_send;
 pub mod cli;
 pub mod config;
 pub mod private_files;
+pub mod simulate;

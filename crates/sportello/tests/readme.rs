@@ -86,8 +86,8 @@ fn start(script: &str, dir: &std::path::Path, port: u16) -> Run {
     let full = format!(
         "set -euo pipefail\n{script}\n\
          printf '\\nREADME-VARS {{\"server\":%s,\"service_id\":\"%s\",\"key\":\"%s\",\
-         \"manage_key\":\"%s\",\"message_id\":\"%s\",\"token\":\"%s\"}}\\n' \
-         \"$SERVER\" \"$SERVICE_ID\" \"$KEY\" \"$MANAGE_KEY\" \"$MESSAGE_ID\" \"$TOKEN\"\n\
+         \"manage_key\":\"%s\",\"message_id\":\"%s\",\"token\":\"%s\",\"pay_key\":\"%s\"}}\\n' \
+         \"$SERVER\" \"$SERVICE_ID\" \"$KEY\" \"$MANAGE_KEY\" \"$MESSAGE_ID\" \"$TOKEN\" \"$PAY_KEY\"\n\
          wait \"$SERVER\"\n"
     );
     let mut child = Command::new("bash")
@@ -242,5 +242,37 @@ async fn the_first_steps_of_the_readme_publish_a_service_and_deliver_a_message()
     .await;
     assert_eq!(inbox.status, 200, "{}", inbox.text);
     assert!(inbox.text.contains(&s("message_id")), "{}", inbox.text);
+
+    // "Pay your first notice": the simulator paid it through the station, so the position is
+    // PAID with the PSP's receipt, and the day's reporting flow was written.
+    let headers = with(&s("pay_key"));
+    let h: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let position = common::send(
+        addr,
+        "GET",
+        "/api/gpd/v1/organizations/00441340122/debtpositions/TARI-2027-0001",
+        &h,
+        None,
+    )
+    .await;
+    assert_eq!(position.status, 200, "{}", position.text);
+    assert_eq!(position.body["status"], "PAID", "{}", position.text);
+    let receipts = common::send(
+        addr,
+        "GET",
+        "/api/gpd/v1/organizations/00441340122/receipts",
+        &h,
+        None,
+    )
+    .await;
+    assert_eq!(
+        receipts.body["receiptsList"][0]["effect"], "APPLIED",
+        "{}",
+        receipts.text
+    );
+    assert!(run.stdout.contains("\"paid\": 1"), "{}", run.stdout);
     tokio::task::block_in_place(|| stop(run));
 }

@@ -73,6 +73,11 @@ pub const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         "notice_archives",
         include_str!("../migrations/sqlite/0013_notice_archives.sql"),
     ),
+    (
+        14,
+        "node_receipts",
+        include_str!("../migrations/sqlite/0014_node_receipts.sql"),
+    ),
 ];
 
 /// `(version, name, sql)` for PostgreSQL.
@@ -141,6 +146,11 @@ pub const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         13,
         "notice_archives",
         include_str!("../migrations/postgres/0013_notice_archives.sql"),
+    ),
+    (
+        14,
+        "node_receipts",
+        include_str!("../migrations/postgres/0014_node_receipts.sql"),
     ),
 ];
 

@@ -15,6 +15,23 @@ use messaging::content::format_timestamp;
 /// Every position the citizen is the debtor of, newest first, one entry per position.
 pub async fn owed(state: &AppState, fc: &FiscalCode) -> Result<Vec<Value>, ApiError> {
     let positions = state.payments.positions_of_citizen(fc).await?;
+    let receipts = state.payments.receipts_of_citizen(fc).await?;
+    let receipt_url = |org: &OrganizationFiscalCode, iuv: &str| {
+        receipts
+            .iter()
+            .find(|r| {
+                &r.organization == org
+                    && r.iuv == iuv
+                    && r.effect == ::payments::ports::ReceiptEffect::Applied
+            })
+            .map(|r| {
+                format!(
+                    "/api/citizen/v1/payments/receipts/{}/{}",
+                    r.organization.as_str(),
+                    r.receipt_id
+                )
+            })
+    };
     Ok(positions
         .iter()
         .filter(|p| p.status != ::payments::model::PositionStatus::Draft)
@@ -39,6 +56,7 @@ pub async fn owed(state: &AppState, fc: &FiscalCode) -> Result<Vec<Value>, ApiEr
                     "status": o.status.as_str(),
                     "paymentDate": o.payment.as_ref().map(|r| format_timestamp(&r.payment_date)),
                     "messageId": o.pre_notice.as_ref().and_then(|n| n.message_id.clone()),
+                    "receiptUrl": receipt_url(&p.organization, &o.iuv),
                 })).collect::<Vec<_>>(),
             })
         })

@@ -172,7 +172,7 @@ pub async fn bulk_create(
     Ok(StatusCode::CREATED)
 }
 
-fn date_param(
+pub(crate) fn date_param(
     q: &HashMap<String, String>,
     name: &str,
     end_of_day: bool,

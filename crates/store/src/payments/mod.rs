@@ -7,3 +7,4 @@ mod archives;
 mod imports;
 mod positions;
 mod profiles;
+mod receipts;

@@ -482,6 +482,113 @@ impl SqlStore {
 
     /// Why a versioned write touched no row: the position is gone (`NotFound`) or at another
     /// version (`Conflict`).
+    /// [`Positions::save_position`] inside the caller's transaction (the receipt that pays the
+    /// position is written in the same one).
+    pub(crate) async fn save_position_in(
+        &self,
+        tx: &mut Tx<'_>,
+        write: &PositionWrite,
+        expected_version: i64,
+        also: Option<&PositionWrite>,
+    ) -> StoreResult<()> {
+        let p = &write.position;
+        let id = p.id.to_string();
+        let doc = doc_of(p)?;
+        let also_doc = also.map(|a| doc_of(&a.position)).transpose()?;
+        let r = sqlx::query(
+            "UPDATE payment_positions SET status = $1, version = $2, \
+             citizen = CASE WHEN citizen_unlinked = 0 THEN $3 ELSE NULL END, company_name = $4, \
+             min_due_ms = $5, max_due_ms = $6, payment_ms = $7, inserted_ms = $8, \
+             updated_ms = $9, segregation = $10, doc = $11 \
+             WHERE id = $12 AND version = $13 AND organization = $14 AND iupd = $15",
+        )
+        .bind(p.status.as_str())
+        .bind(p.version)
+        .bind(citizen_of(p))
+        .bind(p.company_name.clone())
+        .bind(p.min_due_date().map(|t| ms(&t)))
+        .bind(p.max_due_date().map(|t| ms(&t)))
+        .bind(p.payment_date.map(|t| ms(&t)))
+        .bind(ms(&p.inserted_date))
+        .bind(ms(&p.last_updated_date))
+        .bind(segregation_of(p))
+        .bind(doc)
+        .bind(id.clone())
+        .bind(expected_version)
+        .bind(p.organization.as_str().to_owned())
+        .bind(p.iupd.as_str().to_owned())
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+        if r.rows_affected() == 0 {
+            let exists = sqlx::query("SELECT version FROM payment_positions WHERE id = $1")
+                .bind(id.clone())
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(backend)?;
+            return Err(match exists {
+                None => StoreError::NotFound("position".into()),
+                Some(_) => StoreError::Conflict("the position changed meanwhile".into()),
+            });
+        }
+        sqlx::query("DELETE FROM payment_notices WHERE position_id = $1")
+            .bind(id.clone())
+            .execute(&mut **tx)
+            .await
+            .map_err(backend)?;
+        let mut rows: Vec<(&str, &str, &str, String)> = p
+            .options
+            .iter()
+            .map(|o| {
+                (
+                    p.organization.as_str(),
+                    o.iuv.as_str(),
+                    o.nav.as_str(),
+                    id.clone(),
+                )
+            })
+            .collect();
+        rows.sort_by(|a, b| a.1.cmp(b.1));
+        let inserted = insert_notices(tx, self.backend, &rows).await?;
+        if inserted.get(&id).copied().unwrap_or(0) != p.options.len() {
+            return Err(StoreError::Conflict(
+                "a notice number of the position is taken by another position of the ente".into(),
+            ));
+        }
+        let events: Vec<(String, &PositionEvent)> =
+            write.event.iter().map(|e| (id.clone(), e)).collect();
+        insert_events(tx, self.backend, &events).await?;
+        for job in &write.jobs {
+            insert_job(
+                tx,
+                job.kind,
+                &job.subject_id,
+                job.due_at,
+                p.last_updated_date,
+            )
+            .await?;
+        }
+        if let (Some(also), Some(doc)) = (also, also_doc) {
+            match self
+                .create_in(tx, std::slice::from_ref(also), vec![doc])
+                .await?[..]
+            {
+                [CreateOutcome::Created] => {}
+                [CreateOutcome::DuplicateIupd] => {
+                    return Err(StoreError::Conflict(
+                        "the ente already has a position with the reissue's IUPD".into(),
+                    ));
+                }
+                _ => {
+                    return Err(StoreError::Conflict(
+                        "a notice number of the reissue is taken in the ente".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn missed(&self, id: &PositionId) -> StoreError {
         match sqlx::query("SELECT version FROM payment_positions WHERE id = $1")
             .bind(id.to_string())
@@ -611,95 +718,9 @@ impl Positions for SqlStore {
         expected_version: i64,
         also: Option<&PositionWrite>,
     ) -> StoreResult<()> {
-        let p = &write.position;
-        let id = p.id.to_string();
-        let doc = doc_of(p)?;
-        let also_doc = also.map(|a| doc_of(&a.position)).transpose()?;
         let mut tx = self.write.begin().await.map_err(backend)?;
-        let r = sqlx::query(
-            "UPDATE payment_positions SET status = $1, version = $2, \
-             citizen = CASE WHEN citizen_unlinked = 0 THEN $3 ELSE NULL END, company_name = $4, \
-             min_due_ms = $5, max_due_ms = $6, payment_ms = $7, inserted_ms = $8, \
-             updated_ms = $9, segregation = $10, doc = $11 \
-             WHERE id = $12 AND version = $13 AND organization = $14 AND iupd = $15",
-        )
-        .bind(p.status.as_str())
-        .bind(p.version)
-        .bind(citizen_of(p))
-        .bind(p.company_name.clone())
-        .bind(p.min_due_date().map(|t| ms(&t)))
-        .bind(p.max_due_date().map(|t| ms(&t)))
-        .bind(p.payment_date.map(|t| ms(&t)))
-        .bind(ms(&p.inserted_date))
-        .bind(ms(&p.last_updated_date))
-        .bind(segregation_of(p))
-        .bind(doc)
-        .bind(id.clone())
-        .bind(expected_version)
-        .bind(p.organization.as_str().to_owned())
-        .bind(p.iupd.as_str().to_owned())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if r.rows_affected() == 0 {
-            drop(tx);
-            return Err(self.missed(&p.id).await);
-        }
-        sqlx::query("DELETE FROM payment_notices WHERE position_id = $1")
-            .bind(id.clone())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        let mut rows: Vec<(&str, &str, &str, String)> = p
-            .options
-            .iter()
-            .map(|o| {
-                (
-                    p.organization.as_str(),
-                    o.iuv.as_str(),
-                    o.nav.as_str(),
-                    id.clone(),
-                )
-            })
-            .collect();
-        rows.sort_by(|a, b| a.1.cmp(b.1));
-        let inserted = insert_notices(&mut tx, self.backend, &rows).await?;
-        if inserted.get(&id).copied().unwrap_or(0) != p.options.len() {
-            return Err(StoreError::Conflict(
-                "a notice number of the position is taken by another position of the ente".into(),
-            ));
-        }
-        let events: Vec<(String, &PositionEvent)> =
-            write.event.iter().map(|e| (id.clone(), e)).collect();
-        insert_events(&mut tx, self.backend, &events).await?;
-        for job in &write.jobs {
-            insert_job(
-                &mut tx,
-                job.kind,
-                &job.subject_id,
-                job.due_at,
-                p.last_updated_date,
-            )
+        self.save_position_in(&mut tx, write, expected_version, also)
             .await?;
-        }
-        if let (Some(also), Some(doc)) = (also, also_doc) {
-            match self
-                .create_in(&mut tx, std::slice::from_ref(also), vec![doc])
-                .await?[..]
-            {
-                [CreateOutcome::Created] => {}
-                [CreateOutcome::DuplicateIupd] => {
-                    return Err(StoreError::Conflict(
-                        "the ente already has a position with the reissue's IUPD".into(),
-                    ));
-                }
-                _ => {
-                    return Err(StoreError::Conflict(
-                        "a notice number of the reissue is taken in the ente".into(),
-                    ));
-                }
-            }
-        }
         tx.commit().await.map_err(backend)
     }
 
@@ -842,6 +863,11 @@ impl Positions for SqlStore {
         .execute(&self.write)
         .await
         .map_err(backend)?;
+        sqlx::query("UPDATE payment_receipts SET citizen = NULL WHERE citizen = $1")
+            .bind(fiscal_code.as_str().to_owned())
+            .execute(&self.write)
+            .await
+            .map_err(backend)?;
         Ok(r.rows_affected())
     }
 }

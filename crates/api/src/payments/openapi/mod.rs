@@ -803,6 +803,55 @@ fn operations() -> Vec<(&'static str, &'static str, Op)> {
             .pdf("The notice.")
             .errors(&["401", "404", "422", "500"]),
         ),
+        (
+            "get",
+            "/api/citizen/v1/payments/receipts/{organizationfiscalcode}/{receiptid}",
+            Op::sportello(
+                "getCitizenPaymentReceipt",
+                "citizen",
+                "the receipt of a payment the citizen made (as its debtor), as a PDF.",
+            )
+            .security(json!([{ "citizen_session": [] }]))
+            .org()
+            .param(
+                "receiptid",
+                "path",
+                json!({ "type": "string" }),
+                "The node's receipt id.",
+            )
+            .pdf("The receipt.")
+            .errors(&["401", "404", "422", "500"]),
+        ),
+        // The receipts of the pagoPA node (docs/PAGOPA-NODE.md).
+        (
+            "get",
+            "/v1/organizations/{organizationfiscalcode}/receipts",
+            Op::sportello(
+                "getOrganizationReceipts",
+                "receipts",
+                "the organization's receipts from the pagoPA node, newest first.",
+            )
+            .org()
+            .param("page", "query", json!({ "type": "integer", "minimum": 0, "default": 0 }), "Page, from 0.")
+            .param("limit", "query", json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 50 }), "Receipts per page.")
+            .param("from", "query", json!({ "type": "string" }), "Received from this date (yyyy-MM-dd) or date-time.")
+            .param("to", "query", json!({ "type": "string" }), "Received up to this date (inclusive) or date-time.")
+            .ok("200", "The receipts.", Some(schema("ReceiptsList")))
+            .errors(&["400", "401", "403", "500"]),
+        ),
+        (
+            "get",
+            "/v1/organizations/{organizationfiscalcode}/receipts/{iuv}",
+            Op::sportello(
+                "getOrganizationReceiptsByIuv",
+                "receipts",
+                "every receipt of the organization for this IUV (more than one: a double payment), in full.",
+            )
+            .org()
+            .param("iuv", "path", json!({ "type": "string" }), "The IUV (creditorReferenceId).")
+            .ok("200", "The receipts.", Some(schema("ReceiptsOfIuv")))
+            .errors(&["401", "403", "404", "500"]),
+        ),
     ]
 }
 
@@ -930,6 +979,68 @@ fn sportello_schemas() -> Vec<(&'static str, Value)> {
             }),
         ),
         (
+            "ReceiptSummary",
+            json!({
+                "type": "object",
+                "x-sportello-only": true,
+                "required": ["organizationFiscalCode", "receiptId", "issuerFiscalCode", "noticeNumber", "iuv", "effect", "amount", "ownAmount", "pspId", "channelId", "receivedAt", "version"],
+                "properties": {
+                    "organizationFiscalCode": text,
+                    "receiptId": text,
+                    "issuerFiscalCode": text,
+                    "noticeNumber": text,
+                    "iuv": text,
+                    "effect": { "type": "string", "enum": ["APPLIED", "BENEFICIARY", "DOUBLE_PAYMENT", "FAILED"] },
+                    "amount": { "type": "integer", "format": "int64" },
+                    "ownAmount": { "type": "integer", "format": "int64" },
+                    "pspId": text,
+                    "channelId": text,
+                    "fee": { "type": ["integer", "null"], "format": "int64" },
+                    "paymentMethod": { "type": ["string", "null"] },
+                    "paymentDateTime": { "type": ["string", "null"], "format": "date-time" },
+                    "receivedAt": date_time,
+                    "version": { "type": "string", "enum": ["V1", "V2"] },
+                },
+            }),
+        ),
+        (
+            "ReceiptsList",
+            json!({
+                "type": "object",
+                "x-sportello-only": true,
+                "required": ["receiptsList", "pageInfo"],
+                "properties": {
+                    "receiptsList": { "type": "array", "items": schema("ReceiptSummary") },
+                    "pageInfo": {
+                        "type": "object",
+                        "properties": {
+                            "page": { "type": "integer" },
+                            "limit": { "type": "integer" },
+                            "itemsFound": { "type": "integer" },
+                            "totalPages": { "type": "integer" },
+                        },
+                    },
+                },
+            }),
+        ),
+        (
+            "ReceiptsOfIuv",
+            json!({
+                "type": "object",
+                "x-sportello-only": true,
+                "required": ["receipts"],
+                "properties": {
+                    "receipts": {
+                        "type": "array",
+                        "items": {
+                            "allOf": [schema("ReceiptSummary")],
+                            "description": "The summary plus everything the receipt says: description, companyName, officeName, outcome, debtor, payer, pspFiscalCode, pspCompanyName, channelDescription, applicationDate, transferDate, standIn, metadata and transfers (idTransfer, amount, fiscalCodePA, companyName, iban or stamp, remittanceInformation, transferCategory, own).",
+                        },
+                    },
+                },
+            }),
+        ),
+        (
             "CitizenPayments",
             json!({
                 "type": "object",
@@ -962,6 +1073,7 @@ fn sportello_schemas() -> Vec<(&'static str, Value)> {
                                             "status": { "type": "string", "enum": ["PO_UNPAID", "PO_PAID", "PO_PARTIALLY_REPORTED", "PO_REPORTED"] },
                                             "paymentDate": { "type": ["string", "null"], "format": "date-time" },
                                             "messageId": { "type": ["string", "null"] },
+                                            "receiptUrl": { "type": ["string", "null"], "description": "The receipt PDF, once the node's receipt paid the option." },
                                         },
                                     },
                                 },
