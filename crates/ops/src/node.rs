@@ -53,6 +53,9 @@ struct Assignments {
     by_ente: HashMap<String, Station>,
     brokers: HashSet<String>,
     stations: HashSet<(String, String)>,
+    /// Enti an operator disabled: the node gets no data about their notices (their receipts
+    /// are still taken: the money has moved).
+    disabled: HashSet<String>,
 }
 
 const FRESH: Duration = Duration::from_secs(5);
@@ -84,6 +87,11 @@ impl StationCache {
             return Ok(a);
         }
         let mut a = Assignments::default();
+        for o in cx.pay.store.list_organizations().await? {
+            if o.disabled {
+                a.disabled.insert(o.fiscal_code.as_str().to_owned());
+            }
+        }
         for (org, s) in cx.pay.store.stations().await? {
             a.brokers.insert(s.broker_id.clone());
             a.stations
@@ -127,7 +135,7 @@ pub async fn handle(cx: NodeContext<'_>, request: Request) -> Response {
         } => send_rt(cx, v2, &caller, *receipt)
             .await
             .map(|result| Response::SendRt { v2, result }),
-        Request::Demand { caller } => match check_caller(cx, &caller).await {
+        Request::Demand { caller } => match check_caller(cx, &caller, false).await {
             Ok(Err(f)) => Ok(Response::Demand(f)),
             Ok(Ok(_)) => Ok(Response::Demand(Fault::new(
                 FaultCode::Semantica,
@@ -157,7 +165,7 @@ type Answer<T> = crate::Result<Result<T, Fault>>;
 
 /// The station checks: broker known, station known under it, the ente served by it and with
 /// payments enabled.
-async fn check_caller(cx: NodeContext<'_>, caller: &Caller) -> Answer<Profile> {
+async fn check_caller(cx: NodeContext<'_>, caller: &Caller, receipt: bool) -> Answer<Profile> {
     let mut a = match cx.stations.current() {
         Some(a) => a,
         None => cx.stations.load(cx, false).await?,
@@ -169,6 +177,13 @@ async fn check_caller(cx: NodeContext<'_>, caller: &Caller) -> Answer<Profile> {
     }
     if let Some(f) = fault {
         return Ok(Err(f));
+    }
+    if !receipt && a.disabled.contains(&caller.id_pa) {
+        return Ok(Err(Fault::new(
+            FaultCode::IdDominioErrato,
+            &caller.id_pa,
+            format!("ente {} is disabled on this installation", caller.id_pa),
+        )));
     }
     let not_served = || {
         Fault::new(
@@ -229,7 +244,7 @@ async fn payable(
     caller: &Caller,
     qr: &QrCode,
 ) -> Answer<(Profile, Position, usize)> {
-    let profile = match check_caller(cx, caller).await? {
+    let profile = match check_caller(cx, caller, false).await? {
         Ok(p) => p,
         Err(f) => return Ok(Err(f)),
     };
@@ -257,7 +272,8 @@ async fn payable(
     }) else {
         return Ok(Err(refusal_fault(Refusal::Unknown, caller, qr)));
     };
-    if let Err(r) = p.node_check(i, cx.pay.clock.now()) {
+    let now = cx.pay.clock.now();
+    if let Err(r) = p.node_check(i, now, now) {
         return Ok(Err(refusal_fault(r, caller, qr)));
     }
     Ok(Ok((profile, p, i)))
@@ -303,7 +319,7 @@ async fn verify(cx: NodeContext<'_>, caller: &Caller, qr: &QrCode) -> Answer<Ver
     });
     Ok(Ok(VerifyOk {
         amount: o.amount,
-        due_date: Some(o.due_date.date_naive()),
+        due_date: Some(pagopa::daybook::italian_date(o.due_date)),
         detail_description: o.option_description.clone(),
         all_ccp,
         payment_description: o.description.clone(),
@@ -389,7 +405,7 @@ async fn get_payment(
     Ok(Ok(PaymentData {
         creditor_reference_id: o.iuv.clone(),
         payment_amount: o.transfers.iter().map(|t| t.amount).sum(),
-        due_date: o.due_date.date_naive(),
+        due_date: pagopa::daybook::italian_date(o.due_date),
         retention_date: o.retention_date,
         last_payment: p.last_payment(i),
         description: o.description.clone(),
@@ -434,26 +450,21 @@ fn subject(d: &Debtor) -> Subject {
 /// receipt for an option already paid is kept as a double payment (for reconciliation) and
 /// answered `PAA_PAGAMENTO_DUPLICATO`.
 async fn send_rt(cx: NodeContext<'_>, v2: bool, caller: &Caller, receipt: Receipt) -> Answer<()> {
-    let profile = match check_caller(cx, caller).await? {
+    let profile = match check_caller(cx, caller, true).await? {
         Ok(p) => p,
         Err(f) => return Ok(Err(f)),
     };
     let org = profile.organization.clone();
-    let duplicate = || {
-        Fault::new(
-            FaultCode::ReceiptDuplicata,
+    let id = &receipt.receipt_id;
+    if !(1..=35).contains(&id.chars().count()) || id.chars().any(|c| c.is_control() || c == '/') {
+        return Ok(Err(Fault::new(
+            FaultCode::Semantica,
             &caller.id_pa,
-            format!("receipt {} was already received", receipt.receipt_id),
-        )
-    };
-    if cx
-        .pay
-        .store
-        .receipt(&org, &receipt.receipt_id)
-        .await?
-        .is_some()
-    {
-        return Ok(Err(duplicate()));
+            "receipt/receiptId must be 1 to 35 characters, without '/' or control characters",
+        )));
+    }
+    if let Some(stored) = cx.pay.store.receipt(&org, id).await? {
+        return Ok(Err(repeated(caller, &receipt, &stored)));
     }
     let own_amount: i64 = receipt
         .transfers
@@ -467,10 +478,28 @@ async fn send_rt(cx: NodeContext<'_>, v2: bool, caller: &Caller, receipt: Receip
             FaultCode::Semantica,
             &caller.id_pa,
             format!(
-                "receipt {} is for ente {} and has no transfer to ente {}",
-                receipt.receipt_id, receipt.fiscal_code, caller.id_pa
+                "receipt {id} is for ente {} and has no transfer to ente {}",
+                receipt.fiscal_code, caller.id_pa
             ),
         )));
+    }
+    let total: i64 = receipt.transfers.iter().map(|t| t.amount).sum();
+    if total != receipt.payment_amount {
+        return Ok(Err(Fault::new(
+            FaultCode::Semantica,
+            &caller.id_pa,
+            format!("receipt {id}: the transfers do not add up to paymentAmount"),
+        )));
+    }
+    if receipt
+        .transfers
+        .iter()
+        .any(|t| matches!(t.target, ReceiptTarget::Stamp { stamp: None, .. }))
+    {
+        tracing::warn!(
+            organization = %org,
+            "a receipt's MBDAttachment is not a MarcaDaBollo document; kept as received"
+        );
     }
     let qr = QrCode {
         fiscal_code: receipt.fiscal_code.clone(),
@@ -478,6 +507,9 @@ async fn send_rt(cx: NodeContext<'_>, v2: bool, caller: &Caller, receipt: Receip
     };
     for _ in 0..5 {
         let now = cx.pay.clock.now();
+        // A payment is judged at the time it was made (a receipt may arrive after the due
+        // date of a notice paid before it), never later than now.
+        let paid_at = receipt.payment_date_time.map_or(now, |t| t.min(now));
         let (effect, position) = if !receipt.outcome_ok {
             (ReceiptEffect::Failed, None)
         } else if !issuer {
@@ -507,11 +539,10 @@ async fn send_rt(cx: NodeContext<'_>, v2: bool, caller: &Caller, receipt: Receip
                     ),
                 )));
             }
-            match p.node_check(i, now) {
+            match p.node_check(i, now, paid_at) {
                 Ok(()) => (ReceiptEffect::Applied, Some((p, i))),
-                Err(Refusal::Duplicate) if p.options[i].status.is_paid() => {
-                    (ReceiptEffect::DoublePayment, Some((p, i)))
-                }
+                // The money arrived for something already settled: kept for reconciliation.
+                Err(Refusal::Duplicate) => (ReceiptEffect::DoublePayment, Some((p, i))),
                 Err(r) => return Ok(Err(refusal_fault(r, caller, &qr))),
             }
         };
@@ -522,8 +553,13 @@ async fn send_rt(cx: NodeContext<'_>, v2: bool, caller: &Caller, receipt: Receip
                 let before = p.status;
                 let events = match p.pay(i, payment_record(&receipt, now), now) {
                     Ok(e) => e,
-                    // the checks above passed on this copy: a rule refusing now is a race lost
-                    Err(_) => continue,
+                    Err(e) => {
+                        return Ok(Err(Fault::new(
+                            FaultCode::Semantica,
+                            &caller.id_pa,
+                            format!("notice {}: {e}", receipt.notice_number),
+                        )));
+                    }
                 };
                 let mut jobs = vec![PositionJob {
                     kind: JobKind::OptionPaid,
@@ -549,7 +585,12 @@ async fn send_rt(cx: NodeContext<'_>, v2: bool, caller: &Caller, receipt: Receip
             .record_receipt(&stored, write.as_ref().map(|(w, v)| (w, *v)))
             .await
         {
-            Ok(ReceiptOutcome::Duplicate) => return Ok(Err(duplicate())),
+            Ok(ReceiptOutcome::Duplicate) => {
+                return Ok(Err(match cx.pay.store.receipt(&org, id).await? {
+                    Some(first) => repeated(caller, &receipt, &first),
+                    None => duplicate(caller, &receipt),
+                }));
+            }
             Ok(ReceiptOutcome::Stored) => {
                 if let Some((w, _)) = &write {
                     wake(cx.pay, &w.jobs);
@@ -560,15 +601,7 @@ async fn send_rt(cx: NodeContext<'_>, v2: bool, caller: &Caller, receipt: Receip
                     "pagoPA receipt stored"
                 );
                 return Ok(match effect {
-                    ReceiptEffect::DoublePayment => Err(Fault::new(
-                        FaultCode::PagamentoDuplicato,
-                        &caller.id_pa,
-                        format!(
-                            "notice {} was already paid by another receipt; receipt {} is kept \
-                             as a double payment",
-                            receipt.notice_number, receipt.receipt_id
-                        ),
-                    )),
+                    ReceiptEffect::DoublePayment => Err(double_payment(caller, &receipt)),
                     _ => Ok(()),
                 });
             }
@@ -579,6 +612,45 @@ async fn send_rt(cx: NodeContext<'_>, v2: bool, caller: &Caller, receipt: Receip
     Err(crate::Error::Conflict(
         "the position kept changing while the receipt was applied".into(),
     ))
+}
+
+fn duplicate(caller: &Caller, r: &Receipt) -> Fault {
+    Fault::new(
+        FaultCode::ReceiptDuplicata,
+        &caller.id_pa,
+        format!("receipt {} was already received", r.receipt_id),
+    )
+}
+
+fn double_payment(caller: &Caller, r: &Receipt) -> Fault {
+    Fault::new(
+        FaultCode::PagamentoDuplicato,
+        &caller.id_pa,
+        format!(
+            "notice {} was already paid; receipt {} is kept as a double payment",
+            r.notice_number, r.receipt_id
+        ),
+    )
+}
+
+/// The answer to a receipt id the ente already holds: the same answer as the first time for
+/// the same receipt (a double payment stays a double payment), a semantic error for another
+/// notice under a used id.
+fn repeated(caller: &Caller, r: &Receipt, first: &StoredReceipt) -> Fault {
+    if first.notice_number != r.notice_number || first.iuv != r.creditor_reference_id {
+        return Fault::new(
+            FaultCode::Semantica,
+            &caller.id_pa,
+            format!(
+                "receiptId {} was already used for another notice",
+                r.receipt_id
+            ),
+        );
+    }
+    match first.effect {
+        ReceiptEffect::DoublePayment => double_payment(caller, r),
+        _ => duplicate(caller, r),
+    }
 }
 
 fn payment_record(r: &Receipt, now: DateTime<Utc>) -> PaymentRecord {

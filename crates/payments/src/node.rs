@@ -23,8 +23,15 @@ pub enum Refusal {
 impl Position {
     /// Whether the option at `index` may be paid through the node at `now`. A PUBLISHED
     /// position whose validity date has come counts as VALID (the scheduled job may not have
-    /// run yet).
-    pub fn node_check(&self, index: usize, now: DateTime<Utc>) -> Result<(), Refusal> {
+    /// run yet). The option's own due date is judged at `paid_at` (now for a verify; the
+    /// payment's time for a receipt, which may arrive after the due date of a notice paid
+    /// before it); a position already EXPIRED stays refused.
+    pub fn node_check(
+        &self,
+        index: usize,
+        now: DateTime<Utc>,
+        paid_at: DateTime<Utc>,
+    ) -> Result<(), Refusal> {
         let Some(option) = self.options.get(index) else {
             return Err(Refusal::Unknown);
         };
@@ -55,7 +62,7 @@ impl Position {
         if single_paid || (!option.is_partial_payment && installment_paid) {
             return Err(Refusal::Duplicate);
         }
-        if option.switch_to_expired && option.due_date < now {
+        if option.switch_to_expired && option.due_date < paid_at {
             return Err(Refusal::Expired);
         }
         Ok(())

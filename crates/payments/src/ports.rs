@@ -544,7 +544,8 @@ pub trait Receipts: Send + Sync + 'static {
         iuv: &str,
     ) -> StoreResult<Vec<StoredReceipt>>;
     /// One page (from 0) of the ente's receipts received in `[from, to)`, newest first, and
-    /// how many match.
+    /// how many match. Lists carry no sealed body (`sealed` is empty): open one with
+    /// [`Receipts::receipt`].
     async fn list_receipts(
         &self,
         organization: &OrganizationFiscalCode,
@@ -553,7 +554,7 @@ pub trait Receipts: Send + Sync + 'static {
         page: i64,
         limit: i64,
     ) -> StoreResult<(Vec<StoredReceipt>, i64)>;
-    /// The receipts whose debtor is this citizen, newest first.
+    /// The receipts whose debtor is this citizen, newest first, without their sealed bodies.
     async fn receipts_of_citizen(
         &self,
         fiscal_code: &FiscalCode,

@@ -659,7 +659,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 organization,
                 broker_id,
                 station_id,
-                node_key,
+                // the flag, else the key `serve` would use (SPORTELLO_PAGOPA_NODE_KEY_FILE too)
+                node_key: node_key.or_else(|| config.pagopa_node_key.as_ref().map(|k| k.0.clone())),
                 notices: notice,
                 share,
                 from,

@@ -261,13 +261,30 @@ impl Conn {
     }
 }
 
-/// A payment time on `day`: between 08:00 and 20:00 UTC.
-fn paid_at(day: NaiveDate, rng: &mut Rng) -> DateTime<Utc> {
+/// A payment time on `day`: between 08:00 and 20:00 UTC, and not after `now`.
+fn paid_at(day: NaiveDate, rng: &mut Rng, now: DateTime<Utc>) -> DateTime<Utc> {
     let secs = 8 * 3600 + rng.below(12 * 3600) as u32;
     Utc.from_utc_datetime(
         &day.and_hms_opt(secs / 3600, (secs / 60) % 60, secs % 60)
             .unwrap_or_default(),
     )
+    .min(now)
+}
+
+/// The receipt id of a payment: the same payment (seed, ente, notice, day) always gets the same
+/// id — a second run replays it and the station says it has it — and another payment another.
+fn receipt_id(seed: u64, ente: &str, notice: &str, day: NaiveDate) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
+    for b in ente
+        .bytes()
+        .chain(notice.bytes())
+        .chain(day.to_string().into_bytes())
+    {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut rng = Rng(h);
+    rng.hex(32)
 }
 
 fn next_working_day(d: NaiveDate) -> NaiveDate {
@@ -427,8 +444,9 @@ async fn pay_one(
         }
     };
     let psp = &PSPS[rng.below(PSPS.len() as u64) as usize];
-    let at = paid_at(job.day, &mut rng);
-    let receipt = receipt_of(&job.ente, &job.notice, &data, psp, at, &mut rng);
+    let at = paid_at(job.day, &mut rng, Utc::now());
+    let mut receipt = receipt_of(&job.ente, &job.notice, &data, psp, at, &mut rng);
+    receipt.receipt_id = receipt_id(args.seed, &job.ente, &job.notice, job.day);
     let mut enti: Vec<String> = vec![job.ente.clone()];
     for t in &receipt.transfers {
         if !enti.contains(&t.fiscal_code_pa) {
@@ -456,8 +474,11 @@ async fn pay_one(
             })
             .await?;
         record("paSendRTV2", took, &r);
+        // A receipt the station already holds (a resend after a lost answer, a replayed run)
+        // is paid all the same.
         if n == 0
             && let Some(f) = r.fault()
+            && f.code != pagopa::FaultCode::ReceiptDuplicata
         {
             return Ok(Outcome::Refused("paSendRTV2", f.code.as_str().to_owned()));
         }
@@ -592,6 +613,8 @@ async fn run_jobs(
     }
     let mut days = Vec::new();
     for (n, (day, mut paid)) in by_day.into_iter().enumerate() {
+        // A payment of stamps only moves no money to an ente's account: in no flow.
+        paid.retain(|p| !p.transfers.is_empty());
         paid.sort_by(|a, b| a.paid_at.cmp(&b.paid_at).then(a.iuv.cmp(&b.iuv)));
         days.push(write_day(
             args,
@@ -739,15 +762,16 @@ pub async fn simulate(
         let mut page = 0;
         loop {
             let (rows, total) = store.list_positions(&org, &filter, page, 1000).await?;
+            let now = Utc::now();
             for p in &rows {
-                // one option per position: the single payment, or the first unpaid installment
-                let pick = p
-                    .options
-                    .iter()
-                    .filter(|o| !o.status.is_paid())
-                    .min_by_key(|o| (o.is_partial_payment, o.due_date));
-                if let Some(o) = pick {
-                    notices.push(o.nav.to_string());
+                // One option per position that the station would accept now: the single
+                // payment, else the first open installment.
+                let mut open: Vec<usize> = (0..p.options.len())
+                    .filter(|i| p.node_check(*i, now, now).is_ok())
+                    .collect();
+                open.sort_by_key(|i| (p.options[*i].is_partial_payment, p.options[*i].due_date));
+                if let Some(i) = open.first() {
+                    notices.push(p.options[*i].nav.to_string());
                 }
             }
             page += 1;

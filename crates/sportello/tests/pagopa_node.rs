@@ -695,6 +695,16 @@ async fn node_end_to_end(backend: Backend) {
         )
         .await;
     assert_eq!(denied.status, 404, "{}", denied.text);
+    // The beneficiary ente's copy is no receipt for the citizen to print.
+    let copy = app
+        .request(
+            "GET",
+            &format!("/api/citizen/v1/payments/receipts/{OTHER_ORG}/{receipt_id}"),
+            &[("authorization", &auth)],
+            None,
+        )
+        .await;
+    assert_eq!(copy.status, 404, "{}", copy.text);
 
     // The day files: one flow per (beneficiary ente, PSP, IBAN), valid, and the journal.
     let day = chrono::Utc::now().date_naive().to_string();
@@ -781,13 +791,28 @@ async fn faults(app: &TestApp, key: &str, plan: &[String], single: &[String]) {
     assert_eq!(fault_code(&r), None, "{r:?}");
     let r = soap(app, &send_rt(ORG, rt.clone())).await;
     assert_eq!(fault_code(&r), Some("PAA_RECEIPT_DUPLICATA"));
-    // Another receipt for the paid installment is kept as a double payment.
+    // Another receipt for the paid installment is kept as a double payment, and answered the
+    // same way when the node sends it again.
+    for _ in 0..2 {
+        let r = soap(
+            app,
+            &send_rt(ORG, receipt(&plan[1], 30_000, "rt-test-0003")),
+        )
+        .await;
+        assert_eq!(fault_code(&r), Some("PAA_PAGAMENTO_DUPLICATO"));
+    }
+    // A used receipt id for another notice is an error, not a duplicate.
     let r = soap(
         app,
-        &send_rt(ORG, receipt(&plan[1], 30_000, "rt-test-0003")),
+        &send_rt(ORG, receipt(&plan[2], 40_099, "rt-test-0002")),
     )
     .await;
-    assert_eq!(fault_code(&r), Some("PAA_PAGAMENTO_DUPLICATO"));
+    assert_eq!(fault_code(&r), Some("PAA_SEMANTICA"));
+    // Transfers that do not add up to the amount.
+    let mut bad = receipt(&plan[2], 40_099, "rt-test-0004");
+    bad.payment_amount = 40_000;
+    let r = soap(app, &send_rt(ORG, bad)).await;
+    assert_eq!(fault_code(&r), Some("PAA_SEMANTICA"));
     let r = gpd(
         app,
         key,
@@ -905,6 +930,20 @@ async fn faults(app: &TestApp, key: &str, plan: &[String], single: &[String]) {
     assert_eq!(fault_code(&r), Some("PAA_STAZIONE_INT_ERRATA"));
     let r = soap(app, &verify("00000000000", &plan[2])).await;
     assert_eq!(fault_code(&r), Some("PAA_ID_DOMINIO_ERRATO"));
+    // With neither key nor CIDRs only loopback callers are let in, and not when they forward
+    // someone else's request (a reverse proxy on the same host).
+    let body = pagopa::soap::render_request(&verify(ORG, &plan[2]));
+    for header in ["x-forwarded-for", "forwarded", "x-real-ip"] {
+        let s = soap_raw(
+            app,
+            pagopa::Operation::VerifyPaymentNotice,
+            None,
+            &body,
+            &[(header, "203.0.113.9")],
+        )
+        .await;
+        assert_eq!(s.status, 403, "{header}: {}", s.text);
+    }
 
     // The wire: SOAPAction contradicting the body, schema errors, not SOAP, XXE.
     let body = pagopa::soap::render_request(&verify(ORG, &plan[2]));
@@ -984,17 +1023,73 @@ async fn faults(app: &TestApp, key: &str, plan: &[String], single: &[String]) {
         Some("PAA_SEMANTICA")
     );
 
-    // Expiry last: two days on, an option that may expire is SCADUTO.
+    // Expiry last: two days on, an installment that may expire is SCADUTO (its position is
+    // still VALID: the other installment is due later) — but a receipt for a payment made
+    // before the due date, arriving late, is applied.
     let expiring = create(
         app,
         key,
-        &position("EXPIRE-1", vec![option(1_000, 1, false)], true),
+        &position(
+            "EXPIRE-1",
+            vec![option(1_000, 1, true), option(1_000, 10, true)],
+            true,
+        ),
         true,
     )
     .await;
     app.clock.advance(chrono::Duration::days(2));
     let r = soap(app, &verify(ORG, &expiring[0])).await;
     assert_eq!(fault_code(&r), Some("PAA_PAGAMENTO_SCADUTO"));
+    let mut late = receipt(&expiring[0], 1_000, "rt-late-1");
+    late.transfers = one_transfer(1_000);
+    late.payment_date_time = Some(chrono::Utc::now());
+    let r = soap(app, &send_rt(ORG, late)).await;
+    assert_eq!(fault_code(&r), None, "{r:?}");
+    assert_eq!(
+        status_of(app, key, "EXPIRE-1").await["status"],
+        "PARTIALLY_PAID"
+    );
+    let r = soap(app, &verify(ORG, &expiring[1])).await;
+    assert_eq!(
+        fault_code(&r),
+        None,
+        "the other installment is still payable: {r:?}"
+    );
+    // Nine more days: the second installment's due date passes too.
+    app.clock.advance(chrono::Duration::days(9));
+    let mut after = receipt(&expiring[1], 1_000, "rt-late-2");
+    after.transfers = one_transfer(1_000);
+    after.payment_date_time =
+        Some(chrono::Utc::now() + chrono::Duration::days(10) + chrono::Duration::hours(12));
+    let r = soap(app, &send_rt(ORG, after)).await;
+    assert_eq!(
+        fault_code(&r),
+        Some("PAA_PAGAMENTO_SCADUTO"),
+        "paid after its due date: {r:?}"
+    );
+}
+
+/// The option's transfers as the node reports them: 70% to the ente, the rest to OTHER_ORG.
+fn one_transfer(amount: i64) -> Vec<ReceiptTransfer> {
+    let a = amount * 7 / 10;
+    let first = ReceiptTransfer {
+        id_transfer: 1,
+        amount: a,
+        fiscal_code_pa: ORG.into(),
+        company_name: None,
+        target: ReceiptTarget::Iban(IBAN.into()),
+        remittance_information: "TARI 2027".into(),
+        transfer_category: "9/0101108TS/".into(),
+        metadata: vec![],
+    };
+    let second = ReceiptTransfer {
+        id_transfer: 2,
+        amount: amount - a,
+        fiscal_code_pa: OTHER_ORG.into(),
+        target: ReceiptTarget::Iban(OTHER_IBAN.into()),
+        ..first.clone()
+    };
+    vec![first, second]
 }
 
 /// Who may call: with a node key the key is required; with CIDRs the address must be inside;

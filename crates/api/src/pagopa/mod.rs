@@ -12,7 +12,7 @@
 pub mod receipts;
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -58,14 +58,25 @@ fn soap_fault(status: StatusCode, client: bool, message: &str) -> Response {
 /// Why a caller may not use the endpoint: the HTTP status and the SOAP fault's text.
 type Refusal = (StatusCode, &'static str);
 
-/// Whether the caller may use the endpoint at all, before its body is read.
-fn admitted(state: &AppState, ip: std::net::IpAddr, headers: &HeaderMap) -> Result<(), Refusal> {
+/// Whether the caller may use the endpoint at all, before its body is read. `ip` is the client
+/// as far as trusted proxies say; `peer` the socket's. With neither key nor CIDRs only a
+/// loopback socket peer that forwards nobody else's request is admitted (a reverse proxy on
+/// the same host would otherwise make every caller loopback).
+fn admitted(
+    state: &AppState,
+    ip: std::net::IpAddr,
+    peer: std::net::IpAddr,
+    headers: &HeaderMap,
+) -> Result<(), Refusal> {
     let s = &state.settings;
     if let Some(expected) = &s.pagopa_node_key {
         let given = headers
             .get(crate::auth::KEY_HEADER)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
+        // Digests of equal length, compared in constant time: neither the key nor its length
+        // shows in the timing.
+        let (given, expected) = (seal::key_hash(given), seal::key_hash(expected));
         if !crate::auth::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
             return Err((
                 StatusCode::UNAUTHORIZED,
@@ -73,10 +84,13 @@ fn admitted(state: &AppState, ip: std::net::IpAddr, headers: &HeaderMap) -> Resu
             ));
         }
     }
+    let forwarded = ["x-forwarded-for", "forwarded", "x-real-ip"]
+        .iter()
+        .any(|h| headers.contains_key(*h));
     let allowed = if !s.pagopa_node_cidrs.is_empty() {
         s.pagopa_node_cidrs.iter().any(|c| c.contains(ip))
     } else {
-        s.pagopa_node_key.is_some() || ip.is_loopback()
+        s.pagopa_node_key.is_some() || (peer.to_canonical().is_loopback() && !forwarded)
     };
     if !allowed {
         return Err((
@@ -104,10 +118,11 @@ fn content_type_ok(headers: &HeaderMap) -> bool {
 async fn pa_for_node(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if let Err((status, why)) = admitted(&state, ip, &headers) {
+    if let Err((status, why)) = admitted(&state, ip, peer.ip(), &headers) {
         return soap_fault(status, true, why);
     }
     if !content_type_ok(&headers) {

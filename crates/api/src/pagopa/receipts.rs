@@ -12,7 +12,7 @@ use kernel::FieldErrors;
 use kernel::values::OrganizationFiscalCode;
 use messaging::content::format_timestamp;
 use pagopa::{Receipt, ReceiptTarget, Subject};
-use payments::ports::StoredReceipt;
+use payments::ports::{ReceiptEffect, StoredReceipt};
 use serde_json::{Value, json};
 
 use crate::citizen_auth::CitizenCaller;
@@ -220,7 +220,14 @@ pub async fn citizen_pdf(
         .payments
         .receipt(&org, &receipt_id)
         .await?
-        .filter(|r| r.citizen.as_deref() == Some(caller.fiscal_code.as_str()))
+        // The issuer's copy of a payment made: not a beneficiary's copy, not a failed one.
+        .filter(|r| {
+            r.citizen.as_deref() == Some(caller.fiscal_code.as_str())
+                && matches!(
+                    r.effect,
+                    ReceiptEffect::Applied | ReceiptEffect::DoublePayment
+                )
+        })
         .ok_or_else(not_found)?;
     let r = open(&state, &stored)?;
     let company = r.company_name.clone();

@@ -480,8 +480,6 @@ impl SqlStore {
         Ok(outcomes)
     }
 
-    /// Why a versioned write touched no row: the position is gone (`NotFound`) or at another
-    /// version (`Conflict`).
     /// [`Positions::save_position`] inside the caller's transaction (the receipt that pays the
     /// position is written in the same one).
     pub(crate) async fn save_position_in(
@@ -589,6 +587,8 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Why a versioned write touched no row: the position is gone (`NotFound`) or at another
+    /// version (`Conflict`).
     async fn missed(&self, id: &PositionId) -> StoreError {
         match sqlx::query("SELECT version FROM payment_positions WHERE id = $1")
             .bind(id.to_string())
@@ -856,18 +856,20 @@ impl Positions for SqlStore {
     /// Clears the link column (and marks it dropped, so later saves do not restore it); the
     /// stored position itself is unchanged.
     async fn unlink_citizen(&self, fiscal_code: &FiscalCode) -> StoreResult<u64> {
+        let mut tx = self.write.begin().await.map_err(backend)?;
         let r = sqlx::query(
             "UPDATE payment_positions SET citizen = NULL, citizen_unlinked = 1 WHERE citizen = $1",
         )
         .bind(fiscal_code.as_str().to_owned())
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
         sqlx::query("UPDATE payment_receipts SET citizen = NULL WHERE citizen = $1")
             .bind(fiscal_code.as_str().to_owned())
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await
             .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
         Ok(r.rows_affected())
     }
 }

@@ -7,11 +7,23 @@ use payments::ports::{ReceiptEffect, ReceiptOutcome, Receipts, Station, Stations
 
 use crate::prelude::*;
 
+const SUMMARY: &str = "organization, receipt_id, issuer, notice_number, iuv, position_id, \
+                       effect, amount, own_amount, psp_id, channel_id, fee, payment_method, \
+                       payment_ms, received_ms, v2, citizen, key_id";
 const COLUMNS: &str = "organization, receipt_id, issuer, notice_number, iuv, position_id, \
                        effect, amount, own_amount, psp_id, channel_id, fee, payment_method, \
                        payment_ms, received_ms, v2, citizen, key_id, sealed";
 
+/// A stored receipt with its sealed body.
 fn receipt(row: &AnyRow) -> StoreResult<StoredReceipt> {
+    let mut r = summary(row)?;
+    r.sealed = row.try_get::<Vec<u8>, _>("sealed").map_err(backend)?;
+    Ok(r)
+}
+
+/// The columns beside the sealed body (lists do not read the bodies, which may hold stamp
+/// attachments); `sealed` is left empty.
+fn summary(row: &AnyRow) -> StoreResult<StoredReceipt> {
     Ok(StoredReceipt {
         organization: parsed(row, "organization", OrganizationFiscalCode::parse)?,
         receipt_id: text(row, "receipt_id")?,
@@ -33,7 +45,7 @@ fn receipt(row: &AnyRow) -> StoreResult<StoredReceipt> {
         v2: boolean(row, "v2")?,
         citizen: opt_text(row, "citizen")?,
         key_id: text(row, "key_id")?,
-        sealed: row.try_get::<Vec<u8>, _>("sealed").map_err(backend)?,
+        sealed: Vec::new(),
     })
 }
 
@@ -196,7 +208,7 @@ impl Receipts for SqlStore {
         .await
         .map_err(backend)?;
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM payment_receipts WHERE {cond} \
+            "SELECT {SUMMARY} FROM payment_receipts WHERE {cond} \
              ORDER BY received_ms DESC, receipt_id DESC LIMIT $4 OFFSET $5"
         ))
         .bind(organization.as_str().to_owned())
@@ -208,7 +220,7 @@ impl Receipts for SqlStore {
         .await
         .map_err(backend)?
         .iter()
-        .map(receipt)
+        .map(summary)
         .collect::<StoreResult<Vec<_>>>()?;
         Ok((rows, total))
     }
@@ -218,7 +230,7 @@ impl Receipts for SqlStore {
         fiscal_code: &FiscalCode,
     ) -> StoreResult<Vec<StoredReceipt>> {
         sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM payment_receipts WHERE citizen = $1 \
+            "SELECT {SUMMARY} FROM payment_receipts WHERE citizen = $1 \
              ORDER BY received_ms DESC, receipt_id DESC"
         ))
         .bind(fiscal_code.as_str().to_owned())
@@ -226,7 +238,7 @@ impl Receipts for SqlStore {
         .await
         .map_err(backend)?
         .iter()
-        .map(receipt)
+        .map(summary)
         .collect()
     }
 }
