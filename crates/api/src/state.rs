@@ -96,6 +96,8 @@ pub struct AppState {
     pub payments_keys: Arc<crate::auth::TtlCache<(::payments::ports::Profile, bool)>>,
     /// The pagoPA station assignments.
     pub stations: Arc<ops::node::StationCache>,
+    /// Group commit of the node's receipts.
+    pub receipts: ops::node::ReceiptWriter,
 }
 
 impl AppState {
@@ -148,6 +150,7 @@ impl AppState {
                 payments.clone(),
                 intake_writers,
             ),
+            receipts: ops::node::ReceiptWriter::start(payments.clone(), intake_writers),
             payments,
             notices: Arc::new(ops::payments::NoticeAllocator::new(10_000)),
             payments_keys: Arc::new(crate::auth::TtlCache::new(settings.auth_cache)),

@@ -2,94 +2,16 @@
 //! by `scripts/test-tools.sh`. Expected texts are computed here from the inputs, not taken from
 //! the renderer.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+mod support;
 
 use notice::{Creditor, Language, NoticeError, ReceiptDocument, ReceiptTransfer, render_receipt};
-
-fn workspace_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir
-        .ancestors()
-        .find(|dir| dir.join("Cargo.lock").is_file())
-        .unwrap_or_else(|| panic!("no Cargo.lock above {}", manifest_dir.display()))
-        .to_path_buf()
-}
-
-/// Runs `scripts/test-tools.sh` once per process (a no-op once done); returns the venv python.
-fn tools() -> &'static Path {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let script = workspace_root().join("scripts/test-tools.sh");
-        let output = Command::new("bash")
-            .arg(&script)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "{} failed ({}):\n{stdout}\n{}",
-            script.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let python = stdout.lines().last().unwrap_or_default().trim().to_owned();
-        for tool in ["pdftotext", "pdfinfo", "pdffonts"] {
-            let found = Command::new("sh")
-                .arg("-c")
-                .arg(format!("command -v {tool}"))
-                .output()
-                .expect("sh runs");
-            assert!(
-                found.status.success(),
-                "{tool} is not installed after {}",
-                script.display()
-            );
-        }
-        PathBuf::from(python)
-    })
-}
-
-fn run(program: &str, args: &[&str]) -> String {
-    tools();
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?} failed: {}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-struct Rendered {
-    _dir: tempfile::TempDir,
-    pdf: PathBuf,
-}
+use support::{Rendered, python, run};
 
 impl Rendered {
-    fn path(&self) -> &str {
-        self.pdf.to_str().expect("utf-8 temp path")
-    }
-
     /// The text in drawing order, words separated by single spaces.
     fn text(&self) -> String {
         let raw = run("pdftotext", &["-raw", "-enc", "UTF-8", self.path(), "-"]);
         raw.split_whitespace().collect::<Vec<_>>().join(" ")
-    }
-
-    fn pages(&self) -> usize {
-        let info = run("pdfinfo", &[self.path()]);
-        let line = info
-            .lines()
-            .find(|l| l.starts_with("Pages:"))
-            .expect("pdfinfo prints Pages:");
-        line["Pages:".len()..].trim().parse().expect("a page count")
     }
 
     /// Words (text, xMin, yMin, xMax, yMax) from `pdftotext -bbox`.
@@ -121,21 +43,7 @@ impl Rendered {
 
 fn write(doc: &ReceiptDocument) -> Rendered {
     let bytes = render_receipt(doc).unwrap_or_else(|e| panic!("render failed: {e}"));
-    let dir = tempfile::tempdir().expect("temp dir");
-    let pdf = dir.path().join("receipt.pdf");
-    std::fs::write(&pdf, &bytes).expect("write pdf");
-    // To look at what the tests render: NOTICE_TEST_OUT=/some/dir cargo test -p notice.
-    if let Some(out) = std::env::var_os("NOTICE_TEST_OUT") {
-        let name = format!(
-            "{}.pdf",
-            std::thread::current()
-                .name()
-                .unwrap_or("receipt")
-                .replace("::", "-")
-        );
-        std::fs::write(Path::new(&out).join(name), &bytes).expect("write a copy");
-    }
-    Rendered { _dir: dir, pdf }
+    Rendered::new(&bytes, "receipt.pdf")
 }
 
 /// Euro cents as the receipt should print them: `€ 1.234,56`.
@@ -241,20 +149,8 @@ const GERMAN: [&str; 5] = [
 fn a_receipt_is_one_a4_page_with_embedded_fonts() {
     let pdf = write(&receipt(Language::It));
     assert_eq!(pdf.pages(), 1);
-    let info = run("pdfinfo", &[pdf.path()]);
-    assert!(info.contains("595 x 842 pts (A4)"), "{info}");
-    let fonts = run("pdffonts", &[pdf.path()]);
-    let rows: Vec<&str> = fonts.lines().skip(2).collect();
-    assert_eq!(rows.len(), 2, "regular and bold:\n{fonts}");
-    for row in rows {
-        let cols: Vec<&str> = row.split_whitespace().collect();
-        assert!(cols[0].contains("+DejaVuSans"), "{row}");
-        assert_eq!(
-            &cols[4..7],
-            &["yes", "yes", "yes"],
-            "emb, sub, uni in {row}"
-        );
-    }
+    pdf.assert_a4();
+    pdf.assert_embedded_subsets();
 }
 
 #[test]
@@ -472,17 +368,7 @@ fn logo_png(width: u32, height: u32) -> Vec<u8> {
          rows = b''.join(b'\\x00' + bytes([(x * 3 + y) % 256 for x in range(w)]) for y in range(h))\n\
          sys.stdout.buffer.write(b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 0, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b''))\n"
     );
-    let out = Command::new(tools())
-        .arg("-c")
-        .arg(script)
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    python(&script)
 }
 
 fn check_longest(language: Language) {

@@ -2,94 +2,18 @@
 //! pdffonts, pdftoppm), zbar (zbarimg) and Python's zipfile. The tools are installed by
 //! `scripts/test-tools.sh`.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::process::Command;
 
 use chrono::NaiveDate;
 use notice::{Creditor, Debtor, Installment, Language, Notice, Payment, ZipWriter, render};
-
-fn workspace_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir
-        .ancestors()
-        .find(|dir| dir.join("Cargo.lock").is_file())
-        .unwrap_or_else(|| panic!("no Cargo.lock above {}", manifest_dir.display()))
-        .to_path_buf()
-}
-
-/// Runs `scripts/test-tools.sh` once per process (a no-op once done); returns the venv python.
-fn tools() -> &'static Path {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let script = workspace_root().join("scripts/test-tools.sh");
-        let output = Command::new("bash")
-            .arg(&script)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "{} failed ({}):\n{stdout}\n{}",
-            script.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let python = stdout.lines().last().unwrap_or_default().trim().to_owned();
-        for tool in ["pdftotext", "pdfinfo", "pdffonts", "pdftoppm", "zbarimg"] {
-            let found = Command::new("sh")
-                .arg("-c")
-                .arg(format!("command -v {tool}"))
-                .output()
-                .expect("sh runs");
-            assert!(
-                found.status.success(),
-                "{tool} is not installed after {}",
-                script.display()
-            );
-        }
-        PathBuf::from(python)
-    })
-}
-
-fn run(program: &str, args: &[&str]) -> String {
-    tools();
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?} failed: {}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-struct Rendered {
-    _dir: tempfile::TempDir,
-    pdf: PathBuf,
-    bytes: usize,
-}
+use support::{Rendered, python, run, tools};
 
 impl Rendered {
-    fn path(&self) -> &str {
-        self.pdf.to_str().expect("utf-8 temp path")
-    }
-
     fn text(&self) -> String {
         run("pdftotext", &["-layout", self.path(), "-"])
-    }
-
-    fn pages(&self) -> usize {
-        let info = run("pdfinfo", &[self.path()]);
-        let line = info
-            .lines()
-            .find(|l| l.starts_with("Pages:"))
-            .expect("pdfinfo prints Pages:");
-        line["Pages:".len()..].trim().parse().expect("a page count")
     }
 
     /// Every QR code on every page, decoded by zbarimg, sorted.
@@ -132,27 +56,7 @@ impl Rendered {
 
 fn write(notice: &Notice) -> Rendered {
     let bytes = render(notice).unwrap_or_else(|e| panic!("render failed: {e}"));
-    let dir = tempfile::tempdir().expect("temp dir");
-    let pdf = dir.path().join("notice.pdf");
-    std::fs::write(&pdf, &bytes).expect("write pdf");
-    // To look at what the tests render: NOTICE_TEST_OUT=/some/dir cargo test -p notice.
-    if let Some(out) = std::env::var_os("NOTICE_TEST_OUT") {
-        static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let name = format!(
-            "{}-{n}.pdf",
-            std::thread::current()
-                .name()
-                .unwrap_or("notice")
-                .replace("::", "-")
-        );
-        std::fs::write(Path::new(&out).join(name), &bytes).expect("write a copy");
-    }
-    Rendered {
-        _dir: dir,
-        pdf,
-        bytes: bytes.len(),
-    }
+    Rendered::new(&bytes, "notice.pdf")
 }
 
 fn date(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
@@ -237,8 +141,7 @@ fn a_single_payment_notice_shows_its_data_and_a_readable_qr_code() {
     let notice = single_notice(Language::It);
     let pdf = write(&notice);
     assert_eq!(pdf.pages(), 1);
-    let info = run("pdfinfo", &[pdf.path()]);
-    assert!(info.contains("595 x 842 pts (A4)"), "{info}");
+    pdf.assert_a4();
     let text = pdf.text();
     for expected in [
         "Tassa sui rifiuti 2026 (TARI)",
@@ -279,19 +182,7 @@ fn a_single_payment_notice_shows_its_data_and_a_readable_qr_code() {
 #[test]
 fn fonts_are_embedded_subsets() {
     let pdf = write(&single_notice(Language::ItDe));
-    let fonts = run("pdffonts", &[pdf.path()]);
-    let rows: Vec<&str> = fonts.lines().skip(2).collect();
-    assert_eq!(rows.len(), 2, "{fonts}");
-    for row in rows {
-        let cols: Vec<&str> = row.split_whitespace().collect();
-        // name type(2 words) encoding emb sub uni object id
-        assert!(cols[0].contains("+DejaVuSans"), "{row}");
-        assert_eq!(
-            &cols[4..7],
-            &["yes", "yes", "yes"],
-            "emb, sub, uni in {row}"
-        );
-    }
+    pdf.assert_embedded_subsets();
 }
 
 #[test]
@@ -468,17 +359,7 @@ sys.stdout.buffer.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBB
     + chunk(b'IDAT', zlib.compress(bytes(out))) + chunk(b'IEND', b''))
 "#
     );
-    let out = Command::new(tools())
-        .arg("-c")
-        .arg(script)
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    python(&script)
 }
 
 /// Reads a binary PPM (P6) or PGM (P5) as written by pdfimages: (width, height, samples per

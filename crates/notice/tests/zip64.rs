@@ -1,28 +1,14 @@
 //! ZIP64: archives past the classic format's limits (65,534 entries, 4 GiB of offsets) open in
 //! Python's `zipfile` and Info-ZIP's `unzip`; small archives stay plain ZIP.
 
+mod support;
+
 use std::io::{Seek, SeekFrom};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::path::Path;
+use std::process::Command;
 
 use notice::{Compression, ZipWriter};
-
-/// The venv python of `scripts/test-tools.sh` (run once per process).
-fn python() -> &'static Path {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let output = Command::new("bash")
-            .arg(root.join("scripts/test-tools.sh"))
-            .stdin(Stdio::null())
-            .output()
-            .expect("test-tools runs");
-        assert!(output.status.success(), "test-tools failed");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        PathBuf::from(stdout.lines().last().unwrap_or_default().trim())
-    })
-}
+use support::tools as python;
 
 /// Python's verdict on the archive: `testzip`, the entry count, the first and last names.
 fn python_listing(path: &Path) -> String {

@@ -23,7 +23,8 @@ use pagopa::{
 use payments::model::Destination;
 use payments::node::Refusal;
 use payments::ports::{
-    PositionJob, PositionWrite, Profile, ReceiptEffect, ReceiptOutcome, Station, StoredReceipt,
+    PaymentsStore, PositionJob, PositionWrite, Profile, ReceiptEffect, ReceiptOutcome,
+    ReceiptWrite, Station, StoredReceipt,
 };
 use payments::{Debtor, DebtorType, PaymentRecord, Position};
 use seal::Keyring;
@@ -37,6 +38,73 @@ pub struct NodeContext<'a> {
     /// Seals the receipts.
     pub keyring: &'a Keyring,
     pub stations: &'a StationCache,
+    /// Writes the receipts, concurrent ones in one transaction.
+    pub receipts: &'a ReceiptWriter,
+}
+
+/// Largest group of receipts written in one transaction.
+pub const MAX_RECEIPT_GROUP: usize = 128;
+
+type ReceiptReply = tokio::sync::oneshot::Sender<Result<ReceiptOutcome, StoreError>>;
+
+/// Group commit of receipts: each writer task takes every receipt queued meanwhile (up to
+/// [`MAX_RECEIPT_GROUP`]) and writes them in one transaction, so one fsync makes them all
+/// durable before any is answered; a duplicate or a conflict in the group fails only its own
+/// receipt. No artificial delay: a receipt alone is written alone.
+#[derive(Clone)]
+pub struct ReceiptWriter {
+    tx: tokio::sync::mpsc::Sender<(ReceiptWrite, ReceiptReply)>,
+}
+
+impl ReceiptWriter {
+    /// Starts `writers` writer tasks on the current runtime (1 for SQLite's single writer).
+    pub fn start(store: Arc<dyn PaymentsStore>, writers: usize) -> Self {
+        let (tx, rx) =
+            tokio::sync::mpsc::channel::<(ReceiptWrite, ReceiptReply)>(MAX_RECEIPT_GROUP * 8);
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..writers.max(1) {
+            let rx = rx.clone();
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut group = Vec::with_capacity(MAX_RECEIPT_GROUP);
+                loop {
+                    {
+                        let mut rx = rx.lock().await;
+                        if rx.recv_many(&mut group, MAX_RECEIPT_GROUP).await == 0 {
+                            return;
+                        }
+                    }
+                    let (writes, replies): (Vec<_>, Vec<_>) = group.drain(..).unzip();
+                    match store.record_receipts(&writes).await {
+                        Ok(outcomes) => {
+                            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                                let _ = reply.send(outcome);
+                            }
+                        }
+                        Err(e) => {
+                            let text = e.to_string();
+                            for reply in replies {
+                                let _ = reply.send(Err(StoreError::Backend(text.clone())));
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        Self { tx }
+    }
+
+    /// Writes one receipt (and its payment) durably; returns what happened.
+    pub async fn submit(&self, write: ReceiptWrite) -> Result<ReceiptOutcome, StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.tx
+            .send((write, reply))
+            .await
+            .map_err(|_| StoreError::Backend("receipt writers stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Backend("a receipt writer dropped the request".into()))?
+    }
 }
 
 /// The station assignments, read from the store and kept for a few seconds; a caller that does
@@ -579,10 +647,16 @@ async fn send_rt(cx: NodeContext<'_>, v2: bool, caller: &Caller, receipt: Receip
             _ => None,
         };
         let stored = stored_receipt(cx, &org, v2, &receipt, effect, position_id, own_amount, now)?;
+        let jobs = write
+            .as_ref()
+            .map(|(w, _)| w.jobs.clone())
+            .unwrap_or_default();
         match cx
-            .pay
-            .store
-            .record_receipt(&stored, write.as_ref().map(|(w, v)| (w, *v)))
+            .receipts
+            .submit(ReceiptWrite {
+                receipt: stored,
+                effect: write,
+            })
             .await
         {
             Ok(ReceiptOutcome::Duplicate) => {
@@ -592,9 +666,7 @@ async fn send_rt(cx: NodeContext<'_>, v2: bool, caller: &Caller, receipt: Receip
                 }));
             }
             Ok(ReceiptOutcome::Stored) => {
-                if let Some((w, _)) = &write {
-                    wake(cx.pay, &w.jobs);
-                }
+                wake(cx.pay, &jobs);
                 tracing::info!(
                     effect = effect.as_str(),
                     organization = %org,

@@ -4,11 +4,11 @@
 //! remittance is read back with GovPay's regular expression, run by Python's `re`.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use pagopa::daybook::{
@@ -17,11 +17,8 @@ use pagopa::daybook::{
 };
 use pagopa::fdr::{self, OutcomeCode};
 use pagopa::opi;
+use support::{assert_valid, fdr_xsd, opi_xsd, tools};
 
-const REFERENCE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/reference/pagopa/"
-);
 const REMITTANCE: &str = r"PUR.LGPE-RIVERSAMENTO.(TXT.[0-9].)?URI.([0-9A-Za-z\-_ ]+)";
 
 const E1: &str = "80012345678";
@@ -31,64 +28,6 @@ const E1_IBAN: &str = "IT60X0542811101000000123456";
 const E1_IBAN_2: &str = "IT02A0306909606100000012345";
 const E2_IBAN: &str = "IT28W0760101600000000012345";
 const E3_IBAN: &str = "IT40S0542811101000000654321";
-
-/// Installs xmllint and Python once; returns the Python interpreter.
-fn tools() -> &'static Path {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/test-tools.sh");
-        let out = Command::new("bash")
-            .arg(script)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "test-tools failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        PathBuf::from(stdout.lines().last().unwrap().trim())
-    })
-}
-
-/// Validates every document with one `xmllint` run; one result per document.
-fn xmllint(xsd: &Path, docs: &[String]) -> Vec<Result<(), String>> {
-    tools();
-    let dir = tempfile::tempdir().unwrap();
-    let paths: Vec<PathBuf> = docs
-        .iter()
-        .enumerate()
-        .map(|(i, doc)| {
-            let path = dir.path().join(format!("doc-{i}.xml"));
-            std::fs::write(&path, doc).unwrap();
-            path
-        })
-        .collect();
-    let out = Command::new("xmllint")
-        .args(["--noout", "--nonet", "--schema"])
-        .arg(xsd)
-        .args(&paths)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("failed to compile"), "{stderr}");
-    paths
-        .iter()
-        .map(|p| {
-            let p = p.display().to_string();
-            if stderr.lines().any(|l| l == format!("{p} validates")) {
-                Ok(())
-            } else {
-                Err(stderr
-                    .lines()
-                    .filter(|l| l.starts_with(&p))
-                    .collect::<Vec<_>>()
-                    .join("\n"))
-            }
-        })
-        .collect()
-}
 
 /// Group 2 of [`REMITTANCE`] in each causale, found after removing its spaces (`None` when
 /// it does not match); and the same read from the raw causale with the spaces removed from
@@ -484,16 +423,8 @@ fn assert_documents_valid(out: &DayOutput, version: opi::Version) {
         .iter()
         .map(|j| opi::render(&j.journal))
         .collect();
-    let fdr_xsd = Path::new(REFERENCE).join("xsd-common/FlussoRiversamento_1_0_4.xsd");
-    let opi_xsd = Path::new(REFERENCE)
-        .join("treasury")
-        .join(version.schema_file());
-    for (i, r) in xmllint(&fdr_xsd, &flows).into_iter().enumerate() {
-        assert!(r.is_ok(), "{r:?}\n{}", flows[i]);
-    }
-    for (i, r) in xmllint(&opi_xsd, &journals).into_iter().enumerate() {
-        assert!(r.is_ok(), "{r:?}\n{}", journals[i]);
-    }
+    assert_valid(&fdr_xsd(), &flows);
+    assert_valid(&opi_xsd(version), &journals);
     for j in &out.journals {
         assert_eq!(j.journal.version, version);
     }

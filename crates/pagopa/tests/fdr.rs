@@ -3,114 +3,20 @@
 //! schema's enumeration, so the tests that need them use a copy widened at test time.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use pagopa::fdr::{
     self, Flow, FlowLine, OutcomeCode, Receiver, Sender, SenderKind, Version, render,
 };
 use proptest::prelude::*;
-
-const XSD: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/reference/pagopa/xsd-common/FlussoRiversamento_1_0_4.xsd"
-);
-
-fn tools() {
-    static DONE: OnceLock<()> = OnceLock::new();
-    DONE.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/test-tools.sh");
-        let out = Command::new("bash")
-            .arg(script)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "test-tools failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
-}
-
-/// Validates every document with one `xmllint` run; one result per document, with the
-/// validator's messages on failure.
-fn xmllint(xsd: &Path, docs: &[String]) -> Vec<Result<(), String>> {
-    tools();
-    let dir = tempfile::tempdir().unwrap();
-    let paths: Vec<PathBuf> = docs
-        .iter()
-        .enumerate()
-        .map(|(i, doc)| {
-            let path = dir.path().join(format!("doc-{i}.xml"));
-            std::fs::write(&path, doc).unwrap();
-            path
-        })
-        .collect();
-    let out = Command::new("xmllint")
-        .args(["--noout", "--nonet", "--schema"])
-        .arg(xsd)
-        .args(&paths)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !stderr.contains("failed to compile"),
-        "schema did not compile: {stderr}"
-    );
-    paths
-        .iter()
-        .map(|p| {
-            let p = p.display().to_string();
-            if stderr.lines().any(|l| l == format!("{p} validates")) {
-                Ok(())
-            } else {
-                Err(stderr
-                    .lines()
-                    .filter(|l| l.starts_with(&p))
-                    .collect::<Vec<_>>()
-                    .join("\n"))
-            }
-        })
-        .collect()
-}
-
-fn assert_valid(xsd: &Path, docs: &[String]) {
-    for (i, r) in xmllint(xsd, docs).into_iter().enumerate() {
-        if let Err(e) = r {
-            panic!("document {i} is invalid: {e}\n{}", docs[i]);
-        }
-    }
-}
-
-/// The text of the first element with this local name, as `xmllint --xpath` reads it.
-fn xpath_text(doc: &str, local_name: &str) -> String {
-    tools();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("doc.xml");
-    std::fs::write(&path, doc).unwrap();
-    let out = Command::new("xmllint")
-        .arg("--nonet")
-        .arg("--xpath")
-        .arg(format!("string((//*[local-name()='{local_name}'])[1])"))
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    // xmllint ends its answer with a line feed.
-    text.strip_suffix('\n').unwrap_or(&text).to_owned()
-}
+use support::{assert_valid, fdr_xsd, xmllint, xpath_text};
 
 /// The official schema with codes 4 and 8 added to `stCodiceEsitoPagamento`.
 fn widened_xsd(dir: &Path) -> PathBuf {
-    let original = std::fs::read_to_string(XSD).unwrap();
+    let original = std::fs::read_to_string(fdr_xsd()).unwrap();
     let nine = r#"<xsd:enumeration value="9" />"#;
     assert_eq!(original.matches(nine).count(), 1, "the enumeration moved");
     assert!(!original.contains(r#"<xsd:enumeration value="4" />"#));
@@ -174,7 +80,7 @@ fn a_one_line_flow_validates_against_the_official_schema() {
     f.validate().unwrap();
     let xml = render(&f);
     assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"));
-    assert_valid(Path::new(XSD), std::slice::from_ref(&xml));
+    assert_valid(&fdr_xsd(), std::slice::from_ref(&xml));
     assert_eq!(xpath_text(&xml, "numeroTotalePagamenti"), "1");
     assert_eq!(xpath_text(&xml, "importoTotalePagamenti"), "15.00");
     assert_eq!(xpath_text(&xml, "singoloImportoPagato"), "15.00");
@@ -188,7 +94,7 @@ fn a_flow_of_many_lines_validates_and_its_header_counts_and_sums_them() {
     let f = flow(lines.clone());
     assert_eq!(f.total_payments(), 300);
     let xml = render(&f);
-    assert_valid(Path::new(XSD), std::slice::from_ref(&xml));
+    assert_valid(&fdr_xsd(), std::slice::from_ref(&xml));
     assert_eq!(xpath_text(&xml, "numeroTotalePagamenti"), "300");
     assert_eq!(
         xpath_text(&xml, "importoTotalePagamenti"),
@@ -205,7 +111,7 @@ fn codes_0_3_9_are_in_the_official_schema_and_4_8_only_in_the_widened_copy() {
         .iter()
         .map(|&code| render(&flow(vec![line(1, 100, code)])))
         .collect();
-    let official = xmllint(Path::new(XSD), &docs);
+    let official = xmllint(&fdr_xsd(), &docs);
     for (code, result) in OutcomeCode::ALL.iter().zip(&official) {
         assert_eq!(
             result.is_ok(),
@@ -253,7 +159,7 @@ fn text_with_markup_and_multibyte_characters_is_escaped_and_reads_back_unchanged
     let xml = render(&f);
     assert!(xml.contains("Banca d'Élite &amp; &lt;Figli&gt;"));
     assert!(!xml.contains("<Figli>"));
-    assert_valid(Path::new(XSD), std::slice::from_ref(&xml));
+    assert_valid(&fdr_xsd(), std::slice::from_ref(&xml));
     assert_eq!(xpath_text(&xml, "denominazioneMittente"), sender);
     assert_eq!(xpath_text(&xml, "denominazioneRicevente"), receiver);
     assert_eq!(
@@ -287,7 +193,7 @@ fn fields_at_their_maximum_lengths_validate() {
     assert_eq!(f.flow_id.len(), 35);
     f.validate().unwrap();
     let xml = render(&f);
-    assert_valid(Path::new(XSD), std::slice::from_ref(&xml));
+    assert_valid(&fdr_xsd(), std::slice::from_ref(&xml));
     assert_eq!(xpath_text(&xml, "importoTotalePagamenti"), "999999999.99");
     let mut shortest = flow(vec![line(1, 1, OutcomeCode::Paid)]);
     shortest.sender.name = Some("abc".into());
@@ -295,7 +201,7 @@ fn fields_at_their_maximum_lengths_validate() {
     shortest.bic_pouring_bank = None;
     shortest.lines[0].index = None;
     shortest.validate().unwrap();
-    assert_valid(Path::new(XSD), &[render(&shortest)]);
+    assert_valid(&fdr_xsd(), &[render(&shortest)]);
 }
 
 #[test]
@@ -368,7 +274,7 @@ fn every_field_past_its_limit_is_refused_by_validate_and_by_the_schema() {
         assert_eq!(&err.field, field, "{err}");
         docs.push(render(&f));
     }
-    for ((field, _), result) in mutations.iter().zip(xmllint(Path::new(XSD), &docs)) {
+    for ((field, _), result) in mutations.iter().zip(xmllint(&fdr_xsd(), &docs)) {
         assert!(result.is_err(), "the schema accepted a bad {field}");
     }
 }

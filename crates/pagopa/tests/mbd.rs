@@ -1,11 +1,11 @@
 //! The MarcaDaBollo document: what the simulator writes is valid against `MarcaDaBollo.xsd`
 //! (and the XML-DSig schema it imports) and reads back the same; bad documents are refused.
 
-#[path = "soap_support.rs"]
 mod support;
 
 use pagopa::mbd::{self, parse, render};
 use proptest::prelude::*;
+use support::samples::*;
 use support::*;
 
 #[test]

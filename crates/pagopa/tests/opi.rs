@@ -2,122 +2,14 @@
 //! global OPI schema and XML-DSig they import), checked by libxml2's `xmllint`.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+mod support;
 
 use chrono::NaiveDate;
 use pagopa::opi::{
     self, Account, DocumentType, ExecutionType, Header, Journal, Movement, MovementKind,
     OperationType, Party, Provisional, StampDuty, Version, render,
 };
-
-const TREASURY: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/reference/pagopa/treasury/"
-);
-
-fn xsd(version: Version) -> PathBuf {
-    Path::new(TREASURY).join(version.schema_file())
-}
-
-fn tools() {
-    static DONE: OnceLock<()> = OnceLock::new();
-    DONE.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/test-tools.sh");
-        let out = Command::new("bash")
-            .arg(script)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "test-tools failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
-}
-
-/// Validates every document with one `xmllint` run; one result per document.
-fn xmllint(xsd: &Path, docs: &[String]) -> Vec<Result<(), String>> {
-    tools();
-    let dir = tempfile::tempdir().unwrap();
-    let paths: Vec<PathBuf> = docs
-        .iter()
-        .enumerate()
-        .map(|(i, doc)| {
-            let path = dir.path().join(format!("doc-{i}.xml"));
-            std::fs::write(&path, doc).unwrap();
-            path
-        })
-        .collect();
-    let out = Command::new("xmllint")
-        .args(["--noout", "--nonet", "--schema"])
-        .arg(xsd)
-        .args(&paths)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        !stderr.contains("failed to compile"),
-        "schema did not compile: {stderr}"
-    );
-    paths
-        .iter()
-        .map(|p| {
-            let p = p.display().to_string();
-            if stderr.lines().any(|l| l == format!("{p} validates")) {
-                Ok(())
-            } else {
-                Err(stderr
-                    .lines()
-                    .filter(|l| l.starts_with(&p))
-                    .collect::<Vec<_>>()
-                    .join("\n"))
-            }
-        })
-        .collect()
-}
-
-fn assert_valid(xsd: &Path, docs: &[String]) {
-    for (i, r) in xmllint(xsd, docs).into_iter().enumerate() {
-        if let Err(e) = r {
-            panic!("document {i} is invalid: {e}\n{}", docs[i]);
-        }
-    }
-}
-
-/// The texts of all elements with this local name, in document order.
-fn xpath_texts(doc: &str, local_name: &str) -> Vec<String> {
-    tools();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("doc.xml");
-    std::fs::write(&path, doc).unwrap();
-    let count = |expr: String| {
-        let out = Command::new("xmllint")
-            .arg("--nonet")
-            .arg("--xpath")
-            .arg(expr)
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8(out.stdout).unwrap();
-        // xmllint ends its answer with a line feed.
-        text.strip_suffix('\n').unwrap_or(&text).to_owned()
-    };
-    let n: usize = count(format!("count(//*[local-name()='{local_name}'])"))
-        .trim()
-        .parse()
-        .unwrap();
-    (1..=n)
-        .map(|i| count(format!("string((//*[local-name()='{local_name}'])[{i}])")))
-        .collect()
-}
+use support::{assert_valid, opi_xsd as xsd, xmllint, xpath_texts};
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()

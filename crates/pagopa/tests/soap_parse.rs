@@ -2,13 +2,12 @@
 //! clients produce are accepted, `SOAPAction` is checked against the body, and every kind of
 //! bad input is refused with the right error, without panicking.
 
-#[path = "soap_support.rs"]
 mod support;
 
 use pagopa::soap::{parse_request, render_request};
 use pagopa::*;
 use proptest::prelude::*;
-use support::*;
+use support::samples::*;
 
 const VERIFY_BODY: &str = "<idPA>01234567890</idPA><idBrokerPA>01234567890</idBrokerPA>\
     <idStation>01234567890_01</idStation><qrCode><fiscalCode>01234567890</fiscalCode>\

@@ -1,12 +1,12 @@
 //! Every response Sportello writes is valid against `paForNode.xsd` (checked by xmllint, the
 //! envelope too) and follows the node's own rules; what the node side writes is valid too.
 
-#[path = "soap_support.rs"]
 mod support;
 
 use pagopa::soap::{parse_response, render_request, render_response, render_soap_fault};
 use pagopa::*;
 use proptest::prelude::*;
+use support::samples::*;
 use support::*;
 
 const ALL_FAULTS: [FaultCode; 11] = [
@@ -145,16 +145,8 @@ fn all_responses() -> Vec<(String, Response)> {
         minimal.office_name = None;
         minimal.company_name = String::new();
         minimal.metadata = Vec::new();
-        minimal.debtor = Subject {
-            street_name: None,
-            civic_number: None,
-            postal_code: None,
-            city: None,
-            state_province_region: None,
-            country: None,
-            email: None,
-            ..subject()
-        };
+        let s = subject();
+        minimal.debtor = named(s.kind, &s.id, &s.full_name);
         out.push((
             format!("{name} OK, minimal"),
             Response::GetPayment {

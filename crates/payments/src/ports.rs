@@ -498,6 +498,14 @@ pub struct StoredReceipt {
     pub sealed: Vec<u8>,
 }
 
+/// A receipt to store and the payment it makes, if any: the position write and the version
+/// it must still be at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceiptWrite {
+    pub receipt: StoredReceipt,
+    pub effect: Option<(PositionWrite, i64)>,
+}
+
 /// Whether [`Receipts::record_receipt`] stored the receipt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReceiptOutcome {
@@ -532,6 +540,13 @@ pub trait Receipts: Send + Sync + 'static {
         receipt: &StoredReceipt,
         effect: Option<(&PositionWrite, i64)>,
     ) -> StoreResult<ReceiptOutcome>;
+    /// [`Receipts::record_receipt`] for several receipts in one transaction (one commit for
+    /// all: the group commit of concurrent receipts), each on its own: one that is a duplicate
+    /// or whose position changed meanwhile fails alone and writes nothing.
+    async fn record_receipts(
+        &self,
+        writes: &[ReceiptWrite],
+    ) -> StoreResult<Vec<StoreResult<ReceiptOutcome>>>;
     async fn receipt(
         &self,
         organization: &OrganizationFiscalCode,

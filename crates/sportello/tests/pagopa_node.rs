@@ -162,6 +162,26 @@ async fn soap_raw(
     }
 }
 
+/// A raw verify body with no SOAPAction and these extra headers.
+async fn verify_raw(app: &TestApp, body: &str, headers: &[(&str, &str)]) -> Soap {
+    soap_raw(
+        app,
+        pagopa::Operation::VerifyPaymentNotice,
+        None,
+        body,
+        headers,
+    )
+    .await
+}
+
+/// The fault of a 200 answer.
+fn fault_of(s: &Soap) -> pagopa::Fault {
+    s.response
+        .as_ref()
+        .and_then(|r| r.fault().cloned())
+        .unwrap()
+}
+
 async fn soap(app: &TestApp, request: &Request) -> pagopa::Response {
     let op = request.operation();
     let s = soap_raw(
@@ -188,13 +208,38 @@ fn caller(org: &str) -> Caller {
     }
 }
 
+fn qr(org: &str, nav: &str) -> QrCode {
+    QrCode {
+        fiscal_code: org.into(),
+        notice_number: nav.into(),
+    }
+}
+
+/// A verify of ORG's notice `nav` by this caller.
+fn verify_by(caller: Caller, nav: &str) -> Request {
+    Request::Verify {
+        caller,
+        qr: qr(ORG, nav),
+    }
+}
+
 fn verify(org: &str, nav: &str) -> Request {
     Request::Verify {
         caller: caller(org),
-        qr: QrCode {
-            fiscal_code: org.into(),
-            notice_number: nav.into(),
-        },
+        qr: qr(org, nav),
+    }
+}
+
+/// A getPayment of ORG's notice `nav` by ORG.
+fn get_payment(v2: bool, nav: &str, transfer_type: Option<pagopa::TransferType>) -> Request {
+    Request::GetPayment {
+        v2,
+        caller: caller(ORG),
+        qr: qr(ORG, nav),
+        amount: None,
+        payment_note: None,
+        transfer_type,
+        due_date: None,
     }
 }
 
@@ -253,6 +298,14 @@ fn receipt(nav: &str, amount: i64, receipt_id: &str) -> Receipt {
     }
 }
 
+/// [`receipt`] with the option's two transfers (see [`one_transfer`]).
+fn split_receipt(nav: &str, amount: i64, receipt_id: &str) -> Receipt {
+    Receipt {
+        transfers: one_transfer(amount),
+        ..receipt(nav, amount, receipt_id)
+    }
+}
+
 fn send_rt(org: &str, r: Receipt) -> Request {
     Request::SendRt {
         v2: true,
@@ -275,6 +328,10 @@ async fn gpd(
         body,
     )
     .await
+}
+
+async fn gpd_get(app: &TestApp, key: &str, path: &str) -> common::Response {
+    gpd(app, key, "GET", path, None).await
 }
 
 fn in_days(days: i64) -> String {
@@ -337,12 +394,10 @@ async fn create(app: &TestApp, key: &str, body: &Value, publish: bool) -> Vec<St
 }
 
 async fn status_of(app: &TestApp, key: &str, iupd: &str) -> Value {
-    let r = gpd(
+    let r = gpd_get(
         app,
         key,
-        "GET",
         &format!("/v1/organizations/{ORG}/debtpositions/{iupd}"),
-        None,
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -428,22 +483,33 @@ async fn set_up(app: &TestApp) -> (String, String, String, HttpReceiver) {
     (keys.remove(0), keys.remove(0), service_key, hook)
 }
 
+/// Outbound calls (the callback receiver) may reach loopback.
+fn loopback() -> Vec<kernel::values::Cidr> {
+    vec![kernel::values::Cidr::parse("127.0.0.0/8").unwrap()]
+}
+
+async fn spawn_on(db: TestDb) -> TestApp {
+    TestApp::spawn_on(db, |c| c.outbound_allow_cidrs = loopback()).await
+}
+
 async fn spawn(backend: Backend) -> TestApp {
-    let db = TestDb::new(backend).await;
-    TestApp::spawn_on(db, |c| {
-        c.outbound_allow_cidrs = vec![kernel::values::Cidr::parse("127.0.0.0/8").unwrap()];
-    })
-    .await
+    spawn_on(TestDb::new(backend).await).await
+}
+
+/// A server with both enti [`set_up`] and the citizen registered.
+async fn start(backend: Backend) -> (TestApp, (String, String, String, HttpReceiver)) {
+    let app = spawn(backend).await;
+    let set = set_up(&app).await;
+    app.citizen(json!({"fiscal_code": CITIZEN})).await;
+    (app, set)
 }
 
 async fn message_of(app: &TestApp, key: &str, iupd: &str) -> String {
     for _ in 0..400 {
-        let r = gpd(
+        let r = gpd_get(
             app,
             key,
-            "GET",
             &format!("/v1/organizations/{ORG}/debtpositions/{iupd}/history"),
-            None,
         )
         .await;
         if r.body["preNotices"][0]["status"] == "PROCESSED" {
@@ -511,9 +577,7 @@ fn pdf_text(pdf: &[u8]) -> String {
 }
 
 async fn node_end_to_end(backend: Backend) {
-    let app = spawn(backend).await;
-    let (key, other_key, service_key, hook) = set_up(&app).await;
-    app.citizen(json!({"fiscal_code": CITIZEN})).await;
+    let (app, (key, other_key, service_key, hook)) = start(backend).await;
 
     // A plan of three installments and a single payment, both split with OTHER_ORG.
     let plan = create(
@@ -591,24 +655,15 @@ async fn node_end_to_end(backend: Backend) {
     assert_eq!(paid_callbacks(&hook, &message_id, 1).await, 1);
 
     // Both enti hold their receipts: the issuer APPLIED, the beneficiary its own share.
-    let r = gpd(
-        &app,
-        &key,
-        "GET",
-        &format!("/v1/organizations/{ORG}/receipts"),
-        None,
-    )
-    .await;
+    let r = gpd_get(&app, &key, &format!("/v1/organizations/{ORG}/receipts")).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let mine = r.body["receiptsList"].as_array().unwrap().clone();
     assert_eq!(mine.len(), 2, "{}", r.body);
     assert!(mine.iter().all(|x| x["effect"] == "APPLIED"), "{mine:?}");
-    let r = gpd(
+    let r = gpd_get(
         &app,
         &other_key,
-        "GET",
         &format!("/v1/organizations/{OTHER_ORG}/receipts"),
-        None,
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -626,23 +681,19 @@ async fn node_end_to_end(backend: Backend) {
     expected.sort();
     assert_eq!(own, expected);
     // Another ente's key cannot read ORG's receipts.
-    let r = gpd(
+    let r = gpd_get(
         &app,
         &other_key,
-        "GET",
         &format!("/v1/organizations/{ORG}/receipts"),
-        None,
     )
     .await;
     assert_eq!(r.status, 403, "{}", r.body);
     // The full receipt for one IUV, with its transfers.
     let iuv = &single[0][1..];
-    let r = gpd(
+    let r = gpd_get(
         &app,
         &key,
-        "GET",
         &format!("/v1/organizations/{ORG}/receipts/{iuv}"),
-        None,
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -751,22 +802,7 @@ async fn faults(app: &TestApp, key: &str, plan: &[String], single: &[String]) {
         }
         other => panic!("verify refused: {other:?}"),
     }
-    let g = soap(
-        app,
-        &Request::GetPayment {
-            v2: false,
-            caller: caller(ORG),
-            qr: QrCode {
-                fiscal_code: ORG.into(),
-                notice_number: plan[1].clone(),
-            },
-            amount: None,
-            payment_note: None,
-            transfer_type: None,
-            due_date: None,
-        },
-    )
-    .await;
+    let g = soap(app, &get_payment(false, &plan[1], None)).await;
     match &g {
         pagopa::Response::GetPayment { result: Ok(d), .. } => {
             assert_eq!(d.payment_amount, 30_000);
@@ -813,12 +849,10 @@ async fn faults(app: &TestApp, key: &str, plan: &[String], single: &[String]) {
     bad.payment_amount = 40_000;
     let r = soap(app, &send_rt(ORG, bad)).await;
     assert_eq!(fault_code(&r), Some("PAA_SEMANTICA"));
-    let r = gpd(
+    let r = gpd_get(
         app,
         key,
-        "GET",
         &format!("/v1/organizations/{ORG}/receipts/{}", &plan[1][1..]),
-        None,
     )
     .await;
     let effects: Vec<&str> = r.body["receipts"]
@@ -828,12 +862,10 @@ async fn faults(app: &TestApp, key: &str, plan: &[String], single: &[String]) {
         .map(|x| x["effect"].as_str().unwrap())
         .collect();
     assert_eq!(effects, vec!["APPLIED", "DOUBLE_PAYMENT"]);
-    let history = gpd(
+    let history = gpd_get(
         app,
         key,
-        "GET",
         "/v1/organizations/00441340122/debtpositions/TARI-2027-PLAN/history",
-        None,
     )
     .await;
     let paid_events = history.body["history"]
@@ -843,18 +875,7 @@ async fn faults(app: &TestApp, key: &str, plan: &[String], single: &[String]) {
     // The last installment: lastPayment now true.
     let g = soap(
         app,
-        &Request::GetPayment {
-            v2: true,
-            caller: caller(ORG),
-            qr: QrCode {
-                fiscal_code: ORG.into(),
-                notice_number: plan[2].clone(),
-            },
-            amount: None,
-            payment_note: None,
-            transfer_type: Some(pagopa::TransferType::Postal),
-            due_date: None,
-        },
+        &get_payment(true, &plan[2], Some(pagopa::TransferType::Postal)),
     )
     .await;
     match &g {
@@ -902,31 +923,11 @@ async fn faults(app: &TestApp, key: &str, plan: &[String], single: &[String]) {
     // The caller's identity.
     let mut c = caller(ORG);
     c.id_broker_pa = "99999999999".into();
-    let r = soap(
-        app,
-        &Request::Verify {
-            caller: c,
-            qr: QrCode {
-                fiscal_code: ORG.into(),
-                notice_number: plan[2].clone(),
-            },
-        },
-    )
-    .await;
+    let r = soap(app, &verify_by(c, &plan[2])).await;
     assert_eq!(fault_code(&r), Some("PAA_ID_INTERMEDIARIO_ERRATO"));
     let mut c = caller(ORG);
     c.id_station = "80007580279_99".into();
-    let r = soap(
-        app,
-        &Request::Verify {
-            caller: c,
-            qr: QrCode {
-                fiscal_code: ORG.into(),
-                notice_number: plan[2].clone(),
-            },
-        },
-    )
-    .await;
+    let r = soap(app, &verify_by(c, &plan[2])).await;
     assert_eq!(fault_code(&r), Some("PAA_STAZIONE_INT_ERRATA"));
     let r = soap(app, &verify("00000000000", &plan[2])).await;
     assert_eq!(fault_code(&r), Some("PAA_ID_DOMINIO_ERRATO"));
@@ -934,19 +935,11 @@ async fn faults(app: &TestApp, key: &str, plan: &[String], single: &[String]) {
     // someone else's request (a reverse proxy on the same host).
     let body = pagopa::soap::render_request(&verify(ORG, &plan[2]));
     for header in ["x-forwarded-for", "forwarded", "x-real-ip"] {
-        let s = soap_raw(
-            app,
-            pagopa::Operation::VerifyPaymentNotice,
-            None,
-            &body,
-            &[(header, "203.0.113.9")],
-        )
-        .await;
+        let s = verify_raw(app, &body, &[(header, "203.0.113.9")]).await;
         assert_eq!(s.status, 403, "{header}: {}", s.text);
     }
 
     // The wire: SOAPAction contradicting the body, schema errors, not SOAP, XXE.
-    let body = pagopa::soap::render_request(&verify(ORG, &plan[2]));
     let s = soap_raw(
         app,
         pagopa::Operation::VerifyPaymentNotice,
@@ -955,11 +948,7 @@ async fn faults(app: &TestApp, key: &str, plan: &[String], single: &[String]) {
         &[],
     )
     .await;
-    let f = s
-        .response
-        .as_ref()
-        .and_then(|r| r.fault().cloned())
-        .unwrap();
+    let f = fault_of(&s);
     assert_eq!(f.code.as_str(), "PAA_SEMANTICA");
     assert!(
         f.description.contains("paGetPayment")
@@ -968,29 +957,11 @@ async fn faults(app: &TestApp, key: &str, plan: &[String], single: &[String]) {
         f.description
     );
     // No SOAPAction at all, application/xml: fine.
-    let s = soap_raw(
-        app,
-        pagopa::Operation::VerifyPaymentNotice,
-        None,
-        &body,
-        &[("content-type", "application/xml")],
-    )
-    .await;
+    let s = verify_raw(app, &body, &[("content-type", "application/xml")]).await;
     assert_eq!(s.response.as_ref().and_then(fault_code), None, "{}", s.text);
     let short = body.replace(&plan[2], &plan[2][..14]);
-    let s = soap_raw(
-        app,
-        pagopa::Operation::VerifyPaymentNotice,
-        None,
-        &short,
-        &[],
-    )
-    .await;
-    let f = s
-        .response
-        .as_ref()
-        .and_then(|r| r.fault().cloned())
-        .unwrap();
+    let s = verify_raw(app, &short, &[]).await;
+    let f = fault_of(&s);
     assert_eq!(f.code.as_str(), "PAA_SINTASSI_XSD");
     assert!(f.description.contains("noticeNumber"), "{}", f.description);
     for bad in [
@@ -1002,7 +973,7 @@ async fn faults(app: &TestApp, key: &str, plan: &[String], single: &[String]) {
             body.replace(ORG, "&x;")
         ),
     ] {
-        let s = soap_raw(app, pagopa::Operation::VerifyPaymentNotice, None, &bad, &[]).await;
+        let s = verify_raw(app, &bad, &[]).await;
         assert_eq!(s.status, 400, "{bad}: {}", s.text);
         assert!(s.text.contains("Fault"), "{}", s.text);
         assert!(!s.text.contains("root:"), "a local file leaked: {}", s.text);
@@ -1040,8 +1011,7 @@ async fn faults(app: &TestApp, key: &str, plan: &[String], single: &[String]) {
     app.clock.advance(chrono::Duration::days(2));
     let r = soap(app, &verify(ORG, &expiring[0])).await;
     assert_eq!(fault_code(&r), Some("PAA_PAGAMENTO_SCADUTO"));
-    let mut late = receipt(&expiring[0], 1_000, "rt-late-1");
-    late.transfers = one_transfer(1_000);
+    let mut late = split_receipt(&expiring[0], 1_000, "rt-late-1");
     late.payment_date_time = Some(chrono::Utc::now());
     let r = soap(app, &send_rt(ORG, late)).await;
     assert_eq!(fault_code(&r), None, "{r:?}");
@@ -1057,8 +1027,7 @@ async fn faults(app: &TestApp, key: &str, plan: &[String], single: &[String]) {
     );
     // Nine more days: the second installment's due date passes too.
     app.clock.advance(chrono::Duration::days(9));
-    let mut after = receipt(&expiring[1], 1_000, "rt-late-2");
-    after.transfers = one_transfer(1_000);
+    let mut after = split_receipt(&expiring[1], 1_000, "rt-late-2");
     after.payment_date_time =
         Some(chrono::Utc::now() + chrono::Duration::days(10) + chrono::Duration::hours(12));
     let r = soap(app, &send_rt(ORG, after)).await;
@@ -1103,32 +1072,16 @@ async fn node_access(backend: Backend) {
     .await;
     app.onboard().await;
     let body = pagopa::soap::render_request(&verify(ORG, "301000000000000161"));
-    let s = soap_raw(
-        &app,
-        pagopa::Operation::VerifyPaymentNotice,
-        None,
-        &body,
-        &[],
-    )
-    .await;
+    let s = verify_raw(&app, &body, &[]).await;
     assert_eq!(s.status, 401, "{}", s.text);
-    let s = soap_raw(
+    let s = verify_raw(
         &app,
-        pagopa::Operation::VerifyPaymentNotice,
-        None,
         &body,
         &[("ocp-apim-subscription-key", "wrong-key-0123456789")],
     )
     .await;
     assert_eq!(s.status, 401, "{}", s.text);
-    let s = soap_raw(
-        &app,
-        pagopa::Operation::VerifyPaymentNotice,
-        None,
-        &body,
-        &[("ocp-apim-subscription-key", key)],
-    )
-    .await;
+    let s = verify_raw(&app, &body, &[("ocp-apim-subscription-key", key)]).await;
     assert_eq!(s.status, 200, "{}", s.text);
     // No station serves anyone yet: the broker is unknown.
     assert_eq!(
@@ -1141,14 +1094,7 @@ async fn node_access(backend: Backend) {
         // X-Forwarded-For is not believed from an untrusted peer.
     })
     .await;
-    let s = soap_raw(
-        &app,
-        pagopa::Operation::VerifyPaymentNotice,
-        None,
-        &body,
-        &[("x-forwarded-for", "10.1.2.3")],
-    )
-    .await;
+    let s = verify_raw(&app, &body, &[("x-forwarded-for", "10.1.2.3")]).await;
     assert_eq!(s.status, 403, "{}", s.text);
     app.finish().await;
 }
@@ -1156,9 +1102,7 @@ async fn node_access(backend: Backend) {
 /// A receipt stored while no worker runs: the payment is in the same transaction, and its
 /// effects (message PAID, one `paid` callback) follow after a restart with workers.
 async fn receipt_effects_after_restart(backend: Backend) {
-    let app = spawn(backend).await;
-    let (key, _, service_key, hook) = set_up(&app).await;
-    app.citizen(json!({"fiscal_code": CITIZEN})).await;
+    let (app, (key, _, service_key, hook)) = start(backend).await;
     let navs = create(
         &app,
         &key,
@@ -1174,23 +1118,11 @@ async fn receipt_effects_after_restart(backend: Backend) {
     let db = app.stop().await;
     let app = TestApp::spawn_on(db, |c| {
         c.workers = 0;
-        c.outbound_allow_cidrs = vec![kernel::values::Cidr::parse("127.0.0.0/8").unwrap()];
+        c.outbound_allow_cidrs = loopback();
     })
     .await;
-    let mut rt = receipt(&navs[0], 5_000, "rt-restart-1");
-    rt.transfers = vec![
-        ReceiptTransfer {
-            amount: 3_500,
-            ..rt.transfers[0].clone()
-        },
-        ReceiptTransfer {
-            id_transfer: 2,
-            amount: 1_500,
-            fiscal_code_pa: OTHER_ORG.into(),
-            target: ReceiptTarget::Iban(OTHER_IBAN.into()),
-            ..rt.transfers[0].clone()
-        },
-    ];
+    // 3,500 to ORG, 1,500 to OTHER_ORG.
+    let rt = split_receipt(&navs[0], 5_000, "rt-restart-1");
     let r = soap(&app, &send_rt(ORG, rt.clone())).await;
     assert_eq!(fault_code(&r), None, "{r:?}");
     // Paid in the same transaction as the receipt; the message waits for a worker.
@@ -1207,11 +1139,7 @@ async fn receipt_effects_after_restart(backend: Backend) {
         )
         .await;
     assert_eq!(m.body["payment_status"], "NOT_PAID", "{}", m.body);
-    let db = app.stop().await;
-    let app = TestApp::spawn_on(db, |c| {
-        c.outbound_allow_cidrs = vec![kernel::values::Cidr::parse("127.0.0.0/8").unwrap()];
-    })
-    .await;
+    let app = spawn_on(app.stop().await).await;
     wait_paid(&app, &service_key, &message_id).await;
     // The node retries: a duplicate, no second effect.
     let r = soap(&app, &send_rt(ORG, rt)).await;

@@ -5,6 +5,7 @@
 //! | `set_station`         | `stations_are_assigned_replaced_and_audited`, `a_station_needs_a_payments_profile` |
 //! | `stations`            | `stations_are_assigned_replaced_and_audited`                         |
 //! | `record_receipt`      | `a_receipt_and_its_payment_commit_together`, `a_repeated_receipt_writes_nothing`, `a_stale_payment_stores_no_receipt` |
+//! | `record_receipts`     | `a_group_of_receipts_fails_only_its_bad_members`                     |
 //! | `receipt`             | `a_receipt_and_its_payment_commit_together`                          |
 //! | `receipts_of_iuv`     | `receipts_are_listed_by_iuv_time_and_citizen`                        |
 //! | `list_receipts`       | `receipts_are_listed_by_iuv_time_and_citizen`                        |
@@ -18,7 +19,7 @@ use kernel::jobs::JobKind;
 use kernel::ports::StoreError;
 use messaging::ports::prelude::*;
 use payments::ports::prelude::*;
-use payments::ports::{ReceiptEffect, ReceiptOutcome, Station, StoredReceipt};
+use payments::ports::{ReceiptEffect, ReceiptOutcome, ReceiptWrite, Station, StoredReceipt};
 use support::*;
 
 both!(
@@ -29,6 +30,7 @@ both!(
     a_stale_payment_stores_no_receipt,
     receipts_are_listed_by_iuv_time_and_citizen,
     unlinking_a_citizen_hides_their_receipts,
+    a_group_of_receipts_fails_only_its_bad_members,
 );
 
 async fn enabled(b: Backend) -> Db {
@@ -326,5 +328,79 @@ async fn unlinking_a_citizen_hides_their_receipts(b: Backend) {
         .unwrap()
         .unwrap();
     assert_eq!(kept.citizen, None);
+    db.done().await;
+}
+
+/// One transaction for the group, one savepoint per receipt: a duplicate and a stale payment
+/// in the middle fail alone; the others (with their payments) are written.
+async fn a_group_of_receipts_fails_only_its_bad_members(b: Backend) {
+    let db = enabled(b).await;
+    let p1 = position("G-1", &[21]);
+    let p2 = position("G-2", &[22]);
+    db.store
+        .create_positions(&[pwrite(p1.clone()), pwrite(p2.clone())])
+        .await
+        .unwrap();
+    // p2 moved on: a payment prepared at version 0 is stale.
+    db.store
+        .save_position(&pupdate(p2.clone()), 0, None)
+        .await
+        .unwrap();
+    db.store
+        .record_receipt(&stored("g-dup", "IUVX", now_ms()), None)
+        .await
+        .unwrap();
+    let mut paying = stored("g-1", &p1.options[0].iuv, now_ms());
+    paying.effect = ReceiptEffect::Applied;
+    let writes = vec![
+        ReceiptWrite {
+            receipt: paying,
+            effect: Some((pupdate(p1.clone()), 0)),
+        },
+        ReceiptWrite {
+            receipt: stored("g-dup", "IUVX", now_ms()),
+            effect: None,
+        },
+        ReceiptWrite {
+            receipt: stored("g-stale", &p2.options[0].iuv, now_ms()),
+            effect: Some((pupdate(p2.clone()), 0)),
+        },
+        ReceiptWrite {
+            receipt: stored("g-4", "IUVY", now_ms()),
+            effect: None,
+        },
+    ];
+    let out = db.store.record_receipts(&writes).await.unwrap();
+    assert_eq!(out.len(), 4);
+    assert_eq!(out[0].as_ref().unwrap(), &ReceiptOutcome::Stored);
+    assert_eq!(out[1].as_ref().unwrap(), &ReceiptOutcome::Duplicate);
+    assert!(
+        matches!(&out[2], Err(StoreError::Conflict(m)) if m.contains("changed meanwhile")),
+        "{:?}",
+        out[2]
+    );
+    assert_eq!(out[3].as_ref().unwrap(), &ReceiptOutcome::Stored);
+    let fc = org().fiscal_code;
+    assert!(db.store.receipt(&fc, "g-1").await.unwrap().is_some());
+    assert!(db.store.receipt(&fc, "g-stale").await.unwrap().is_none());
+    assert!(db.store.receipt(&fc, "g-4").await.unwrap().is_some());
+    assert_eq!(
+        db.store
+            .get_position_by_id(&p1.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        1
+    );
+    assert_eq!(
+        db.store
+            .get_position_by_id(&p2.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        1
+    );
     db.done().await;
 }

@@ -149,6 +149,7 @@ async fn pa_for_node(
                 pay: state.pay(),
                 keyring: &state.keyring,
                 stations: &state.stations,
+                receipts: &state.receipts,
             };
             ops::node::handle(cx, request).await
         }

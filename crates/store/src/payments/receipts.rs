@@ -3,7 +3,9 @@
 //! receipt id, the receipt sealed). A receipt and the payment it makes commit together.
 
 use payments::PositionId;
-use payments::ports::{ReceiptEffect, ReceiptOutcome, Receipts, Station, Stations, StoredReceipt};
+use payments::ports::{
+    ReceiptEffect, ReceiptOutcome, ReceiptWrite, Receipts, Station, Stations, StoredReceipt,
+};
 
 use crate::prelude::*;
 
@@ -47,6 +49,52 @@ fn summary(row: &AnyRow) -> StoreResult<StoredReceipt> {
         key_id: text(row, "key_id")?,
         sealed: Vec::new(),
     })
+}
+
+impl SqlStore {
+    /// The receipt row first (`ON CONFLICT DO NOTHING`: a repeat is `Duplicate` and nothing
+    /// else is written), then the position write it carries, in the caller's transaction.
+    async fn record_in(
+        &self,
+        tx: &mut Tx<'_>,
+        r: &StoredReceipt,
+        effect: Option<(&PositionWrite, i64)>,
+    ) -> StoreResult<ReceiptOutcome> {
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO payment_receipts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+             $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+             ON CONFLICT (organization, receipt_id) DO NOTHING"
+        ))
+        .bind(r.organization.as_str().to_owned())
+        .bind(r.receipt_id.clone())
+        .bind(r.issuer.clone())
+        .bind(r.notice_number.clone())
+        .bind(r.iuv.clone())
+        .bind(r.position_id.map(|p| p.to_string()))
+        .bind(r.effect.as_str())
+        .bind(r.amount)
+        .bind(r.own_amount)
+        .bind(r.psp_id.clone())
+        .bind(r.channel_id.clone())
+        .bind(r.fee)
+        .bind(r.payment_method.clone())
+        .bind(r.payment_date.map(|t| ms(&t)))
+        .bind(ms(&r.received_at))
+        .bind(flag(r.v2))
+        .bind(r.citizen.clone())
+        .bind(r.key_id.clone())
+        .bind(r.sealed.clone())
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+        if inserted.rows_affected() == 0 {
+            return Ok(ReceiptOutcome::Duplicate);
+        }
+        if let Some((write, version)) = effect {
+            self.save_position_in(tx, write, version, None).await?;
+        }
+        Ok(ReceiptOutcome::Stored)
+    }
 }
 
 #[async_trait]
@@ -105,49 +153,43 @@ impl Stations for SqlStore {
 
 #[async_trait]
 impl Receipts for SqlStore {
-    /// The receipt row first (`ON CONFLICT DO NOTHING`: a repeat is `Duplicate` and the
-    /// transaction is dropped), then the position write it carries, then commit.
     async fn record_receipt(
         &self,
         r: &StoredReceipt,
         effect: Option<(&PositionWrite, i64)>,
     ) -> StoreResult<ReceiptOutcome> {
         let mut tx = self.write.begin().await.map_err(backend)?;
-        let inserted = sqlx::query(&format!(
-            "INSERT INTO payment_receipts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-             $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
-             ON CONFLICT (organization, receipt_id) DO NOTHING"
-        ))
-        .bind(r.organization.as_str().to_owned())
-        .bind(r.receipt_id.clone())
-        .bind(r.issuer.clone())
-        .bind(r.notice_number.clone())
-        .bind(r.iuv.clone())
-        .bind(r.position_id.map(|p| p.to_string()))
-        .bind(r.effect.as_str())
-        .bind(r.amount)
-        .bind(r.own_amount)
-        .bind(r.psp_id.clone())
-        .bind(r.channel_id.clone())
-        .bind(r.fee)
-        .bind(r.payment_method.clone())
-        .bind(r.payment_date.map(|t| ms(&t)))
-        .bind(ms(&r.received_at))
-        .bind(flag(r.v2))
-        .bind(r.citizen.clone())
-        .bind(r.key_id.clone())
-        .bind(r.sealed.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if inserted.rows_affected() == 0 {
-            return Ok(ReceiptOutcome::Duplicate);
+        let outcome = self.record_in(&mut tx, r, effect).await?;
+        if outcome == ReceiptOutcome::Stored {
+            tx.commit().await.map_err(backend)?;
         }
-        if let Some((write, version)) = effect {
-            self.save_position_in(&mut tx, write, version, None).await?;
+        Ok(outcome)
+    }
+
+    /// Each receipt in a savepoint of the one transaction: a failure or a duplicate rolls back
+    /// only its own writes.
+    async fn record_receipts(
+        &self,
+        writes: &[ReceiptWrite],
+    ) -> StoreResult<Vec<StoreResult<ReceiptOutcome>>> {
+        let mut tx = self.write.begin().await.map_err(backend)?;
+        let mut outcomes = Vec::with_capacity(writes.len());
+        for w in writes {
+            let mut sp = sqlx::Acquire::begin(&mut *tx).await.map_err(backend)?;
+            let effect = w.effect.as_ref().map(|(p, v)| (p, *v));
+            match self.record_in(&mut sp, &w.receipt, effect).await {
+                Ok(ReceiptOutcome::Stored) => {
+                    sp.commit().await.map_err(backend)?;
+                    outcomes.push(Ok(ReceiptOutcome::Stored));
+                }
+                other => {
+                    sp.rollback().await.map_err(backend)?;
+                    outcomes.push(other);
+                }
+            }
         }
         tx.commit().await.map_err(backend)?;
-        Ok(ReceiptOutcome::Stored)
+        Ok(outcomes)
     }
 
     async fn receipt(

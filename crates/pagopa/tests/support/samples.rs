@@ -1,136 +1,9 @@
-//! Shared by the SOAP and MarcaDaBollo tests (included with `#[path]`): the real schema
-//! validator (libxml2's `xmllint`, installed by `scripts/test-tools.sh`), sample messages and
-//! proptest strategies for valid requests. Compiled on its own too, where nothing is used.
-#![allow(dead_code, reason = "each test binary uses a part of these helpers")]
-
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
+//! Samples and proptest strategies for the SOAP and MarcaDaBollo tests.
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use pagopa::mbd::MarcaDaBollo;
 use pagopa::*;
 use proptest::prelude::*;
-
-pub const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
-
-pub fn reference(rel: &str) -> PathBuf {
-    Path::new(MANIFEST)
-        .join("../../../shared/reference/pagopa")
-        .join(rel)
-}
-
-pub fn pa_for_node_xsd() -> PathBuf {
-    reference("wsdl/xsd/paForNode.xsd")
-}
-
-pub fn envelope_xsd() -> PathBuf {
-    reference("xsd-common/envelope.xsd")
-}
-
-pub fn marca_da_bollo_xsd() -> PathBuf {
-    reference("xsd-common/MarcaDaBollo.xsd")
-}
-
-/// Makes sure `xmllint` is installed, once per test binary.
-fn tools() {
-    static DONE: OnceLock<()> = OnceLock::new();
-    DONE.get_or_init(|| {
-        let script = Path::new(MANIFEST).join("../../scripts/test-tools.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .output()
-            .expect("run scripts/test-tools.sh");
-        assert!(
-            out.status.success(),
-            "test-tools.sh failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
-}
-
-/// Validates every document against `schema` in one `xmllint` run; the error lists what
-/// xmllint said and the documents at fault.
-pub fn validate(schema: &Path, docs: &[String]) -> Result<(), String> {
-    tools();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut files = Vec::new();
-    for (i, doc) in docs.iter().enumerate() {
-        let path = dir.path().join(format!("doc{i}.xml"));
-        std::fs::write(&path, doc).expect("write document");
-        files.push(path);
-    }
-    let out = Command::new("xmllint")
-        .arg("--noout")
-        .arg("--nonet")
-        .arg("--schema")
-        .arg(schema)
-        .args(&files)
-        .output()
-        .expect("run xmllint");
-    if out.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let mut report = stderr.clone();
-    for (i, doc) in docs.iter().enumerate() {
-        if stderr.contains(&format!("doc{i}.xml fails")) || stderr.contains(&format!("doc{i}.xml:"))
-        {
-            report.push_str(&format!("\n--- doc{i}.xml:\n{doc}\n"));
-        }
-    }
-    Err(report)
-}
-
-/// Validates whole envelopes: a schema importing both `envelope.xsd` and `paForNode.xsd`, so
-/// the Envelope is checked strictly and the Body's content (`processContents="lax"`) against
-/// the paForNode declarations.
-pub fn validate_envelopes(docs: &[String]) -> Result<(), String> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let schema = dir.path().join("envelope-and-paForNode.xsd");
-    std::fs::write(
-        &schema,
-        format!(
-            r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
-  <xs:import namespace="{NS_SOAP_ENV}" schemaLocation="{}"/>
-  <xs:import namespace="{NS_PA_FOR_NODE}" schemaLocation="{}"/>
-</xs:schema>"#,
-            envelope_xsd().display(),
-            pa_for_node_xsd().display()
-        ),
-    )
-    .expect("write wrapper schema");
-    validate(&schema, docs)
-}
-
-/// The Body's single child of one of our envelopes, as a document of its own (its namespace
-/// is declared on it).
-pub fn body_child(envelope: &str) -> String {
-    let start = envelope
-        .find("<soapenv:Body>")
-        .expect("a soapenv:Body start tag")
-        + "<soapenv:Body>".len();
-    let end = envelope
-        .rfind("</soapenv:Body>")
-        .expect("a soapenv:Body end tag");
-    envelope[start..end].to_owned()
-}
-
-/// Runs an XPath expression over a document with `xmllint --xpath`.
-pub fn xpath(doc: &str, expr: &str) -> String {
-    tools();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("doc.xml");
-    std::fs::write(&path, doc).expect("write document");
-    let out = Command::new("xmllint")
-        .arg("--nonet")
-        .arg("--xpath")
-        .arg(expr)
-        .arg(&path)
-        .output()
-        .expect("run xmllint");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 // ------------------------------------------------------------------------------------------------
 // Samples
@@ -163,6 +36,22 @@ pub fn subject() -> Subject {
         state_province_region: Some("RM".into()),
         country: Some("IT".into()),
         email: Some("mario.rossi@example.it".into()),
+    }
+}
+
+/// A subject with a name and no address nor email.
+pub fn named(kind: EntityType, id: &str, full_name: &str) -> Subject {
+    Subject {
+        kind,
+        id: id.into(),
+        full_name: full_name.into(),
+        street_name: None,
+        civic_number: None,
+        postal_code: None,
+        city: None,
+        state_province_region: None,
+        country: None,
+        email: None,
     }
 }
 
@@ -240,18 +129,7 @@ pub fn receipt(v2: bool, transfers: usize) -> Receipt {
         psp_company_name: "Banca Esempio".into(),
         id_channel: "00799960158_01".into(),
         channel_description: "app".into(),
-        payer: Some(Subject {
-            kind: EntityType::Legal,
-            id: "01234567890".into(),
-            full_name: "Ditta S.r.l.".into(),
-            street_name: None,
-            civic_number: None,
-            postal_code: None,
-            city: None,
-            state_province_region: None,
-            country: None,
-            email: None,
-        }),
+        payer: Some(named(EntityType::Legal, "01234567890", "Ditta S.r.l.")),
         payment_method: Some("creditCard".into()),
         payment_note: v2.then(|| "nota".into()),
         fee: Some(150),
