@@ -78,9 +78,19 @@ echo "== seeding positions for ${seed_seconds}s"
 wrk -t2 -c32 -d"${seed_seconds}s" -s "$work/post.lua" \
   "http://127.0.0.1:$port/api/gpd/v1/organizations/$org/debtpositions?toPublish=true" | grep -E 'Requests/sec|requests in'
 echo "== $backend: node simulator, $concurrency calls in flight, verify:getPayment:sendRT = 2:1:1"
-$bin pagopa simulate --url "http://127.0.0.1:$port" --organization $org \
+perf_pid=
+if [ -n "${PERF_OUT:-}" ]; then  # PERF_OUT=file: a CPU profile of the server during the run
+  perf record -F 499 -g -e cpu-clock -p "$server" -o "$PERF_OUT" >/dev/null 2>&1 &
+  perf_pid=$!
+fi
+server_cpu_before=$(awk '{print $14+$15}' /proc/$server/stat)
+/usr/bin/time -f "%U %S %e" -o "$work/client.time" $bin pagopa simulate --url "http://127.0.0.1:$port" --organization $org \
   --broker-id 80007580279 --station-id 80007580279_01 --share 100 \
   --from "$(date -u +%F)" --days 1 --verifies 2 --concurrency "$concurrency" >"$work/summary.json"
+[ -n "$perf_pid" ] && kill -INT "$perf_pid" && wait "$perf_pid" 2>/dev/null
+server_cpu=$(( $(awk '{print $14+$15}' /proc/$server/stat) - server_cpu_before ))
+read -r cu cs ce <"$work/client.time"
+echo "CPU: server $(python3 -c "print(round($server_cpu/$(getconf CLK_TCK),1))") s, simulator $(python3 -c "print(round($cu+$cs,1))") s, wall $ce s (2 cores: $(python3 -c "print(round(2*$ce,1))") core-seconds)"
 python3 - "$work/summary.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))

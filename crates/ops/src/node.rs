@@ -114,6 +114,9 @@ impl ReceiptWriter {
 pub struct StationCache {
     inner: RwLock<Option<(Instant, Arc<Assignments>)>>,
     reload: tokio::sync::Mutex<Instant>,
+    /// The payments profiles of the enti called recently, each kept for as long as the
+    /// assignments.
+    profiles: RwLock<HashMap<String, (Instant, Profile)>>,
 }
 
 #[derive(Debug, Default)]
@@ -134,6 +137,7 @@ impl Default for StationCache {
         Self {
             inner: RwLock::new(None),
             reload: tokio::sync::Mutex::new(Instant::now() - RELOAD_GAP * 2),
+            profiles: RwLock::new(HashMap::new()),
         }
     }
 }
@@ -172,9 +176,38 @@ impl StationCache {
         Ok(a)
     }
 
-    /// Forgets the assignments (after this process changed one).
+    /// Forgets the assignments and profiles (after this process changed one).
     pub fn clear(&self) {
         *self.inner.write().unwrap_or_else(|e| e.into_inner()) = None;
+        self.profiles
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    async fn profile(
+        &self,
+        cx: NodeContext<'_>,
+        org: &OrganizationFiscalCode,
+    ) -> crate::Result<Option<Profile>> {
+        if let Some((at, p)) = self
+            .profiles
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(org.as_str())
+            && at.elapsed() < FRESH
+        {
+            return Ok(Some(p.clone()));
+        }
+        let found = cx.pay.store.payments_profile(org).await?;
+        if let Some(p) = &found {
+            let mut map = self.profiles.write().unwrap_or_else(|e| e.into_inner());
+            if map.len() > 10_000 {
+                map.clear();
+            }
+            map.insert(org.as_str().to_owned(), (Instant::now(), p.clone()));
+        }
+        Ok(found)
     }
 }
 
@@ -263,7 +296,7 @@ async fn check_caller(cx: NodeContext<'_>, caller: &Caller, receipt: bool) -> An
     let Ok(org) = OrganizationFiscalCode::parse(&caller.id_pa) else {
         return Ok(Err(not_served()));
     };
-    match cx.pay.store.payments_profile(&org).await? {
+    match cx.stations.profile(cx, &org).await? {
         Some(p) => Ok(Ok(p)),
         None => Ok(Err(not_served())),
     }

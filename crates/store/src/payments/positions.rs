@@ -273,6 +273,13 @@ async fn insert_position_jobs(
 type IupdKey = (String, String);
 type NoticeKey = (String, char, String);
 
+/// Whether a save rewrites the position's notice rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Notices {
+    Rewrite,
+    Keep,
+}
+
 impl SqlStore {
     /// A write transaction. On SQLite it takes the write lock first (a no-op write), so that
     /// reading before writing never fails as a lock upgrade when another store writes the
@@ -480,7 +487,8 @@ impl SqlStore {
         Ok(outcomes)
     }
 
-    /// [`Positions::save_position`] inside the caller's transaction (the receipt that pays the
+    /// [`Positions::save_position`] inside the caller's transaction (`Notices::Keep` when the
+    /// change cannot touch the notice numbers, as a payment: their rows stay as they are) (the receipt that pays the
     /// position is written in the same one).
     pub(crate) async fn save_position_in(
         &self,
@@ -488,6 +496,7 @@ impl SqlStore {
         write: &PositionWrite,
         expected_version: i64,
         also: Option<&PositionWrite>,
+        notices: Notices,
     ) -> StoreResult<()> {
         let p = &write.position;
         let id = p.id.to_string();
@@ -529,29 +538,32 @@ impl SqlStore {
                 Some(_) => StoreError::Conflict("the position changed meanwhile".into()),
             });
         }
-        sqlx::query("DELETE FROM payment_notices WHERE position_id = $1")
-            .bind(id.clone())
-            .execute(&mut **tx)
-            .await
-            .map_err(backend)?;
-        let mut rows: Vec<(&str, &str, &str, String)> = p
-            .options
-            .iter()
-            .map(|o| {
-                (
-                    p.organization.as_str(),
-                    o.iuv.as_str(),
-                    o.nav.as_str(),
-                    id.clone(),
-                )
-            })
-            .collect();
-        rows.sort_by(|a, b| a.1.cmp(b.1));
-        let inserted = insert_notices(tx, self.backend, &rows).await?;
-        if inserted.get(&id).copied().unwrap_or(0) != p.options.len() {
-            return Err(StoreError::Conflict(
-                "a notice number of the position is taken by another position of the ente".into(),
-            ));
+        if notices == Notices::Rewrite {
+            sqlx::query("DELETE FROM payment_notices WHERE position_id = $1")
+                .bind(id.clone())
+                .execute(&mut **tx)
+                .await
+                .map_err(backend)?;
+            let mut rows: Vec<(&str, &str, &str, String)> = p
+                .options
+                .iter()
+                .map(|o| {
+                    (
+                        p.organization.as_str(),
+                        o.iuv.as_str(),
+                        o.nav.as_str(),
+                        id.clone(),
+                    )
+                })
+                .collect();
+            rows.sort_by(|a, b| a.1.cmp(b.1));
+            let inserted = insert_notices(tx, self.backend, &rows).await?;
+            if inserted.get(&id).copied().unwrap_or(0) != p.options.len() {
+                return Err(StoreError::Conflict(
+                    "a notice number of the position is taken by another position of the ente"
+                        .into(),
+                ));
+            }
         }
         let events: Vec<(String, &PositionEvent)> =
             write.event.iter().map(|e| (id.clone(), e)).collect();
@@ -719,7 +731,7 @@ impl Positions for SqlStore {
         also: Option<&PositionWrite>,
     ) -> StoreResult<()> {
         let mut tx = self.write.begin().await.map_err(backend)?;
-        self.save_position_in(&mut tx, write, expected_version, also)
+        self.save_position_in(&mut tx, write, expected_version, also, Notices::Rewrite)
             .await?;
         tx.commit().await.map_err(backend)
     }

@@ -7,6 +7,7 @@ use payments::ports::{
     ReceiptEffect, ReceiptOutcome, ReceiptWrite, Receipts, Station, Stations, StoredReceipt,
 };
 
+use super::positions::Notices;
 use crate::prelude::*;
 
 const SUMMARY: &str = "organization, receipt_id, issuer, notice_number, iuv, position_id, \
@@ -91,7 +92,9 @@ impl SqlStore {
             return Ok(ReceiptOutcome::Duplicate);
         }
         if let Some((write, version)) = effect {
-            self.save_position_in(tx, write, version, None).await?;
+            // A payment changes no notice number.
+            self.save_position_in(tx, write, version, None, Notices::Keep)
+                .await?;
         }
         Ok(ReceiptOutcome::Stored)
     }
