@@ -870,11 +870,3 @@ pub async fn assign_station(
         })?;
     Ok(station)
 }
-
-/// The target of a receipt transfer as shown to the ente: the IBAN, or "stamp".
-pub fn target_label(t: &ReceiptTarget) -> String {
-    match t {
-        ReceiptTarget::Iban(i) => i.clone(),
-        ReceiptTarget::Stamp { .. } => "MBD".into(),
-    }
-}

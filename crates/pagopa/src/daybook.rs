@@ -383,27 +383,9 @@ fn easter_sunday(year: i32) -> NaiveDate {
     NaiveDate::from_ymd_opt(year, month as u32, day as u32).unwrap_or_default()
 }
 
-/// The civil date in Italy of an instant (CET, CEST from the last Sunday of March to the last
-/// Sunday of October, switching at 01:00 UTC).
+/// The civil date in Italy of an instant.
 pub fn italian_date(at: DateTime<Utc>) -> NaiveDate {
-    let year = at.year();
-    let start = last_sunday(year, 3)
-        .and_hms_opt(1, 0, 0)
-        .unwrap_or_default();
-    let end = last_sunday(year, 10)
-        .and_hms_opt(1, 0, 0)
-        .unwrap_or_default();
-    let utc = at.naive_utc();
-    let hours = if utc >= start && utc < end { 2 } else { 1 };
-    (utc + Duration::hours(hours)).date()
-}
-
-fn last_sunday(year: i32, month: u32) -> NaiveDate {
-    let mut d = NaiveDate::from_ymd_opt(year, month + 1, 1).unwrap_or_default() - Duration::days(1);
-    while d.weekday() != Weekday::Sun {
-        d -= Duration::days(1);
-    }
-    d
+    crate::soap::rome_local(at).date()
 }
 
 /// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, good enough for test data.

@@ -427,6 +427,14 @@ fn switch(year: i32, month: u32) -> Option<NaiveDateTime> {
     sunday.and_hms_opt(1, 0, 0)
 }
 
+/// Europe/Rome's local time at an instant (CET, CEST from the last Sunday of March to the last
+/// Sunday of October, switching at 01:00 UTC): the one rule the crate and its users share.
+pub fn rome_local(t: DateTime<Utc>) -> NaiveDateTime {
+    let utc = t.naive_utc();
+    utc.checked_add_signed(Duration::hours(rome_offset_hours(utc)))
+        .unwrap_or(utc)
+}
+
 /// Europe/Rome's offset from UTC, in hours, at a UTC instant.
 fn rome_offset_hours(utc: NaiveDateTime) -> i64 {
     let year = utc.year();

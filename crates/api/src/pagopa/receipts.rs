@@ -188,23 +188,11 @@ pub async fn of_iuv(
     Ok(Json(json!({ "receipts": out })))
 }
 
-/// Rome's local time of a UTC instant, as dd/mm/yyyy hh:mm (CET/CEST by the EU rule).
+/// Rome's local time of a UTC instant, as dd/mm/yyyy hh:mm.
 fn rome(t: &chrono::DateTime<chrono::Utc>) -> String {
-    use chrono::{Datelike, Duration, NaiveDate, Weekday};
-    let last_sunday = |year: i32, month: u32| {
-        let mut d = NaiveDate::from_ymd_opt(year, month + 1, 1)
-            .unwrap_or(NaiveDate::MIN)
-            .pred_opt()
-            .unwrap_or(NaiveDate::MIN);
-        while d.weekday() != Weekday::Sun {
-            d = d.pred_opt().unwrap_or(NaiveDate::MIN);
-        }
-        d.and_hms_opt(1, 0, 0).unwrap_or_default().and_utc()
-    };
-    let y = t.year();
-    let summer = *t >= last_sunday(y, 3) && *t < last_sunday(y, 10);
-    let local = *t + Duration::hours(if summer { 2 } else { 1 });
-    local.format("%d/%m/%Y %H:%M").to_string()
+    pagopa::soap::rome_local(*t)
+        .format("%d/%m/%Y %H:%M")
+        .to_string()
 }
 
 /// `GET /api/citizen/v1/payments/receipts/{organizationfiscalcode}/{receiptid}`: the receipt
