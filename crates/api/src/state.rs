@@ -98,6 +98,8 @@ pub struct AppState {
     pub stations: Arc<ops::node::StationCache>,
     /// Group commit of the node's receipts.
     pub receipts: ops::node::ReceiptWriter,
+    /// Wakes the reconciler when a reporting flow or a statement was ingested.
+    pub recon_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -155,6 +157,7 @@ impl AppState {
             notices: Arc::new(ops::payments::NoticeAllocator::new(10_000)),
             payments_keys: Arc::new(crate::auth::TtlCache::new(settings.auth_cache)),
             stations: Arc::default(),
+            recon_wake: Arc::default(),
             settings: Arc::new(settings),
             intake,
             metrics,

@@ -131,6 +131,15 @@ const SPORTELLO_ONLY: &[&str] = &[
     "getCitizenPaymentReceipt",
     "getOrganizationReceipts",
     "getOrganizationReceiptsByIuv",
+    "postReportingFlow",
+    "getReportingFlows",
+    "postTreasuryStatement",
+    "getReconciliation",
+    "exportReconciliation",
+    "getReconciliationSummary",
+    "runReconciliation",
+    "getReconciliationItem",
+    "annotateReconciliationItem",
 ];
 
 const ALL_V1: &[&str] = &[

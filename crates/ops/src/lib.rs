@@ -15,6 +15,7 @@ pub mod node;
 pub mod notice_archives;
 pub mod organizations;
 pub mod payments;
+pub mod recon;
 pub mod services;
 
 use kernel::Clock;

@@ -813,9 +813,32 @@ fn stored_receipt(
         received_at: now,
         v2,
         citizen,
+        transfers: own_transfers(org, r),
         key_id,
         sealed,
     })
+}
+
+/// The receipt's transfers to this ente, as reconciliation matches them.
+fn own_transfers(org: &OrganizationFiscalCode, r: &Receipt) -> Vec<payments::recon::ReceiptLine> {
+    r.transfers
+        .iter()
+        .filter(|t| t.fiscal_code_pa == org.as_str())
+        .map(|t| payments::recon::ReceiptLine {
+            index: t.id_transfer,
+            amount: t.amount,
+            beneficiary: t.fiscal_code_pa.clone(),
+            iban: match &t.target {
+                ReceiptTarget::Iban(iban) => Some(iban.clone()),
+                ReceiptTarget::Stamp { .. } => None,
+            },
+            metadata: t
+                .metadata
+                .iter()
+                .map(|m| (m.key.clone(), m.value.clone()))
+                .collect(),
+        })
+        .collect()
 }
 
 /// Opens a stored receipt.

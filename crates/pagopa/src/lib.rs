@@ -9,12 +9,21 @@
 //! - [`types`]: the typed requests, responses, receipts and faults.
 //! - [`mbd`]: the MarcaDaBollo XML of a digital stamp receipt.
 //! - [`fdr`] and [`opi`]: writers of the reporting flow and of the treasury journal.
+//! - [`fdr_read`]: readers of the reporting flow (XML 1.0/1.1 and FdR 3 REST JSON);
+//!   [`nodo`]: the nodeForPa calls that fetch flows from the node (both sides);
+//!   [`treasury`]: readers of treasury statements (OPI giornale di cassa, camt.053, CSV);
+//!   [`remittance`]: the tolerant reader of a credit transfer's causale; [`read`]: their error.
 
 pub mod daybook;
 pub mod fdr;
+pub mod fdr_read;
 pub mod mbd;
+pub mod nodo;
 pub mod opi;
+pub mod read;
+pub mod remittance;
 pub mod soap;
+pub mod treasury;
 pub mod types;
 mod xml;
 

@@ -16,6 +16,34 @@ pub(crate) const MAX_ELEMENTS: usize = 20_000;
 /// Most text, in bytes, in one document (all text nodes and attribute values together).
 pub(crate) const MAX_TEXT: usize = 1 << 20;
 
+/// The bounds of one kind of document; [`Limits::DEFAULT`] for SOAP messages, larger ones for
+/// the reporting flows a reader asks for with [`parse_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// Deepest element nesting (the root is depth 1).
+    pub depth: usize,
+    /// Most elements.
+    pub elements: usize,
+    /// Most text, in bytes (all text nodes and attribute values together).
+    pub text: usize,
+}
+
+impl Limits {
+    /// The limits of [`parse`]: [`MAX_DEPTH`], [`MAX_ELEMENTS`], [`MAX_TEXT`].
+    pub const DEFAULT: Limits = Limits {
+        depth: MAX_DEPTH,
+        elements: MAX_ELEMENTS,
+        text: MAX_TEXT,
+    };
+}
+
+/// Why a document could not be read into a tree, and the 1-based line where the reader was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct XmlError {
+    pub why: String,
+    pub line: u32,
+}
+
 /// An element: resolved namespace, local name, attributes, text and child elements.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Element {
@@ -29,6 +57,8 @@ pub(crate) struct Element {
     /// (references resolved, line ends normalised).
     pub text: String,
     pub children: Vec<Element>,
+    /// The 1-based line of the start tag in the document.
+    pub line: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,13 +69,14 @@ pub(crate) struct Attribute {
 }
 
 impl Element {
-    fn new(ns: Option<String>, name: String, attributes: Vec<Attribute>) -> Self {
+    fn new(ns: Option<String>, name: String, attributes: Vec<Attribute>, line: u32) -> Self {
         Self {
             ns,
             name,
             attributes,
             text: String::new(),
             children: Vec::new(),
+            line,
         }
     }
 
@@ -73,31 +104,82 @@ pub(crate) fn is_xml_whitespace(s: &str) -> bool {
     s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }
 
-/// Reads a whole document into its root element.
+/// Reads a whole document into its root element, within [`Limits::DEFAULT`].
 pub(crate) fn parse(input: &[u8]) -> Result<Element, String> {
-    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
-    let text = std::str::from_utf8(input).map_err(|e| {
-        format!(
-            "the document is not UTF-8 (invalid byte at offset {})",
-            e.valid_up_to()
-        )
-    })?;
-    Builder::default().run(text)
+    parse_with(input, Limits::DEFAULT).map_err(|e| e.why)
 }
 
-#[derive(Default)]
+/// Reads a whole document into its root element, within `limits`; the error says the line.
+pub(crate) fn parse_with(input: &[u8], limits: Limits) -> Result<Element, XmlError> {
+    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    let text = std::str::from_utf8(input).map_err(|e| XmlError {
+        why: format!(
+            "the document is not UTF-8 (invalid byte at offset {})",
+            e.valid_up_to()
+        ),
+        line: line_at(input, e.valid_up_to()),
+    })?;
+    let mut builder = Builder {
+        limits,
+        stack: Vec::new(),
+        root: None,
+        elements: 0,
+        text_bytes: 0,
+        seen_event: false,
+        line: 1,
+        counted_to: 0,
+    };
+    let mut reader = NsReader::from_str(text);
+    match builder.run(text, &mut reader) {
+        Ok(root) => Ok(root),
+        Err(why) => {
+            let at = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+            Err(XmlError {
+                why,
+                line: line_at(input, at.min(input.len())),
+            })
+        }
+    }
+}
+
+/// The 1-based line of byte `offset` of `input`.
+pub(crate) fn line_at(input: &[u8], offset: usize) -> u32 {
+    let end = offset.min(input.len());
+    let newlines = input[..end].iter().filter(|&&b| b == b'\n').count();
+    u32::try_from(newlines).map_or(u32::MAX, |n| n.saturating_add(1))
+}
+
 struct Builder {
+    limits: Limits,
     /// The open elements, the innermost last.
     stack: Vec<Element>,
     root: Option<Element>,
     elements: usize,
     text_bytes: usize,
     seen_event: bool,
+    /// The line of byte `counted_to` of the document.
+    line: u32,
+    counted_to: usize,
 }
 
 impl Builder {
-    fn run(mut self, text: &str) -> Result<Element, String> {
-        let mut reader = NsReader::from_str(text);
+    /// The line of byte `at`, counting forward from the last position asked for.
+    fn line_of(&mut self, text: &str, at: u64) -> u32 {
+        let at = usize::try_from(at).unwrap_or(usize::MAX).min(text.len());
+        if at > self.counted_to {
+            let newlines = text.as_bytes()[self.counted_to..at]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            self.line = self
+                .line
+                .saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
+            self.counted_to = at;
+        }
+        self.line
+    }
+
+    fn run(&mut self, text: &str, reader: &mut NsReader<&[u8]>) -> Result<Element, String> {
         loop {
             let at = reader.buffer_position();
             let (ns, event) = match reader.read_resolved_event() {
@@ -114,11 +196,13 @@ impl Builder {
             self.seen_event = true;
             match event {
                 Event::Start(start) => {
-                    let el = self.open(&reader, ns, &start)?;
+                    let line = self.line_of(text, at);
+                    let el = self.open(reader, ns, &start, line)?;
                     self.stack.push(el);
                 }
                 Event::Empty(start) => {
-                    let el = self.open(&reader, ns, &start)?;
+                    let line = self.line_of(text, at);
+                    let el = self.open(reader, ns, &start, line)?;
                     self.close(el);
                 }
                 Event::End(_) => {
@@ -167,6 +251,7 @@ impl Builder {
             return Err("not well-formed XML (the document ends inside an element)".to_owned());
         }
         self.root
+            .take()
             .ok_or_else(|| "not XML: the document has no element".to_owned())
     }
 
@@ -175,19 +260,22 @@ impl Builder {
         reader: &NsReader<&[u8]>,
         ns: Option<String>,
         start: &quick_xml::events::BytesStart<'_>,
+        line: u32,
     ) -> Result<Element, String> {
         if self.root.is_some() {
             return Err("not well-formed XML (more than one root element)".to_owned());
         }
-        if self.stack.len() >= MAX_DEPTH {
+        if self.stack.len() >= self.limits.depth {
             return Err(format!(
-                "the document nests elements deeper than {MAX_DEPTH} levels"
+                "the document nests elements deeper than {} levels",
+                self.limits.depth
             ));
         }
         self.elements += 1;
-        if self.elements > MAX_ELEMENTS {
+        if self.elements > self.limits.elements {
             return Err(format!(
-                "the document has more than {MAX_ELEMENTS} elements"
+                "the document has more than {} elements",
+                self.limits.elements
             ));
         }
         let name = start.local_name().as_ref().to_owned();
@@ -212,7 +300,7 @@ impl Builder {
                 value: value.into_owned(),
             });
         }
-        Ok(Element::new(ns, name, attributes))
+        Ok(Element::new(ns, name, attributes, line))
     }
 
     fn close(&mut self, el: Element) {
@@ -247,9 +335,10 @@ impl Builder {
 
     fn count_text(&mut self, len: usize) -> Result<(), String> {
         self.text_bytes += len;
-        if self.text_bytes > MAX_TEXT {
+        if self.text_bytes > self.limits.text {
             return Err(format!(
-                "the document has more than {MAX_TEXT} bytes of text"
+                "the document has more than {} bytes of text",
+                self.limits.text
             ));
         }
         Ok(())
@@ -303,6 +392,8 @@ fn error_kind(e: &quick_xml::Error) -> &'static str {
 pub(crate) struct Fail {
     pub path: String,
     pub why: String,
+    /// The 1-based line of the element at fault (or of where it is missing), when known.
+    pub line: Option<u32>,
 }
 
 impl Fail {
@@ -345,6 +436,7 @@ impl<'a> Node<'a> {
         Fail {
             path: self.path.clone(),
             why: why.into(),
+            line: Some(self.el.line),
         }
     }
 
@@ -450,13 +542,17 @@ impl<'a> Seq<'a> {
         if let Some(node) = self.opt_in(ns, name)? {
             return Ok(node);
         }
-        let why = match self.parent.el.children.get(self.pos) {
-            Some(other) => format!("missing (found {} instead)", show_name(&other.name)),
-            None => "missing".to_owned(),
+        let (why, line) = match self.parent.el.children.get(self.pos) {
+            Some(other) => (
+                format!("missing (found {} instead)", show_name(&other.name)),
+                other.line,
+            ),
+            None => ("missing".to_owned(), self.parent.el.line),
         };
         Err(Fail {
             path: format!("{}/{}", self.parent.path, show_name(name)),
             why,
+            line: Some(line),
         })
     }
 
@@ -470,6 +566,7 @@ impl<'a> Seq<'a> {
                 return Err(Fail {
                     path: format!("{}/{}", self.parent.path, show_name(name)),
                     why: format!("more than {max} {name} elements"),
+                    line: Some(node.el.line),
                 });
             }
             node.path = format!(
@@ -566,6 +663,29 @@ mod tests {
         ] {
             assert!(parse(doc).is_err(), "{}", String::from_utf8_lossy(doc));
         }
+    }
+
+    #[test]
+    fn elements_and_errors_know_their_line() {
+        let el = parse(b"<?xml version=\"1.0\"?>\n<r>\n  <a/>\n\n  <b>x\ny</b><c/>\n</r>")
+            .expect("parses");
+        assert_eq!(el.line, 2);
+        let lines: Vec<u32> = el.children.iter().map(|c| c.line).collect();
+        assert_eq!(lines, [3, 5, 6]);
+        let err = parse_with(b"<r>\n<a>\n</b></r>", Limits::DEFAULT).expect_err("ill-formed");
+        assert_eq!(err.line, 3);
+    }
+
+    #[test]
+    fn larger_limits_can_be_asked_for() {
+        let many = format!("<r>{}</r>", "<a/>".repeat(MAX_ELEMENTS));
+        let limits = Limits {
+            elements: MAX_ELEMENTS + 1,
+            ..Limits::DEFAULT
+        };
+        assert!(parse_with(many.as_bytes(), limits).is_ok());
+        let err = parse_with(many.as_bytes(), Limits::DEFAULT).expect_err("too many");
+        assert!(err.why.contains("elements"), "{}", err.why);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod import;
 pub mod model;
 pub mod node;
 pub mod ports;
+pub mod recon;
 pub mod rules;
 pub mod values;
 

@@ -494,6 +494,9 @@ pub struct StoredReceipt {
     pub v2: bool,
     /// The debtor's fiscal code when a natural person: the citizen's receipts.
     pub citizen: Option<String>,
+    /// This ente's transfers of the receipt (index, amount, IBAN, metadata): what
+    /// reconciliation matches against the reporting flows. No personal data.
+    pub transfers: Vec<crate::recon::ReceiptLine>,
     pub key_id: String,
     pub sealed: Vec<u8>,
 }
@@ -576,6 +579,295 @@ pub trait Receipts: Send + Sync + 'static {
     ) -> StoreResult<Vec<StoredReceipt>>;
 }
 
+/// A reporting flow document to keep (one revision of one flow, as received).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowDocument {
+    pub organization: OrganizationFiscalCode,
+    /// SHA-256 of the bytes, hex: the document's identity.
+    pub digest: String,
+    pub flow_id: String,
+    pub psp_id: String,
+    pub revision: u32,
+    /// `XML` or `REST`.
+    pub format: String,
+    /// `api`, `folder` or `node`.
+    pub source: String,
+    pub regulation_id: String,
+    pub regulation_date: chrono::NaiveDate,
+    pub flow_time: chrono::NaiveDateTime,
+    pub sender_id: String,
+    pub receiver_id: String,
+    pub declared_count: i64,
+    pub declared_total: i64,
+    pub lines_count: i64,
+    pub lines_total: i64,
+    /// The node's rules the flow breaks (kept as an anomaly, not refused).
+    pub checks: Vec<String>,
+    pub document: Vec<u8>,
+    pub ingested_at: DateTime<Utc>,
+}
+
+/// One line of a flow document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowLineRow {
+    pub iuv: String,
+    pub iur: String,
+    pub index: u8,
+    pub amount: i64,
+    pub outcome: u8,
+    pub date: chrono::NaiveDate,
+    /// An IUV another intermediary issued (kept apart unless a receipt claims it).
+    pub foreign: bool,
+}
+
+/// A stored flow, as lists show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowSummary {
+    pub digest: String,
+    pub flow_id: String,
+    pub psp_id: String,
+    pub revision: u32,
+    pub format: String,
+    pub source: String,
+    pub regulation_date: chrono::NaiveDate,
+    pub declared_count: i64,
+    pub declared_total: i64,
+    pub lines_count: i64,
+    pub lines_total: i64,
+    pub foreign_lines: i64,
+    pub checks: Vec<String>,
+    pub conflict: bool,
+    pub superseded: bool,
+    pub ingested_at: DateTime<Utc>,
+}
+
+/// What ingesting a document did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngestOutcome {
+    /// New; for a flow, `conflict` when another document already holds its id, PSP and
+    /// revision with other content.
+    Created { conflict: bool },
+    /// The same bytes were ingested before: nothing written.
+    Known,
+}
+
+/// A treasury statement to keep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementDocument {
+    pub organization: OrganizationFiscalCode,
+    pub digest: String,
+    pub document_id: String,
+    /// `OPI_1_7_1`, `OPI_1_8`, `CAMT_053` or `CSV`.
+    pub format: String,
+    pub source: String,
+    pub date: Option<chrono::NaiveDate>,
+    /// The treasury's signature, kept verbatim and not verified.
+    pub signature: Option<String>,
+    pub document: Vec<u8>,
+    pub ingested_at: DateTime<Utc>,
+}
+
+/// A movement of a statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovementRow {
+    /// `<document id>/<movement id>`, unique per ente.
+    pub id: String,
+    pub account: String,
+    pub incoming: bool,
+    pub reversal: bool,
+    pub amount: i64,
+    pub booking_date: chrono::NaiveDate,
+    pub value_date: Option<chrono::NaiveDate>,
+    pub reference: crate::recon::MovementRef,
+    pub end_to_end_id: Option<String>,
+    pub bank_reference: Option<String>,
+}
+
+/// Which payments and movements a reconciliation run looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReconScope {
+    /// Everything the ente holds.
+    All,
+    /// What changed since the last run: the documents ingested since (kept in a durable
+    /// queue), receipts received since `receipts_since`, and pending items due before `today`.
+    Changed {
+        receipts_since: DateTime<Utc>,
+        today: chrono::NaiveDate,
+    },
+}
+
+/// The facts of a scope, and what to clear once its items are saved.
+#[derive(Debug, Clone, Default)]
+pub struct ReconBatch {
+    pub facts: crate::recon::Facts,
+    /// The movements of the scope (their `m:` items are replaced by the run's).
+    pub movement_ids: Vec<String>,
+    /// The highest queue entry read (cleared by [`Reconciliation::save_recon`]).
+    pub queue_mark: i64,
+    /// The scope is everything: stored items not produced again are removed.
+    pub whole: bool,
+    /// The number of runs saved when the facts were read: saving fails with a conflict when
+    /// another run saved meanwhile.
+    pub generation: i64,
+}
+
+/// A stored reconciliation item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredItem {
+    pub item: crate::recon::Item,
+    pub updated_at: DateTime<Utc>,
+    pub note: Option<String>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_by: Option<String>,
+}
+
+/// Filters of the reconciliation list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemFilter {
+    pub classes: Vec<crate::recon::Class>,
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
+    pub psp_id: Option<String>,
+    pub flow_id: Option<String>,
+    /// Include closed anomalies (default: only open ones and non-anomalies).
+    pub include_closed: bool,
+    /// Only anomalies (not `RECONCILED` or `PENDING`).
+    pub anomalies_only: bool,
+}
+
+/// Per-class totals of a filter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClassTotal {
+    pub class: crate::recon::Class,
+    pub count: i64,
+    pub amount: i64,
+}
+
+/// One day of the summary (payment dates; movement dates for credits).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DaySummary {
+    pub date: chrono::NaiveDate,
+    /// Σ of the receipts paid that day (this ente's transfers).
+    pub expected: i64,
+    /// Σ of the flow lines reported for payments of that day.
+    pub reported: i64,
+    /// Σ of the incoming movements booked that day.
+    pub credited: i64,
+    pub reconciled: i64,
+    pub anomalies: i64,
+}
+
+/// Reconciliation documents and results.
+#[async_trait::async_trait]
+pub trait Reconciliation: Send + Sync + 'static {
+    /// Keeps a flow and its lines in one transaction; marks older revisions superseded (or
+    /// this one, when a later revision is held) and queues the IUVs and the flow id for the
+    /// next run. The same digest again is `Known` and writes nothing.
+    async fn ingest_flow(
+        &self,
+        doc: &FlowDocument,
+        lines: &[FlowLineRow],
+    ) -> StoreResult<IngestOutcome>;
+    /// Keeps a statement and its movements (a movement id already held is skipped) and queues
+    /// the new movements. Returns the outcome and how many movements were new.
+    async fn ingest_statement(
+        &self,
+        doc: &StatementDocument,
+        movements: &[MovementRow],
+    ) -> StoreResult<(IngestOutcome, u64)>;
+    /// Of these IUVs, those the ente has a receipt or a notice number for.
+    async fn known_iuvs(
+        &self,
+        organization: &OrganizationFiscalCode,
+        iuvs: &[String],
+    ) -> StoreResult<std::collections::BTreeSet<String>>;
+    /// Gathers the facts of a scope.
+    async fn recon_facts(
+        &self,
+        organization: &OrganizationFiscalCode,
+        scope: &ReconScope,
+    ) -> StoreResult<ReconBatch>;
+    /// Saves the items of a run in one transaction: upserts those that changed, removes the
+    /// `m:` items of `batch.movement_ids` not in `items`, clears the queue up to the batch's
+    /// mark and records `ran_at` as the last run. Returns the items whose class changed (with
+    /// their previous class). `Conflict` when another run saved since the batch was read.
+    async fn save_recon(
+        &self,
+        organization: &OrganizationFiscalCode,
+        batch: &ReconBatch,
+        items: &[crate::recon::Item],
+        ran_at: DateTime<Utc>,
+    ) -> StoreResult<Vec<(crate::recon::Item, Option<crate::recon::Class>)>>;
+    /// When the ente was last reconciled.
+    async fn last_recon(
+        &self,
+        organization: &OrganizationFiscalCode,
+    ) -> StoreResult<Option<DateTime<Utc>>>;
+    /// One page of items ordered by date and key, after `cursor` (`(date, key)`).
+    async fn list_items(
+        &self,
+        organization: &OrganizationFiscalCode,
+        filter: &ItemFilter,
+        cursor: Option<&(chrono::NaiveDate, String)>,
+        limit: i64,
+    ) -> StoreResult<Vec<StoredItem>>;
+    async fn item_totals(
+        &self,
+        organization: &OrganizationFiscalCode,
+        filter: &ItemFilter,
+    ) -> StoreResult<Vec<ClassTotal>>;
+    async fn get_item(
+        &self,
+        organization: &OrganizationFiscalCode,
+        key: &str,
+    ) -> StoreResult<Option<StoredItem>>;
+    /// Sets an item's note and, with `close`, closes it (reopens with `Some(false)`), audited.
+    async fn annotate_item(
+        &self,
+        organization: &OrganizationFiscalCode,
+        key: &str,
+        note: Option<&str>,
+        close: Option<bool>,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<Option<StoredItem>>;
+    async fn day_summary(
+        &self,
+        organization: &OrganizationFiscalCode,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> StoreResult<Vec<DaySummary>>;
+    /// The ente's flows, newest ingested first.
+    async fn list_flows(
+        &self,
+        organization: &OrganizationFiscalCode,
+        limit: i64,
+    ) -> StoreResult<Vec<FlowSummary>>;
+    /// Whether the ente holds this flow id (of this PSP and revision when given), for fetching.
+    async fn has_flow(
+        &self,
+        organization: &OrganizationFiscalCode,
+        flow_id: &str,
+        psp_id: Option<&str>,
+        revision: Option<u32>,
+    ) -> StoreResult<bool>;
+    /// Open anomalies of every ente, by class (for the gauges).
+    async fn open_anomalies(&self) -> StoreResult<Vec<(crate::recon::Class, i64)>>;
+    /// Items whose position effect is still to apply, at most `limit`.
+    async fn pending_effects(
+        &self,
+        organization: &OrganizationFiscalCode,
+        limit: i64,
+    ) -> StoreResult<Vec<crate::recon::Item>>;
+    /// Marks these items' effects applied.
+    async fn effects_done(
+        &self,
+        organization: &OrganizationFiscalCode,
+        keys: &[String],
+    ) -> StoreResult<()>;
+    /// The enti holding reconciliation documents, for the periodic runs.
+    async fn recon_organizations(&self) -> StoreResult<Vec<OrganizationFiscalCode>>;
+}
+
 /// Every port the payments domain uses.
 pub trait PaymentsStore:
     Health
@@ -588,6 +880,7 @@ pub trait PaymentsStore:
     + Archives
     + Stations
     + Receipts
+    + Reconciliation
 {
 }
 
@@ -602,10 +895,13 @@ impl<T> PaymentsStore for T where
         + Archives
         + Stations
         + Receipts
+        + Reconciliation
 {
 }
 
 /// Brings every payments port into scope.
 pub mod prelude {
-    pub use super::{Archives, Imports, PaymentsStore, Positions, Profiles, Receipts, Stations};
+    pub use super::{
+        Archives, Imports, PaymentsStore, Positions, Profiles, Receipts, Reconciliation, Stations,
+    };
 }

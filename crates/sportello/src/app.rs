@@ -296,6 +296,16 @@ pub async fn start_with_clock(
         workers.push(tokio::spawn(worker.run(shutdown_rx.clone())));
     }
 
+    workers.push(crate::reconciler::spawn(
+        crate::reconciler::Reconciler {
+            state: state.clone(),
+            interval: config.recon_interval,
+            drop_dir: config.recon_drop_dir.clone(),
+            fetch: config.node_fetch.clone(),
+        },
+        shutdown_rx.clone(),
+    ));
+
     let (addr, server) = match listener {
         Some(listener) => {
             let addr = listener.local_addr()?;

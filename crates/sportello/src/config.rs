@@ -150,6 +150,41 @@ pub struct ConfigArgs {
     /// Hours a citizen session lasts.
     #[arg(long, env = "SPORTELLO_SESSION_TTL_HOURS", global = true)]
     pub session_ttl_hours: Option<u64>,
+    /// Seconds between reconciliation rounds (drop folder, node fetch, incremental match);
+    /// 0 turns the rounds off (ingestion still wakes the match).
+    #[arg(long, env = "SPORTELLO_RECON_INTERVAL_SECONDS", global = true)]
+    pub recon_interval_seconds: Option<u64>,
+    /// Drop folder of reporting flows and treasury statements:
+    /// `<dir>/<organization fiscal code>/{flows,treasury}/`.
+    #[arg(long, env = "SPORTELLO_RECON_DROP_DIR", global = true)]
+    pub recon_drop_dir: Option<PathBuf>,
+    /// The node's nodeForPa SOAP endpoint, to fetch reporting flows (off when unset).
+    #[arg(long, env = "SPORTELLO_PAGOPA_NODE_URL", global = true)]
+    pub pagopa_node_url: Option<String>,
+    /// The FdR 3 REST base URL for organizations, to fetch reporting flows (off when unset).
+    #[arg(long, env = "SPORTELLO_PAGOPA_FDR_URL", global = true)]
+    pub pagopa_fdr_url: Option<String>,
+    /// The station's password for nodeForPa (or `_FILE`).
+    #[arg(
+        long,
+        env = "SPORTELLO_PAGOPA_STATION_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
+    pub pagopa_station_password: Option<String>,
+    #[arg(long, env = "SPORTELLO_PAGOPA_STATION_PASSWORD_FILE", global = true)]
+    pub pagopa_station_password_file: Option<PathBuf>,
+    /// The subscription key sent to the node and to FdR 3 (`Ocp-Apim-Subscription-Key`).
+    #[arg(
+        long,
+        env = "SPORTELLO_PAGOPA_API_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub pagopa_api_key: Option<String>,
+    /// Seconds between fetches of reporting flows from the node (default 3600).
+    #[arg(long, env = "SPORTELLO_PAGOPA_FETCH_INTERVAL_SECONDS", global = true)]
+    pub pagopa_fetch_interval_seconds: Option<u64>,
 }
 
 /// The TOML file's shape: the same names as the flags, in snake case.
@@ -186,6 +221,14 @@ struct FileConfig {
     push_url: Option<String>,
     reminder_lead_hours: Option<u64>,
     session_ttl_hours: Option<u64>,
+    recon_interval_seconds: Option<u64>,
+    recon_drop_dir: Option<PathBuf>,
+    pagopa_node_url: Option<String>,
+    pagopa_fdr_url: Option<String>,
+    pagopa_station_password: Option<String>,
+    pagopa_station_password_file: Option<PathBuf>,
+    pagopa_api_key: Option<String>,
+    pagopa_fetch_interval_seconds: Option<u64>,
 }
 
 /// The resolved configuration.
@@ -221,6 +264,23 @@ pub struct Config {
     /// `None`: no due-date reminders.
     pub reminder_lead: Option<std::time::Duration>,
     pub session_ttl: std::time::Duration,
+    /// `None`: no periodic reconciliation rounds.
+    pub recon_interval: Option<std::time::Duration>,
+    pub recon_drop_dir: Option<PathBuf>,
+    /// Fetching reporting flows from the node: `None` when neither URL is set.
+    pub node_fetch: Option<NodeFetchConfig>,
+}
+
+/// Where and how reporting flows are fetched from the pagoPA node.
+#[derive(Debug, Clone)]
+pub struct NodeFetchConfig {
+    /// nodeForPa SOAP endpoint.
+    pub soap_url: Option<String>,
+    /// FdR 3 REST base URL.
+    pub rest_url: Option<String>,
+    pub password: Option<Secret>,
+    pub api_key: Option<Secret>,
+    pub interval: std::time::Duration,
 }
 
 fn read_secret(path: &Path) -> anyhow::Result<Secret> {
@@ -297,6 +357,50 @@ impl Config {
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let soap_url = args.pagopa_node_url.clone().or(file.pagopa_node_url);
+        let rest_url = args.pagopa_fdr_url.clone().or(file.pagopa_fdr_url);
+        for (name, url) in [
+            ("SPORTELLO_PAGOPA_NODE_URL", &soap_url),
+            ("SPORTELLO_PAGOPA_FDR_URL", &rest_url),
+        ] {
+            if let Some(u) = url
+                && !(u.starts_with("http://") || u.starts_with("https://"))
+            {
+                bail!("{name}: `{u}` is not an http(s) URL");
+            }
+        }
+        let node_fetch = if soap_url.is_some() || rest_url.is_some() {
+            let password = match (
+                args.pagopa_station_password.clone(),
+                args.pagopa_station_password_file.clone(),
+                file.pagopa_station_password,
+                file.pagopa_station_password_file.clone(),
+            ) {
+                (Some(t), _, _, _) => Some(Secret(t)),
+                (None, Some(p), _, _) => Some(read_secret(&p)?),
+                (None, None, Some(t), _) => Some(Secret(t)),
+                (None, None, None, Some(p)) => Some(read_secret(&p)?),
+                _ => None,
+            };
+            Some(NodeFetchConfig {
+                soap_url,
+                rest_url,
+                password,
+                api_key: args
+                    .pagopa_api_key
+                    .clone()
+                    .or(file.pagopa_api_key)
+                    .map(Secret),
+                interval: std::time::Duration::from_secs(
+                    args.pagopa_fetch_interval_seconds
+                        .or(file.pagopa_fetch_interval_seconds)
+                        .unwrap_or(3_600)
+                        .max(1),
+                ),
+            })
+        } else {
+            None
+        };
         let secret_files: Vec<PathBuf> = [
             &args.admin_token_file,
             &file.admin_token_file,
@@ -421,6 +525,16 @@ impl Config {
                 None => Some(hours(72)),
             },
             session_ttl: hours(session_ttl_hours),
+            recon_interval: match args
+                .recon_interval_seconds
+                .or(file.recon_interval_seconds)
+                .unwrap_or(60)
+            {
+                0 => None,
+                n => Some(std::time::Duration::from_secs(n)),
+            },
+            recon_drop_dir: args.recon_drop_dir.clone().or(file.recon_drop_dir),
+            node_fetch,
             data_dir,
             database_url,
             listen,

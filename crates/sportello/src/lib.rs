@@ -5,5 +5,7 @@ pub mod app;
 mod batch_send;
 pub mod cli;
 pub mod config;
+pub mod node_fetch;
 pub mod private_files;
+pub mod reconciler;
 pub mod simulate;

@@ -541,6 +541,8 @@ struct DaySummary {
     flows: usize,
     movements: usize,
     anomalies: Vec<String>,
+    /// The same, structured: class, flow id and IUV concerned.
+    injected: Vec<daybook::InjectedAnomaly>,
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
@@ -685,6 +687,7 @@ fn write_day(
             .iter()
             .map(|a| format!("{:?}: {}", a.class, a.detail))
             .collect(),
+        injected: output.injected.clone(),
     };
     let Some(out) = &args.out else {
         return Ok(summary);

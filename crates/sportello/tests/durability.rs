@@ -190,9 +190,9 @@ async fn serve_refuses_an_unmigrated_postgres_database_and_migrates_sqlite_itsel
             let migrated = bin.run(&["migrate"]);
             assert_eq!(migrated.code, 0, "{}", migrated.stderr);
             assert!(
-                migrated
-                    .stdout
-                    .contains("applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]"),
+                migrated.stdout.contains(
+                    "applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]"
+                ),
                 "{}",
                 migrated.stdout
             );

@@ -259,7 +259,27 @@ async fn the_first_steps_of_the_readme_publish_a_service_and_deliver_a_message()
     )
     .await;
     assert_eq!(position.status, 200, "{}", position.text);
-    assert_eq!(position.body["status"], "PAID", "{}", position.text);
+    // Paid, then reconciled: the README's run applied the reported transfer.
+    assert_eq!(position.body["status"], "REPORTED", "{}", position.text);
+    let items = common::send(
+        addr,
+        "GET",
+        "/api/payments/v1/organizations/00441340122/reconciliation",
+        &h,
+        None,
+    )
+    .await;
+    assert_eq!(
+        items.body["items"][0]["class"], "RECONCILED",
+        "{}",
+        items.text
+    );
+    assert_eq!(
+        items.body["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        items.text
+    );
     let receipts = common::send(
         addr,
         "GET",

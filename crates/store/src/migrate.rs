@@ -78,6 +78,11 @@ pub const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         "node_receipts",
         include_str!("../migrations/sqlite/0014_node_receipts.sql"),
     ),
+    (
+        15,
+        "reconciliation",
+        include_str!("../migrations/sqlite/0015_reconciliation.sql"),
+    ),
 ];
 
 /// `(version, name, sql)` for PostgreSQL.
@@ -151,6 +156,11 @@ pub const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         14,
         "node_receipts",
         include_str!("../migrations/postgres/0014_node_receipts.sql"),
+    ),
+    (
+        15,
+        "reconciliation",
+        include_str!("../migrations/postgres/0015_reconciliation.sql"),
     ),
 ];
 

@@ -74,6 +74,13 @@ fn stored(id: &str, iuv: &str, at: chrono::DateTime<chrono::Utc>) -> StoredRecei
         received_at: at,
         v2: true,
         citizen: Some(FC.into()),
+        transfers: vec![payments::recon::ReceiptLine {
+            index: 1,
+            amount: 7_000,
+            beneficiary: org().fiscal_code.as_str().into(),
+            iban: Some("IT60X0542811101000000123456".into()),
+            metadata: vec![("capitolo".into(), "1234".into())],
+        }],
         key_id: "k1".into(),
         sealed: vec![1, 2, 3, 0, 255],
     }

@@ -12,6 +12,7 @@ pub mod gpd;
 pub mod imports;
 pub mod intake;
 pub mod openapi;
+pub mod recon;
 
 use crate::route_table::{Method, Routes};
 use axum::extract::DefaultBodyLimit;
@@ -27,6 +28,46 @@ pub fn routes() -> Routes {
         .post(
             "/api/admin/v1/organizations/{fiscal_code}/payments",
             gpd::admin_enable,
+        )
+        .route_with(
+            Method::Post,
+            "/api/payments/v1/organizations/{organizationfiscalcode}/reporting-flows",
+            recon::post_flow,
+            |route| route.layer(DefaultBodyLimit::max(recon::MAX_UPLOAD)),
+        )
+        .get(
+            "/api/payments/v1/organizations/{organizationfiscalcode}/reporting-flows",
+            recon::list_flows,
+        )
+        .route_with(
+            Method::Post,
+            "/api/payments/v1/organizations/{organizationfiscalcode}/treasury",
+            recon::post_statement,
+            |route| route.layer(DefaultBodyLimit::max(recon::MAX_UPLOAD)),
+        )
+        .get(
+            "/api/payments/v1/organizations/{organizationfiscalcode}/reconciliation",
+            recon::list_items,
+        )
+        .get(
+            "/api/payments/v1/organizations/{organizationfiscalcode}/reconciliation/export",
+            recon::export,
+        )
+        .get(
+            "/api/payments/v1/organizations/{organizationfiscalcode}/reconciliation/summary",
+            recon::summary,
+        )
+        .post(
+            "/api/payments/v1/organizations/{organizationfiscalcode}/reconciliation/run",
+            recon::run,
+        )
+        .get(
+            "/api/payments/v1/organizations/{organizationfiscalcode}/reconciliation/items/{key}",
+            recon::get_item,
+        )
+        .post(
+            "/api/payments/v1/organizations/{organizationfiscalcode}/reconciliation/items/{key}/annotation",
+            recon::annotate,
         )
         .get("/api/gpd/info", gpd::info)
         .get("/api/gpd/openapi.json", openapi::serve)

@@ -51,6 +51,25 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             u8::from(on)
         ));
     }
+    if let Ok(open) = state.payments.open_anomalies().await {
+        text.push_str(
+            "# HELP sportello_reconciliation_open_anomalies Reconciliation anomalies not closed, \
+             by class, over every organization.\n\
+             # TYPE sportello_reconciliation_open_anomalies gauge\n",
+        );
+        for class in payments::recon::Class::ALL
+            .into_iter()
+            .filter(|c| c.is_anomaly())
+        {
+            let n = open
+                .iter()
+                .find(|(c, _)| *c == class)
+                .map_or(0, |(_, n)| *n);
+            text.push_str(&format!(
+                "sportello_reconciliation_open_anomalies{{class=\"{class}\"}} {n}\n"
+            ));
+        }
+    }
     let now = state.clock.now();
     for (period, name) in [
         (

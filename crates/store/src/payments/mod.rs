@@ -8,3 +8,4 @@ mod imports;
 mod positions;
 mod profiles;
 mod receipts;
+mod recon;

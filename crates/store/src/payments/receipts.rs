@@ -12,10 +12,10 @@ use crate::prelude::*;
 
 const SUMMARY: &str = "organization, receipt_id, issuer, notice_number, iuv, position_id, \
                        effect, amount, own_amount, psp_id, channel_id, fee, payment_method, \
-                       payment_ms, received_ms, v2, citizen, key_id";
+                       payment_ms, received_ms, v2, citizen, transfers, key_id";
 const COLUMNS: &str = "organization, receipt_id, issuer, notice_number, iuv, position_id, \
                        effect, amount, own_amount, psp_id, channel_id, fee, payment_method, \
-                       payment_ms, received_ms, v2, citizen, key_id, sealed";
+                       payment_ms, received_ms, v2, citizen, transfers, key_id, sealed";
 
 /// A stored receipt with its sealed body.
 fn receipt(row: &AnyRow) -> StoreResult<StoredReceipt> {
@@ -47,6 +47,8 @@ fn summary(row: &AnyRow) -> StoreResult<StoredReceipt> {
         received_at: at(row, "received_ms")?,
         v2: boolean(row, "v2")?,
         citizen: opt_text(row, "citizen")?,
+        transfers: serde_json::from_str(&text(row, "transfers")?)
+            .map_err(|_| corrupt("transfers"))?,
         key_id: text(row, "key_id")?,
         sealed: Vec::new(),
     })
@@ -63,7 +65,7 @@ impl SqlStore {
     ) -> StoreResult<ReceiptOutcome> {
         let inserted = sqlx::query(&format!(
             "INSERT INTO payment_receipts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-             $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+             $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
              ON CONFLICT (organization, receipt_id) DO NOTHING"
         ))
         .bind(r.organization.as_str().to_owned())
@@ -83,6 +85,7 @@ impl SqlStore {
         .bind(ms(&r.received_at))
         .bind(flag(r.v2))
         .bind(r.citizen.clone())
+        .bind(to_json(&r.transfers))
         .bind(r.key_id.clone())
         .bind(r.sealed.clone())
         .execute(&mut **tx)

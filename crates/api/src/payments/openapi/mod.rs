@@ -207,6 +207,23 @@ impl Op {
         self
     }
 
+    fn raw_body(mut self, types: &[&str]) -> Self {
+        let mut content = Map::new();
+        for t in types {
+            content.insert((*t).to_owned(), json!({ "schema": { "type": "string" } }));
+        }
+        self.0["requestBody"] = json!({ "required": true, "content": content });
+        self
+    }
+
+    fn csv(mut self, description: &str) -> Self {
+        self.0["responses"]["200"] = json!({
+            "description": description,
+            "content": { "text/csv": { "schema": { "type": "string" } } },
+        });
+        self
+    }
+
     fn pdf(mut self, description: &str) -> Self {
         self.0["responses"]["200"] = json!({
             "description": description,
@@ -852,7 +869,136 @@ fn operations() -> Vec<(&'static str, &'static str, Op)> {
             .ok("200", "The receipts.", Some(schema("ReceiptsOfIuv")))
             .errors(&["401", "403", "404", "500"]),
         ),
+        // Reconciliation (docs/RECONCILIATION.md).
+        (
+            "post",
+            "/api/payments/v1/organizations/{organizationfiscalcode}/reporting-flows",
+            Op::sportello(
+                "postReportingFlow",
+                "reconciliation",
+                "ingests one reporting flow: FlussoRiversamento XML (1.0/1.1) or FdR 3 JSON.",
+            )
+            .org()
+            .raw_body(&["application/xml", "text/xml", "application/json"])
+            .ok("201", "Ingested.", Some(schema("FlowIngested")))
+            .ok("200", "Already known: nothing changed.", Some(schema("FlowIngested")))
+            .errors(&["401", "403", "404", "413", "422", "500"]),
+        ),
+        (
+            "get",
+            "/api/payments/v1/organizations/{organizationfiscalcode}/reporting-flows",
+            Op::sportello(
+                "getReportingFlows",
+                "reconciliation",
+                "the reporting flows held, newest first.",
+            )
+            .org()
+            .param("limit", "query", json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 }), "Flows to list.")
+            .ok("200", "The flows.", Some(json!({ "type": "object", "required": ["flows"], "properties": { "flows": { "type": "array", "items": { "type": "object" } } } })))
+            .errors(&["400", "401", "403", "500"]),
+        ),
+        (
+            "post",
+            "/api/payments/v1/organizations/{organizationfiscalcode}/treasury",
+            Op::sportello(
+                "postTreasuryStatement",
+                "reconciliation",
+                "ingests one treasury statement: OPI giornale di cassa 1.7.1/1.8, camt.053 or the documented CSV.",
+            )
+            .org()
+            .raw_body(&["application/xml", "text/xml", "text/csv"])
+            .ok("201", "Ingested.", Some(schema("StatementIngested")))
+            .ok("200", "Already known: nothing changed.", Some(schema("StatementIngested")))
+            .errors(&["401", "403", "404", "413", "422", "500"]),
+        ),
+        (
+            "get",
+            "/api/payments/v1/organizations/{organizationfiscalcode}/reconciliation",
+            recon_filters(Op::sportello(
+                "getReconciliation",
+                "reconciliation",
+                "one item per payment (IUV + transfer index) and per unmatched movement, by date, with the totals per class.",
+            ))
+            .param("limit", "query", json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 }), "Items per page.")
+            .param("cursor", "query", json!({ "type": "string" }), "The `next` of the previous page.")
+            .ok("200", "The items.", Some(schema("ReconciliationPage")))
+            .errors(&["400", "401", "403", "500"]),
+        ),
+        (
+            "get",
+            "/api/payments/v1/organizations/{organizationfiscalcode}/reconciliation/export",
+            recon_filters(Op::sportello(
+                "exportReconciliation",
+                "reconciliation",
+                "every item of the filter as CSV for the accounting office, with capitolo and accertamento.",
+            ))
+            .param("format", "query", json!({ "type": "string", "enum": ["csv"] }), "The export format.")
+            .csv("The items.")
+            .errors(&["400", "401", "403", "500"]),
+        ),
+        (
+            "get",
+            "/api/payments/v1/organizations/{organizationfiscalcode}/reconciliation/summary",
+            Op::sportello(
+                "getReconciliationSummary",
+                "reconciliation",
+                "per day: expected (receipts), reported (flow lines), credited (movements), reconciled, anomalies.",
+            )
+            .org()
+            .param("from", "query", json!({ "type": "string", "format": "date" }), "First day.")
+            .param("to", "query", json!({ "type": "string", "format": "date" }), "Last day (at most 366 days after `from`).")
+            .ok("200", "The days.", Some(json!({ "type": "object", "required": ["days"], "properties": { "days": { "type": "array", "items": { "type": "object" } } } })))
+            .errors(&["400", "401", "403", "500"]),
+        ),
+        (
+            "post",
+            "/api/payments/v1/organizations/{organizationfiscalcode}/reconciliation/run",
+            Op::sportello(
+                "runReconciliation",
+                "reconciliation",
+                "runs the three-way match now (incremental unless `full`).",
+            )
+            .org()
+            .param("full", "query", json!({ "type": "boolean", "default": false }), "Everything, not only what changed.")
+            .ok("200", "What the run did.", Some(json!({ "type": "object", "required": ["items", "changed", "new_anomalies", "scope"], "properties": { "items": { "type": "integer" }, "changed": { "type": "integer" }, "new_anomalies": { "type": "integer" }, "scope": { "type": "string", "enum": ["all", "changed"] }, "position_effects": { "type": "integer" } } })))
+            .errors(&["400", "401", "403", "404", "500"]),
+        ),
+        (
+            "get",
+            "/api/payments/v1/organizations/{organizationfiscalcode}/reconciliation/items/{key}",
+            Op::sportello("getReconciliationItem", "reconciliation", "one item by its key.")
+                .org()
+                .param("key", "path", json!({ "type": "string" }), "`p:<iuv>:<index>` or `m:<movement id>`.")
+                .ok("200", "The item.", Some(schema("ReconciliationItem")))
+                .errors(&["401", "403", "404", "500"]),
+        ),
+        (
+            "post",
+            "/api/payments/v1/organizations/{organizationfiscalcode}/reconciliation/items/{key}/annotation",
+            Op::sportello(
+                "annotateReconciliationItem",
+                "reconciliation",
+                "the operator's note on an item, and its closing or reopening (audited).",
+            )
+            .org()
+            .param("key", "path", json!({ "type": "string" }), "`p:<iuv>:<index>` or `m:<movement id>`.")
+            .body(json!({ "type": "object", "additionalProperties": false, "properties": { "note": { "type": "string", "maxLength": 2000 }, "close": { "type": "boolean" } } }), true)
+            .ok("200", "The item.", Some(schema("ReconciliationItem")))
+            .errors(&["400", "401", "403", "404", "500"]),
+        ),
     ]
+}
+
+/// The filters of the reconciliation list and export.
+fn recon_filters(op: Op) -> Op {
+    op.org()
+        .param("class", "query", json!({ "type": "string" }), "Comma-separated classes: RECONCILED, PENDING, PAID_NOT_REPORTED, REPORTED_NOT_TRANSFERRED, REPORTED_NOT_PAID, TRANSFER_UNMATCHED, AMOUNT_MISMATCH, DUPLICATE, REVOKED.")
+        .param("from", "query", json!({ "type": "string", "format": "date" }), "Payment date (movement date for a stray movement) from.")
+        .param("to", "query", json!({ "type": "string", "format": "date" }), "… up to, inclusive.")
+        .param("psp", "query", json!({ "type": "string" }), "PSP id.")
+        .param("flow", "query", json!({ "type": "string" }), "Reporting flow id.")
+        .param("anomalies", "query", json!({ "type": "boolean", "default": false }), "Only anomalies.")
+        .param("closed", "query", json!({ "type": "boolean", "default": true }), "`false`: hide closed anomalies.")
 }
 
 /// Sportello's request and response schemas: bodies of GPD's internal operations (which
@@ -860,7 +1006,95 @@ fn operations() -> Vec<(&'static str, &'static str, Op)> {
 fn sportello_schemas() -> Vec<(&'static str, Value)> {
     let date_time = json!({ "type": "string", "format": "date-time" });
     let text = json!({ "type": "string" });
+    let classes = json!({ "type": "string", "enum": ["RECONCILED", "PENDING", "PAID_NOT_REPORTED", "REPORTED_NOT_TRANSFERRED", "REPORTED_NOT_PAID", "TRANSFER_UNMATCHED", "AMOUNT_MISMATCH", "DUPLICATE", "REVOKED"] });
     vec![
+        (
+            "FlowIngested",
+            json!({
+                "type": "object",
+                "required": ["created", "flow_id", "psp_id", "revision", "digest", "format", "lines", "foreign_lines", "checks", "duplicate"],
+                "properties": {
+                    "created": { "type": "boolean" },
+                    "flow_id": text,
+                    "psp_id": text,
+                    "revision": { "type": "integer" },
+                    "digest": text,
+                    "format": { "type": "string", "enum": ["XML", "REST"] },
+                    "lines": { "type": "integer" },
+                    "foreign_lines": { "type": "integer" },
+                    "checks": { "type": "array", "items": text },
+                    "duplicate": { "type": "boolean" },
+                },
+            }),
+        ),
+        (
+            "StatementIngested",
+            json!({
+                "type": "object",
+                "required": ["created", "document_id", "format", "digest", "movements", "new_movements", "naming_flows", "naming_iuvs", "signature_kept"],
+                "properties": {
+                    "created": { "type": "boolean" },
+                    "document_id": text,
+                    "format": { "type": "string", "enum": ["OPI_1_7_1", "OPI_1_8", "CAMT_053", "CSV"] },
+                    "digest": text,
+                    "movements": { "type": "integer" },
+                    "new_movements": { "type": "integer" },
+                    "naming_flows": { "type": "integer" },
+                    "naming_iuvs": { "type": "integer" },
+                    "signature_kept": { "type": "boolean" },
+                },
+            }),
+        ),
+        (
+            "ReconciliationItem",
+            json!({
+                "type": "object",
+                "required": ["key", "class", "amount", "date", "documents", "explanation", "updated_at"],
+                "properties": {
+                    "key": text,
+                    "class": classes,
+                    "iuv": text,
+                    "transfer_index": { "type": ["integer", "null"] },
+                    "amount": { "type": "integer", "description": "Cents." },
+                    "date": { "type": "string", "format": "date" },
+                    "psp_id": text,
+                    "due": { "type": "string", "format": "date" },
+                    "documents": {
+                        "type": "object",
+                        "properties": { "receipt_id": text, "flow_id": text, "movement_id": text },
+                    },
+                    "explanation": {
+                        "type": "object",
+                        "required": ["it", "en"],
+                        "properties": { "it": text, "en": text },
+                    },
+                    "note": text,
+                    "closed_at": date_time,
+                    "closed_by": text,
+                    "updated_at": date_time,
+                },
+            }),
+        ),
+        (
+            "ReconciliationPage",
+            json!({
+                "type": "object",
+                "required": ["items", "next", "totals"],
+                "properties": {
+                    "items": { "type": "array", "items": schema("ReconciliationItem") },
+                    "next": { "type": ["string", "null"] },
+                    "totals": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["class", "count", "amount"],
+                            "properties": { "class": classes, "count": { "type": "integer" }, "amount": { "type": "integer" } },
+                        },
+                    },
+                    "last_run": { "type": ["string", "null"], "format": "date-time" },
+                },
+            }),
+        ),
         (
             "MultiplePaymentPositionModel",
             json!({
