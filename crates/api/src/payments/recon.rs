@@ -305,7 +305,11 @@ pub async fn annotate(
     Ok(Json(item_json(&item)))
 }
 
-/// `POST …/reconciliation/run?full=true|false`: runs the match now (incremental by default).
+/// Position effects a `…/run` call applies itself.
+const RUN_EFFECTS: i64 = 1_000;
+
+/// `POST …/reconciliation/run?full=true|false`: runs the match now (incremental by default),
+/// then applies up to [`RUN_EFFECTS`] pending position effects.
 pub async fn run(
     State(state): State<AppState>,
     caller: PaymentsCaller,
@@ -318,7 +322,9 @@ pub async fn run(
     }
     let org = &caller.profile.organization;
     let (run, _) = ops::recon::reconcile(cx(&state), org, full).await?;
-    let effects = ops::recon::apply_effects(state.pay(), org, 10_000).await?;
+    // The effects of this run's changes; a larger backlog is the reconciler's (woken here).
+    let effects = ops::recon::apply_effects(state.pay(), org, RUN_EFFECTS).await?;
+    state.recon_wake.notify_one();
     let mut v = json!(run);
     v["position_effects"] = json!(effects);
     Ok(Json(v))

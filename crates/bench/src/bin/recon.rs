@@ -188,7 +188,7 @@ impl Shape {
     }
 
     fn stray_on(&self, d: usize) -> bool {
-        d < self.year_days && d % 5 == 0
+        d < self.year_days && d.is_multiple_of(5)
     }
 
     /// The class each payment of day `d` comes out as (and the day's stray credit).
@@ -414,7 +414,7 @@ fn day_journal(shape: &Shape, cal: &Calendar, d: usize) -> anyhow::Result<(Journ
         ));
     }
     if shape.stray_on(d) {
-        let causale = if d % 10 == 0 {
+        let causale = if d.is_multiple_of(10) {
             format!("RIMBORSO SPESE ECONOMATO PRATICA {d:05}")
         } else {
             format!(

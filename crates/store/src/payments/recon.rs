@@ -20,10 +20,10 @@ use crate::prelude::*;
 
 /// IUVs (or other keys) per `IN (…)` query.
 const KEYS_CHUNK: usize = 500;
-/// Rows per multi-row insert of items (16 columns).
-const ITEMS_CHUNK: usize = 1_000;
+/// Rows per multi-row insert of items (17 columns).
+const ITEMS_CHUNK: usize = 256;
 /// Rows per multi-row insert of lines (10 columns) or movements (15).
-const LINES_CHUNK: usize = 1_000;
+const LINES_CHUNK: usize = 256;
 
 fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
@@ -410,12 +410,11 @@ impl SqlStore {
         let flows_list: Vec<String> = flow_ids.iter().cloned().collect();
         for row in self
             .rows_in(
-                "SELECT l.iuv FROM recon_lines l JOIN recon_flows f ON f.organization = \
-                 l.organization AND f.digest = l.digest WHERE l.organization = $1 AND \
-                 f.flow_id IN (",
+                "SELECT l.iuv FROM recon_lines l WHERE l.organization = $1 AND l.digest IN \
+                 (SELECT f.digest FROM recon_flows f WHERE f.organization = $1 AND f.flow_id IN (",
                 org,
                 &flows_list,
-                "",
+                ")",
             )
             .await?
         {
@@ -758,10 +757,12 @@ impl Reconciliation for SqlStore {
         // The next run looks at this flow's payments and at those of its other revisions
         // (a line a new revision dropped must be decided again), and at the movements naming it.
         sqlx::query(
+            // By the lines' primary key (organization, digest): a join on the organization alone
+            // would scan every line the ente holds.
             "INSERT INTO recon_queue (organization, kind, ref) SELECT DISTINCT l.organization, \
-             'IUV', l.iuv FROM recon_lines l JOIN recon_flows f ON f.organization = \
-             l.organization AND f.digest = l.digest WHERE f.organization = $1 AND f.flow_id = \
-             $2 AND f.psp_id = $3",
+             'IUV', l.iuv FROM recon_lines l WHERE l.organization = $1 AND l.digest IN (SELECT \
+             f.digest FROM recon_flows f WHERE f.organization = $1 AND f.flow_id = $2 AND \
+             f.psp_id = $3)",
         )
         .bind(org.clone())
         .bind(doc.flow_id.clone())
