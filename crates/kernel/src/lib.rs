@@ -10,6 +10,7 @@ pub mod fields;
 pub mod jobs;
 pub mod organization;
 pub mod ports;
+pub mod rome;
 pub mod values;
 
 pub use clock::{Clock, SystemClock, TestClock};

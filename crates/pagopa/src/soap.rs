@@ -415,33 +415,14 @@ fn date_time_parts(s: &str) -> Option<(NaiveDateTime, Option<i32>)> {
 }
 
 /// The last Sunday of a month, at 01:00 UTC: when Europe/Rome switches.
-fn switch(year: i32, month: u32) -> Option<NaiveDateTime> {
-    let first_next = if month == 12 {
-        NaiveDate::from_ymd_opt(year + 1, 1, 1)?
-    } else {
-        NaiveDate::from_ymd_opt(year, month + 1, 1)?
-    };
-    let last = first_next.pred_opt()?;
-    let back = last.weekday().num_days_from_sunday();
-    let sunday = last.checked_sub_signed(Duration::days(i64::from(back)))?;
-    sunday.and_hms_opt(1, 0, 0)
-}
-
-/// Europe/Rome's local time at an instant (CET, CEST from the last Sunday of March to the last
-/// Sunday of October, switching at 01:00 UTC): the one rule the crate and its users share.
+/// Europe/Rome's local time at an instant: [`kernel::rome::local`], the one rule the crate
+/// and its users share.
 pub fn rome_local(t: DateTime<Utc>) -> NaiveDateTime {
-    let utc = t.naive_utc();
-    utc.checked_add_signed(Duration::hours(rome_offset_hours(utc)))
-        .unwrap_or(utc)
+    kernel::rome::local(t)
 }
 
-/// Europe/Rome's offset from UTC, in hours, at a UTC instant.
 fn rome_offset_hours(utc: NaiveDateTime) -> i64 {
-    let year = utc.year();
-    match (switch(year, 3), switch(year, 10)) {
-        (Some(start), Some(end)) if utc >= start && utc < end => 2,
-        _ => 1,
-    }
+    kernel::rome::offset_hours(utc)
 }
 
 fn rome_to_utc(local: NaiveDateTime) -> Option<NaiveDateTime> {

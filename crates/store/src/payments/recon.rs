@@ -120,28 +120,10 @@ fn receipt_fact(row: &AnyRow) -> StoreResult<ReceiptFact> {
         receipt_id: text(row, "receipt_id")?,
         iuv: text(row, "iuv")?,
         psp_id: text(row, "psp_id")?,
-        paid_on: rome_day(paid),
+        paid_on: kernel::rome::date(paid),
         double_payment: text(row, "effect")? == "DOUBLE_PAYMENT",
         lines,
     })
-}
-
-/// The civil date in Italy of an instant (CET/CEST: the EU rule, last Sundays of March and
-/// October at 01:00 UTC).
-pub(crate) fn rome_day(at: DateTime<Utc>) -> NaiveDate {
-    use chrono::{Datelike, Duration, TimeZone, Weekday};
-    let year = at.year();
-    let last_sunday = |month: u32| {
-        let mut d = NaiveDate::from_ymd_opt(year, month, 31).unwrap_or(NaiveDate::MIN);
-        while d.weekday() != Weekday::Sun {
-            d -= Duration::days(1);
-        }
-        d
-    };
-    let start = Utc.from_utc_datetime(&last_sunday(3).and_hms_opt(1, 0, 0).unwrap_or_default());
-    let end = Utc.from_utc_datetime(&last_sunday(10).and_hms_opt(1, 0, 0).unwrap_or_default());
-    let offset = if at >= start && at < end { 2 } else { 1 };
-    (at + Duration::hours(offset)).date_naive()
 }
 
 const RECEIPT_FACT: &str = "receipt_id, iuv, psp_id, payment_ms, received_ms, effect, transfers";
