@@ -9,7 +9,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kernel::Clock;
 use kernel::audit::NewAuditEntry;
 use kernel::values::OrganizationFiscalCode;
-use pagopa::fdr::OutcomeCode;
 use pagopa::fdr_read::{self, FlowFormat, ReportedFlow};
 use pagopa::read::ReadError;
 use pagopa::remittance::{self, Remittance};
@@ -508,9 +507,4 @@ pub async fn annotate(
         .annotate_item(org, key, note, close, &audit)
         .await?
         .ok_or_else(|| Error::not_found("Item not found", "No reconciliation item has this key."))
-}
-
-/// Whether a flow's outcome is a payment (not a revocation).
-pub fn is_payment(code: OutcomeCode) -> bool {
-    code != OutcomeCode::Revoked
 }

@@ -41,15 +41,7 @@ pub async fn post_flow(
 ) -> Result<Response, ApiError> {
     let org = &caller.profile.organization;
     let done = ops::recon::ingest_flow(cx(&state), org, &body, Source::Api).await?;
-    if done.created {
-        state.recon_wake.notify_one();
-    }
-    let status = if done.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(json!(done))).into_response())
+    Ok(ingested(&state, done.created, json!(done)))
 }
 
 /// `POST /api/payments/v1/organizations/{ofc}/treasury`: an OPI giornale di cassa (1.7.1 or
@@ -61,15 +53,17 @@ pub async fn post_statement(
 ) -> Result<Response, ApiError> {
     let org = &caller.profile.organization;
     let done = ops::recon::ingest_statement(cx(&state), org, &body, Source::Api).await?;
-    if done.created {
+    Ok(ingested(&state, done.created, json!(done)))
+}
+
+/// 201 and a wake-up of the reconciler for a new document, 200 for one already held.
+fn ingested(state: &AppState, created: bool, body: Value) -> Response {
+    if created {
         state.recon_wake.notify_one();
-    }
-    let status = if done.created {
-        StatusCode::CREATED
+        (StatusCode::CREATED, Json(body)).into_response()
     } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(json!(done))).into_response())
+        (StatusCode::OK, Json(body)).into_response()
+    }
 }
 
 /// `GET …/reporting-flows?limit=`: the flows held, newest first.
