@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 forbidden='^(sqlx|sqlx-core|rusqlite|libsqlite3-sys|tokio-postgres|postgres|deadpool-postgres|axum|hyper|hyper-util|reqwest|ureq|lettre|quick-xml|xml-rs|roxmltree|libxml|printpdf|lopdf|tokio|rustls|ring)$'
 status=0
-for crate in kernel messaging payments; do
+for crate in kernel messaging payments opendata; do
     # Not --offline: on a fresh clone this fetches the dependencies cargo test needs anyway.
     deps=$(cargo tree --locked -p "$crate" -e normal --prefix none --format '{p}' 2>/dev/null \
         | awk '{print $1}' | sort -u)
@@ -20,7 +20,7 @@ for crate in kernel messaging payments; do
         status=1
     fi
     # Domains meet in the use-case layer (ops), never in each other.
-    for other in kernel messaging payments; do
+    for other in kernel messaging payments opendata; do
         if [ "$other" != "$crate" ] && [ "$other" != kernel ] && printf '%s\n' "$deps" | grep -qx "$other"; then
             echo "check-domain-deps: domain $crate depends on domain $other" >&2
             status=1

@@ -11,7 +11,7 @@ dir="$root/target/test-tools"
 venv="$dir/venv"
 python="$venv/bin/python"
 # Changing this list re-installs the venv on the next run.
-requirements="aiosmtpd==1.4.6"
+requirements="aiosmtpd==1.4.6 pyshacl==0.40.1"
 marker="$dir/installed"
 
 # Debian packages, each with a program that shows it is installed.

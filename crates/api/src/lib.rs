@@ -14,6 +14,7 @@ pub mod intake;
 pub mod messaging;
 pub mod metrics;
 pub mod openapi;
+pub mod opendata;
 pub mod organizations;
 pub mod pagopa;
 pub mod payments;

@@ -5,7 +5,7 @@ use axum::Router;
 
 use crate::route_table::Routes;
 use crate::state::AppState;
-use crate::{citizen, messaging, organizations, pagopa, payments, platform};
+use crate::{citizen, messaging, opendata, organizations, pagopa, payments, platform};
 
 /// Largest request body accepted (a message is at most ~10 KB of markdown).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -21,6 +21,7 @@ pub fn routes() -> Routes {
         .merge(citizen::routes())
         .merge(payments::routes())
         .merge(pagopa::routes())
+        .merge(opendata::routes())
 }
 
 /// The application: every domain's routes and the shared layers.

@@ -100,6 +100,12 @@ pub struct AppState {
     pub receipts: ops::node::ReceiptWriter,
     /// Wakes the reconciler when a reporting flow or a statement was ingested.
     pub recon_wake: Arc<tokio::sync::Notify>,
+    /// The open-data domain's storage (the same database as `store`).
+    pub opendata: Arc<dyn ::opendata::ports::OpenDataStore>,
+    /// The published catalogue, its search index and SPARQL store, as of the last generation.
+    pub od_view: Arc<crate::opendata::view::OdView>,
+    /// The installation's secret for visitor keys, read once.
+    pub od_salt: Arc<std::sync::OnceLock<String>>,
 }
 
 impl AppState {
@@ -111,6 +117,14 @@ impl AppState {
             clock: self.clock.as_ref(),
             jobs_ready: self.jobs_ready.as_ref(),
             auth_cache: self,
+        }
+    }
+
+    /// What the open-data use cases work with.
+    pub fn od(&self) -> ops::opendata::OdContext<'_> {
+        ops::opendata::OdContext {
+            store: self.opendata.as_ref(),
+            clock: self.clock.as_ref(),
         }
     }
 
@@ -129,6 +143,7 @@ impl AppState {
     pub fn new(
         store: Arc<dyn Store>,
         payments: Arc<dyn ::payments::ports::PaymentsStore>,
+        opendata: Arc<dyn ::opendata::ports::OpenDataStore>,
         keyring: Arc<Keyring>,
         settings: ApiSettings,
         intake_writers: usize,
@@ -158,6 +173,9 @@ impl AppState {
             payments_keys: Arc::new(crate::auth::TtlCache::new(settings.auth_cache)),
             stations: Arc::default(),
             recon_wake: Arc::default(),
+            opendata,
+            od_view: Arc::default(),
+            od_salt: Arc::default(),
             settings: Arc::new(settings),
             intake,
             metrics,

@@ -11,6 +11,46 @@ use serde_json::Value;
 const UNDOCUMENTED: &[(&str, &str, &str)] = &[
     (
         "POST",
+        "/api/opendata/v1/organizations/{organizationfiscalcode}/datasets",
+        OPENDATA,
+    ),
+    (
+        "GET",
+        "/api/opendata/v1/organizations/{organizationfiscalcode}/datasets",
+        OPENDATA,
+    ),
+    (
+        "GET",
+        "/api/opendata/v1/organizations/{organizationfiscalcode}/members",
+        OPENDATA,
+    ),
+    (
+        "PUT",
+        "/api/opendata/v1/organizations/{organizationfiscalcode}/members/{delegate_id}",
+        OPENDATA,
+    ),
+    ("GET", "/api/opendata/v1/datasets/{id}", OPENDATA),
+    ("PUT", "/api/opendata/v1/datasets/{id}", OPENDATA),
+    ("POST", "/api/opendata/v1/datasets/{id}/resources", OPENDATA),
+    ("POST", "/api/opendata/v1/datasets/{id}/publish", OPENDATA),
+    ("GET", "/api/opendata/v1/resources/{id}", OPENDATA),
+    (
+        "POST",
+        "/api/opendata/v1/resources/{id}/resolutions",
+        OPENDATA,
+    ),
+    ("GET", "/api/opendata/v1/resources/{id}/rows", OPENDATA),
+    ("GET", "/api/opendata/v1/resources/{id}/download", OPENDATA),
+    ("GET", "/api/3/action/{name}", OPENDATA),
+    ("POST", "/api/3/action/{name}", OPENDATA),
+    ("GET", "/catalog.ttl", OPENDATA),
+    ("GET", "/catalog.rdf", OPENDATA),
+    ("GET", "/catalog.jsonld", OPENDATA),
+    ("GET", "/sparql", OPENDATA),
+    ("POST", "/sparql", OPENDATA),
+    ("GET", "/dataset/{id}", OPENDATA),
+    (
+        "POST",
         "/api/gpd/v1/organizations/{organizationfiscalcode}/notices/archives",
         ARCHIVES,
     ),
@@ -140,6 +180,8 @@ const UNDOCUMENTED: &[(&str, &str, &str)] = &[
     ("GET", "/api/admin/v1/audit", ADMIN),
 ];
 
+const OPENDATA: &str = "open data (docs/OPENDATA.md): the manage API, the CKAN action subset, \
+                        the DCAT-AP_IT catalogue and SPARQL, not yet in an OpenAPI document";
 const CATALOGUE: &str = "public citizen catalogue, not yet in the document";
 const ADMIN: &str = "operator-only admin API, not part of the document published for enti";
 const ARCHIVES: &str = "massive notice archives (docs/notice-archives.md): a job and a ZIP \

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod lifecycle;
 pub mod node;
 pub mod notice_archives;
+pub mod opendata;
 pub mod organizations;
 pub mod payments;
 pub mod recon;

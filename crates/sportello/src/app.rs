@@ -234,7 +234,8 @@ pub async fn start_with_clock(
     };
     let sql = Arc::new(store);
     let store: Arc<dyn Store> = sql.clone();
-    let payments_store: Arc<dyn payments::ports::PaymentsStore> = sql;
+    let payments_store: Arc<dyn payments::ports::PaymentsStore> = sql.clone();
+    let opendata_store: Arc<dyn opendata::ports::OpenDataStore> = sql;
     let settings = ApiSettings {
         admin_token: config.admin_token.as_ref().map(|s| s.0.clone()),
         trusted_proxies: config.trusted_proxies.clone(),
@@ -265,6 +266,7 @@ pub async fn start_with_clock(
     let state = AppState::new(
         store.clone(),
         payments_store.clone(),
+        opendata_store,
         keyring.clone(),
         settings,
         writers,

@@ -8,6 +8,7 @@
 mod kernel;
 mod messaging;
 mod migrate;
+mod opendata;
 mod payments;
 mod prelude;
 pub mod raw;

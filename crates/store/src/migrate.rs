@@ -83,6 +83,11 @@ pub const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         "reconciliation",
         include_str!("../migrations/sqlite/0015_reconciliation.sql"),
     ),
+    (
+        16,
+        "opendata",
+        include_str!("../migrations/sqlite/0016_opendata.sql"),
+    ),
 ];
 
 /// `(version, name, sql)` for PostgreSQL.
@@ -161,6 +166,11 @@ pub const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         15,
         "reconciliation",
         include_str!("../migrations/postgres/0015_reconciliation.sql"),
+    ),
+    (
+        16,
+        "opendata",
+        include_str!("../migrations/postgres/0016_opendata.sql"),
     ),
 ];
 

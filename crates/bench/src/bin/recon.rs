@@ -948,7 +948,8 @@ async fn serve(
     };
     let sql = Arc::new(store);
     let messaging: Arc<dyn messaging::ports::Store> = sql.clone();
-    let payments_store: Arc<dyn payments::ports::PaymentsStore> = sql;
+    let payments_store: Arc<dyn payments::ports::PaymentsStore> = sql.clone();
+    let opendata_store: Arc<dyn opendata::ports::OpenDataStore> = sql;
     let settings = api::ApiSettings {
         admin_token: None,
         trusted_proxies: config.trusted_proxies.clone(),
@@ -966,6 +967,7 @@ async fn serve(
     let state = api::AppState::new(
         messaging,
         payments_store,
+        opendata_store,
         keyring,
         settings,
         writers,

@@ -1,0 +1,244 @@
+//! What the open-data domain needs from storage. `store::SqlStore` implements [`OpenData`] on
+//! SQLite and PostgreSQL; [`OpenDataStore`] is its composition with the kernel's ports.
+//!
+//! A resource's rows live in a table of their own per version (the datastore); a load writes
+//! a new version's table completely and then, in one transaction, points the resource at it
+//! and drops the previous one, so readers see the old rows or the new ones, never half a table.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kernel::audit::NewAuditEntry;
+use kernel::ports::{AuditLog, Health, Organizations, StoreResult};
+use kernel::values::OrganizationFiscalCode;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Cell, Dataset, FieldType, Resource, TableSchema};
+
+/// A role in an organization's open data (CKAN's member / editor / admin).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Sees the organization's drafts and blocked resources.
+    Viewer,
+    /// Creates, edits, loads and publishes datasets.
+    Editor,
+    /// Also grants and revokes roles.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Editor => "editor",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "viewer" => Some(Self::Viewer),
+            "editor" => Some(Self::Editor),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A granted role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Member {
+    pub organization: OrganizationFiscalCode,
+    pub delegate_id: String,
+    pub role: Role,
+    pub granted_at: DateTime<Utc>,
+}
+
+/// One version's table of a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRef {
+    pub resource_id: String,
+    pub version: u32,
+}
+
+/// The columns of a stored table: the schema's field types, in order.
+pub fn column_types(schema: &TableSchema) -> Vec<FieldType> {
+    schema.fields.iter().map(|f| f.field_type).collect()
+}
+
+/// A comparison on one column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    /// The column equals one of the values (typed after the column).
+    In(usize, Vec<Cell>),
+}
+
+/// What to read from a table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowQuery {
+    pub filters: Vec<Filter>,
+    /// Column index and descending; empty = by `_id`.
+    pub sort: Vec<(usize, bool)>,
+    /// Keyset paging when sorted by `_id`: rows after this id.
+    pub after_id: Option<i64>,
+    pub offset: u64,
+    pub limit: u64,
+    /// Count every matching row too.
+    pub include_total: bool,
+    /// How long the query may run.
+    pub timeout_ms: u64,
+}
+
+/// The rows a query found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowPage {
+    /// `_id` and the cells in schema order.
+    pub rows: Vec<(i64, Vec<Cell>)>,
+    pub total: Option<u64>,
+}
+
+/// Which kind of use a visit was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UseKind {
+    /// The dataset's page.
+    View,
+    /// An API read (package_show, datastore_search, REST query).
+    Api,
+    /// A file download.
+    Download,
+}
+
+impl UseKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::View => "view",
+            Self::Api => "api",
+            Self::Download => "download",
+        }
+    }
+}
+
+/// Use of a dataset: unique visitors per day, summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Tracking {
+    /// Every day.
+    pub total: u64,
+    /// The last 14 days, today included.
+    pub recent: u64,
+}
+
+/// The datasets a listing returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DatasetFilter {
+    pub organization: Option<OrganizationFiscalCode>,
+    pub published_only: bool,
+    pub modified_since: Option<DateTime<Utc>>,
+}
+
+/// Storage of the open-data domain.
+#[async_trait::async_trait]
+pub trait OpenData: Send + Sync + 'static {
+    /// Stores a new dataset, bumps the catalogue generation, appends `audit`.
+    async fn create_dataset(&self, dataset: &Dataset, audit: &NewAuditEntry) -> StoreResult<()>;
+    /// Replaces a dataset's metadata, state and times; bumps the generation.
+    async fn update_dataset(&self, dataset: &Dataset, audit: &NewAuditEntry) -> StoreResult<()>;
+    async fn get_dataset(&self, id: &str) -> StoreResult<Option<Dataset>>;
+    /// Datasets in creation order, `offset`/`limit`, and how many match.
+    async fn list_datasets(
+        &self,
+        filter: &DatasetFilter,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<(u64, Vec<Dataset>)>;
+    /// The resources of each dataset named, in creation order.
+    async fn resources_of(
+        &self,
+        dataset_ids: &[String],
+    ) -> StoreResult<HashMap<String, Vec<Resource>>>;
+    async fn get_resource(&self, id: &str) -> StoreResult<Option<Resource>>;
+    /// Updates a resource's record (schema, findings, state) without touching its rows;
+    /// bumps the generation.
+    async fn update_resource(&self, resource: &Resource, audit: &NewAuditEntry) -> StoreResult<()>;
+    /// Creates the empty table of a version about to be loaded (dropping a leftover one of a
+    /// crashed load of the same version).
+    async fn create_table(&self, table: &TableRef, columns: &[FieldType]) -> StoreResult<()>;
+    /// Appends rows (`_id` and cells) to a table being loaded, in one transaction.
+    async fn insert_rows(
+        &self,
+        table: &TableRef,
+        columns: &[FieldType],
+        rows: &[(i64, Vec<Cell>)],
+    ) -> StoreResult<()>;
+    /// Copies every row of `from` into `to`, column `i` of `to` taken from column
+    /// `source_columns[i]` of `from` (an append starts from the published rows; removing a
+    /// column copies the others).
+    async fn copy_rows(
+        &self,
+        from: &TableRef,
+        to: &TableRef,
+        source_columns: &[usize],
+    ) -> StoreResult<()>;
+    /// Indexes a loaded table for filters and sorting.
+    async fn index_table(&self, table: &TableRef, columns: &[FieldType]) -> StoreResult<()>;
+    /// Drops a table (a failed load's, or a replaced version's).
+    async fn drop_table(&self, table: &TableRef) -> StoreResult<()>;
+    /// In one transaction: stores the resource (new, or at its new version), bumps the
+    /// dataset's `modified_at` and the generation, appends `audit`; then drops the table of
+    /// `replaced` (the previous version), if any.
+    async fn commit_load(
+        &self,
+        resource: &Resource,
+        created: bool,
+        replaced: Option<&TableRef>,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()>;
+    /// Reads rows of a table.
+    async fn query_rows(
+        &self,
+        table: &TableRef,
+        columns: &[FieldType],
+        query: &RowQuery,
+    ) -> StoreResult<RowPage>;
+    /// Grants (or changes) a role; `None` revokes it. Appends `audit`.
+    async fn set_member(
+        &self,
+        organization: &OrganizationFiscalCode,
+        delegate_id: &str,
+        role: Option<Role>,
+        at: DateTime<Utc>,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<()>;
+    async fn member_role(
+        &self,
+        organization: &OrganizationFiscalCode,
+        delegate_id: &str,
+    ) -> StoreResult<Option<Role>>;
+    async fn list_members(&self, organization: &OrganizationFiscalCode)
+    -> StoreResult<Vec<Member>>;
+    /// Counts one use by one visitor (an opaque daily hash) on `day`, once per (dataset,
+    /// kind, visitor, day); forgets visitor hashes of earlier days. Whether it counted.
+    async fn record_use(
+        &self,
+        dataset_id: &str,
+        kind: UseKind,
+        visitor: &str,
+        day: NaiveDate,
+    ) -> StoreResult<bool>;
+    /// Views and API reads of each dataset (downloads separately), as of `today`.
+    async fn tracking(
+        &self,
+        dataset_ids: &[String],
+        today: NaiveDate,
+    ) -> StoreResult<HashMap<String, (Tracking, Tracking)>>;
+    /// Changes with every write that alters what the catalogue shows.
+    async fn catalogue_generation(&self) -> StoreResult<i64>;
+    /// The installation's random secret for visitor keys.
+    async fn visitor_salt(&self) -> StoreResult<String>;
+}
+
+/// Every port the open-data domain uses.
+pub trait OpenDataStore: Health + Organizations + AuditLog + OpenData {}
+
+impl<T> OpenDataStore for T where T: Health + Organizations + AuditLog + OpenData {}
