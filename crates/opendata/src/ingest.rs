@@ -346,7 +346,8 @@ fn parse_number(t: &str, decimal: char) -> Option<f64> {
         if !(1..=3).contains(&groups[0].len()) || groups[1..].iter().any(|g| g.len() != 3) {
             return None;
         }
-    } else if int_part.is_empty() {
+    } else if int_part.is_empty() || (int_part.len() > 1 && int_part.starts_with('0')) {
+        // Leading zeros (ISTAT codes, CAP) stay text.
         return None;
     }
     let plain = format!(
@@ -467,18 +468,19 @@ fn type_name(t: FieldType) -> &'static str {
 
 /// Converts one cell after its field; `None` when it does not fit.
 fn convert(t: &str, field: &Field) -> Option<Cell> {
-    if is_empty(t) {
+    if t.trim().is_empty() {
+        return Some(Cell::Null);
+    }
+    // Markers such as `NA` are empty in typed columns but text in a string column (`NA` is
+    // also Napoli's province code).
+    if is_empty(t) && field.field_type != FieldType::String {
         return Some(Cell::Null);
     }
     Some(match field.field_type {
         FieldType::Integer => Cell::Integer(parse_int(t)?),
-        FieldType::Number => {
-            if let Some(i) = parse_int(t) {
-                Cell::Number(i as f64)
-            } else {
-                Cell::Number(parse_number(t, field.decimal_char.unwrap_or('.'))?)
-            }
-        }
+        // The column's own style decides: `1.234` is 1234 in an Italian-style column and
+        // 1.234 in an English-style one.
+        FieldType::Number => Cell::Number(parse_number(t, field.decimal_char.unwrap_or('.'))?),
         FieldType::Boolean => Cell::Boolean(parse_bool(t)?),
         FieldType::Date => Cell::Date(parse_date(t)?),
         FieldType::String => Cell::Text(t.to_owned()),
@@ -1144,6 +1146,33 @@ mod tests {
                 Cell::Integer(1),
                 Cell::Text("RSS************U".into()),
                 Cell::Number(1.5)
+            ]
+        );
+    }
+
+    #[test]
+    fn codes_with_leading_zeros_markers_and_english_thousands_keep_their_values() {
+        let src = "cod;sigla;v\n058091;NA;1.234\n012133;MI;2.5\n";
+        let a = analyze(src.as_bytes(), &Options::default()).unwrap();
+        let t: Vec<FieldType> = a.schema.fields.iter().map(|f| f.field_type).collect();
+        assert_eq!(t, [FieldType::String, FieldType::String, FieldType::Number]);
+        let mut got = Vec::new();
+        load(
+            src.as_bytes(),
+            &Options::default(),
+            &Plan::all(&a.schema),
+            |_, c| {
+                got.push(c.to_vec());
+                Ok::<(), ()>(())
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            got[0],
+            vec![
+                Cell::Text("058091".into()),
+                Cell::Text("NA".into()),
+                Cell::Number(1.234)
             ]
         );
     }
