@@ -236,6 +236,16 @@ impl SqlStore {
     }
 
     async fn all_facts(&self, org: &str) -> StoreResult<ReconBatch> {
+        // The queue mark first: the save deletes the queue up to it, so everything queued up
+        // to it must be in the facts read below. A statement committed after the facts were
+        // read has a higher sequence and stays queued for the next run; read last, its entry
+        // would be dropped with its movements never classified.
+        let queue_mark: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(seq) FROM recon_queue WHERE organization = $1")
+                .bind(org.to_owned())
+                .fetch_one(&self.read)
+                .await
+                .map_err(backend)?;
         let receipts = stream_all(
             &self.read,
             &format!(
@@ -290,12 +300,6 @@ impl SqlStore {
             .filter(|m| matches!(m.reference, MovementRef::Iuv { .. }))
             .cloned()
             .collect();
-        let queue_mark: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(seq) FROM recon_queue WHERE organization = $1")
-                .bind(org.to_owned())
-                .fetch_one(&self.read)
-                .await
-                .map_err(backend)?;
         Ok(ReconBatch {
             movement_ids: movements.iter().map(|m| m.id.clone()).collect(),
             facts: Facts {
