@@ -93,6 +93,15 @@ impl Samples {
         self.us.sort_unstable();
     }
 
+    /// Requests measured.
+    pub fn len(&self) -> usize {
+        self.us.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.us.is_empty()
+    }
+
     /// Requests per second over the phase.
     pub fn rate(&self) -> f64 {
         self.us.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)

@@ -76,6 +76,24 @@ fn is_phone(t: &str) -> bool {
     if !s.chars().all(|c| c.is_ascii_digit() || " .-/".contains(c)) {
         return false;
     }
+    let groups: Vec<&str> = s
+        .split(|c: char| " .-/".contains(c))
+        .filter(|g| !g.is_empty())
+        .collect();
+    // A day-first or ISO date (`01/02/2020`, `2020-02-01`) and a decimal below one
+    // (`0.12345`) are digits and separators too; an Italian prefix has two digits or more.
+    let date_shape = groups.len() == 3
+        && matches!(
+            groups
+                .iter()
+                .map(|g| g.len())
+                .collect::<Vec<_>>()
+                .as_slice(),
+            [1 | 2, 1 | 2, 2 | 4] | [4, 1 | 2, 1 | 2]
+        );
+    if date_shape || groups.first() == Some(&"0") {
+        return false;
+    }
     let digits: String = s.chars().filter(char::is_ascii_digit).collect();
     let separated = s.chars().any(|c| " .-/".contains(c)) || t.starts_with('+');
     (digits.starts_with('3') && (9..=10).contains(&digits.len()) && separated)
@@ -286,6 +304,13 @@ mod tests {
         assert!(is_phone("+39 333 1234567"));
         assert!(is_phone("0332 255111"));
         assert!(!is_phone("2024"));
+        assert!(is_phone("0332/255111"));
+        assert!(is_phone("02 8888 1234"));
+        // Dates and decimals are not telephone numbers.
+        assert!(!is_phone("01/02/2020"));
+        assert!(!is_phone("31.12.2024"));
+        assert!(!is_phone("2024-01-31"));
+        assert!(!is_phone("0.12345"));
         assert!(is_address("Via Roma 12"));
         assert!(!is_address("Viabilità"));
     }

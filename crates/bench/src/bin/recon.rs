@@ -23,6 +23,8 @@
 )]
 #[path = "../db.rs"]
 mod db;
+#[path = "../inproc.rs"]
+mod inproc;
 #[allow(
     dead_code,
     reason = "shared with sportello-bench; this binary uses a part of it"
@@ -31,7 +33,7 @@ mod db;
 mod sys;
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -60,8 +62,7 @@ use serde_json::Value;
 use sportello::config::{Config, ConfigArgs};
 use sqlx::AnyPool;
 use store::SqlStore;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::net::TcpStream;
 
 use crate::db::{BackendArg, FreshDb};
 use crate::sys::CpuUse;
@@ -930,67 +931,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The server of `serve` without its reconciler and workers, on port 0.
-async fn serve(
-    config: &Config,
-    store: SqlStore,
-) -> anyhow::Result<(
-    SocketAddr,
-    api::AppState,
-    watch::Sender<bool>,
-    tokio::task::JoinHandle<()>,
-)> {
-    let keyring = Arc::new(config.keyring()?);
-    let writers = if store.backend() == store::Backend::Sqlite {
-        1
-    } else {
-        4
-    };
-    let sql = Arc::new(store);
-    let messaging: Arc<dyn messaging::ports::Store> = sql.clone();
-    let payments_store: Arc<dyn payments::ports::PaymentsStore> = sql.clone();
-    let opendata_store: Arc<dyn opendata::ports::OpenDataStore> = sql;
-    let settings = api::ApiSettings {
-        admin_token: None,
-        trusted_proxies: config.trusted_proxies.clone(),
-        auth_cache: config.auth_cache,
-        default_limits: config.default_limits,
-        public_url: config.public_url.clone(),
-        session_ttl: config.session_ttl,
-        email_validation_ttl: Duration::from_secs(48 * 3_600),
-        email_enabled: false,
-        push_enabled: false,
-        outbound: sportello::app::outbound_policy(config),
-        pagopa_node_key: None,
-        pagopa_node_cidrs: config.pagopa_node_cidrs.clone(),
-    };
-    let state = api::AppState::new(
-        messaging,
-        payments_store,
-        opendata_store,
-        keyring,
-        settings,
-        writers,
-        Arc::new(jobs::Wakeups::default()),
-        Arc::new(kernel::SystemClock),
-    );
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-    let addr = listener.local_addr()?;
-    let app = api::router(state.clone());
-    let (stop, mut rx) = watch::channel(false);
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = rx.wait_for(|s| *s).await;
-        })
-        .await;
-    });
-    Ok((addr, state, stop, server))
-}
-
 async fn measure(
     cli: &Cli,
     db: &FreshDb,
@@ -1010,7 +950,7 @@ async fn measure(
     let config = Config::load(&args)?;
     let store = sportello::app::open_store(&config, true).await?;
     db.verify(store.write_pool()).await?;
-    let (addr, state, stop, server) = serve(&config, store.clone()).await?;
+    let (addr, state, stop, server) = inproc::serve(&config, store.clone()).await?;
 
     ops::organizations::create_organization(state.ops(), ORG, ORG_NAME, Some("comune"))
         .await
