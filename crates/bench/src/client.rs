@@ -93,11 +93,13 @@ impl Samples {
         self.us.sort_unstable();
     }
 
-    /// Requests measured.
+    /// Requests measured (od-bench reads it; sportello-bench does not).
+    #[allow(dead_code)]
     pub fn len(&self) -> usize {
         self.us.len()
     }
 
+    #[allow(dead_code)]
     pub fn is_empty(&self) -> bool {
         self.us.is_empty()
     }
