@@ -2,7 +2,8 @@
 //! metadata checked against the controlled vocabularies (`vocab`, `meta`); their resources are
 //! tables read once to infer a Table Schema, write a quality report and screen every column for
 //! personal data (`ingest`, `schema`, `pii`); published datasets are searched (`search`) and
-//! counted (`usage`); the platform's own figures are released with differential privacy (`dp`).
+//! counted (`usage`); the platform's own figures are released monthly with differential privacy
+//! (`dp`, `stats`).
 //! No I/O: readers take `std::io::Read`, storage is behind `ports`.
 
 pub mod dp;
@@ -12,4 +13,5 @@ pub mod model;
 pub mod pii;
 pub mod ports;
 pub mod search;
+pub mod stats;
 pub mod vocab;

@@ -14,6 +14,7 @@ use kernel::values::OrganizationFiscalCode;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Cell, Dataset, FieldType, Resource, TableSchema};
+use crate::stats::{Period, Policy, StatKind, StatRelease};
 
 /// A role in an organization's open data (CKAN's member / editor / admin).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -238,7 +239,74 @@ pub trait OpenData: Send + Sync + 'static {
     async fn visitor_salt(&self) -> StoreResult<String>;
 }
 
-/// Every port the open-data domain uses.
-pub trait OpenDataStore: Health + Organizations + AuditLog + OpenData {}
+/// A series of monthly statistics: the dataset an ente's figures of one kind go to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatSeries {
+    pub organization: OrganizationFiscalCode,
+    pub kind: StatKind,
+    pub dataset_id: String,
+    /// The resource holding the CSV, once loaded.
+    pub resource_id: Option<String>,
+    pub policy: Policy,
+}
 
-impl<T> OpenDataStore for T where T: Health + Organizations + AuditLog + OpenData {}
+/// A service of the ente and the messages it delivered in a month, each citizen's counted at
+/// most the cap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceCount {
+    pub service_id: String,
+    pub name: String,
+    pub topic_id: Option<i64>,
+    pub messages: u64,
+}
+
+/// What the monthly statistics read from the platform's own data, and where their releases
+/// are kept.
+#[async_trait::async_trait]
+pub trait PlatformStatistics: Send + Sync + 'static {
+    /// Every service of `organization`, with its PROCESSED messages created in `[from, to)`:
+    /// per citizen, only the `cap` earliest of the month across the ente's services count.
+    async fn message_counts(
+        &self,
+        organization: &OrganizationFiscalCode,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        cap: u32,
+    ) -> StoreResult<Vec<ServiceCount>>;
+    /// Every taxonomy category of `organization`'s debt positions (each option's first
+    /// transfer), with the applied receipts received in `[from, to)` for an option of that
+    /// category: per payer (the citizen, else the receipt), only the `cap` earliest count.
+    async fn payment_counts(
+        &self,
+        organization: &OrganizationFiscalCode,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        cap: u32,
+    ) -> StoreResult<Vec<(String, u64)>>;
+    async fn stat_series(
+        &self,
+        organization: &OrganizationFiscalCode,
+        kind: StatKind,
+    ) -> StoreResult<Option<StatSeries>>;
+    /// Stores a new series or updates its resource and policy.
+    async fn save_stat_series(&self, series: &StatSeries) -> StoreResult<()>;
+    /// The releases of a dataset, oldest first.
+    async fn stat_releases(&self, dataset_id: &str) -> StoreResult<Vec<StatRelease>>;
+    /// Stores a month's release unless one exists for that dataset and month (then the stored
+    /// one stays: noise is drawn once). Appends `audit` when stored. Whether it was stored.
+    async fn insert_stat_release(
+        &self,
+        release: &StatRelease,
+        audit: &NewAuditEntry,
+    ) -> StoreResult<bool>;
+    /// Marks a release as shown by the resource.
+    async fn mark_stat_release_loaded(&self, dataset_id: &str, period: Period) -> StoreResult<()>;
+}
+
+/// Every port the open-data domain uses.
+pub trait OpenDataStore: Health + Organizations + AuditLog + OpenData + PlatformStatistics {}
+
+impl<T> OpenDataStore for T where
+    T: Health + Organizations + AuditLog + OpenData + PlatformStatistics
+{
+}

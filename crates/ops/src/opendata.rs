@@ -34,9 +34,19 @@ pub struct OdContext<'a> {
 const LOAD_BATCH: usize = 4_096;
 
 fn audit(cx: &OdContext<'_>, actor: &Delegate, action: &str, subject: &str) -> NewAuditEntry {
+    audit_as(cx, &format!("delegate:{}", actor.id), action, subject)
+}
+
+/// An audit entry by `actor` (`delegate:<id>`, or the platform's own jobs: `system:<job>`).
+pub(crate) fn audit_as(
+    cx: &OdContext<'_>,
+    actor: &str,
+    action: &str,
+    subject: &str,
+) -> NewAuditEntry {
     NewAuditEntry {
         at: cx.clock.now(),
-        actor: format!("delegate:{}", actor.id),
+        actor: actor.to_owned(),
         action: action.to_owned(),
         subject: subject.to_owned(),
         detail: json!({}),
@@ -145,6 +155,16 @@ pub async fn create_dataset(
         })?;
     require(cx, actor, organization, Role::Editor).await?;
     let meta = opendata::meta::parse(body).map_err(Error::invalid)?;
+    create_dataset_as(cx, &format!("delegate:{}", actor.id), &org, meta).await
+}
+
+/// Creates a draft dataset of `org` on behalf of `actor` (authorization already checked).
+pub(crate) async fn create_dataset_as(
+    cx: &OdContext<'_>,
+    actor: &str,
+    org: &kernel::organization::Organization,
+    meta: opendata::model::DatasetMeta,
+) -> Result<Dataset> {
     let now = cx.clock.now();
     let id = ulid::Ulid::new().to_string();
     let agent_id = org
@@ -168,7 +188,7 @@ pub async fn create_dataset(
     cx.store
         .create_dataset(
             &dataset,
-            &audit(cx, actor, "opendata.dataset.create", &dataset.id),
+            &audit_as(cx, actor, "opendata.dataset.create", &dataset.id),
         )
         .await
         .map_err(store_err)?;
@@ -255,7 +275,16 @@ pub async fn publish(
     actor: &Delegate,
     id: &str,
 ) -> Result<std::result::Result<Dataset, Vec<(String, PiiFinding)>>> {
-    let mut d = editable(cx, actor, id).await?;
+    let d = editable(cx, actor, id).await?;
+    publish_as(cx, &format!("delegate:{}", actor.id), d).await
+}
+
+/// [`publish`] on behalf of `actor` (authorization already checked).
+pub(crate) async fn publish_as(
+    cx: &OdContext<'_>,
+    actor: &str,
+    mut d: Dataset,
+) -> Result<std::result::Result<Dataset, Vec<(String, PiiFinding)>>> {
     let resources = cx
         .store
         .resources_of(std::slice::from_ref(&d.id))
@@ -283,7 +312,7 @@ pub async fn publish(
         d.published_at = Some(now);
         d.modified_at = now;
         cx.store
-            .update_dataset(&d, &audit(cx, actor, "opendata.dataset.publish", &d.id))
+            .update_dataset(&d, &audit_as(cx, actor, "opendata.dataset.publish", &d.id))
             .await
             .map_err(store_err)?;
     }
@@ -374,6 +403,16 @@ pub async fn load_resource(
     upload: Upload<'_>,
 ) -> Result<Resource> {
     let d = editable(cx, actor, dataset_id).await?;
+    load_into(cx, &format!("delegate:{}", actor.id), d, upload).await
+}
+
+/// [`load_resource`] into `d` on behalf of `actor` (authorization already checked).
+pub(crate) async fn load_into(
+    cx: &OdContext<'_>,
+    actor: &str,
+    d: Dataset,
+    upload: Upload<'_>,
+) -> Result<Resource> {
     let previous = match &upload.mode {
         LoadMode::New(_) => None,
         LoadMode::Replace(rid) | LoadMode::Append(rid) => {
@@ -508,7 +547,7 @@ pub async fn load_resource(
         resource_id: p.id.clone(),
         version: p.version,
     });
-    let mut entry = audit(cx, actor, "opendata.resource.load", &id);
+    let mut entry = audit_as(cx, actor, "opendata.resource.load", &id);
     entry.detail = json!({"dataset_id": d.id, "version": version, "rows": rows,
         "mode": match upload.mode { LoadMode::New(_) => "new", LoadMode::Replace(_) => "replace", LoadMode::Append(_) => "append" }});
     if let Err(e) = cx

@@ -308,6 +308,14 @@ pub async fn start_with_clock(
         shutdown_rx.clone(),
     ));
 
+    if let Some(every) = config.opendata_statistics_every {
+        workers.push(tokio::spawn(crate::statistics::run(
+            state.clone(),
+            every,
+            shutdown_rx.clone(),
+        )));
+    }
+
     let (addr, server) = match listener {
         Some(listener) => {
             let addr = listener.local_addr()?;

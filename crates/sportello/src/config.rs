@@ -158,6 +158,11 @@ pub struct ConfigArgs {
     /// `<dir>/<organization fiscal code>/{flows,treasury}/`.
     #[arg(long, env = "SPORTELLO_RECON_DROP_DIR", global = true)]
     pub recon_drop_dir: Option<PathBuf>,
+    /// Hours between checks that the previous month's private statistics of the platform's
+    /// own data are released (messages and payments, with differential privacy); 0 turns the
+    /// automatic release off (the admin route still releases).
+    #[arg(long, env = "SPORTELLO_OPENDATA_STATISTICS_HOURS", global = true)]
+    pub opendata_statistics_hours: Option<u64>,
     /// The node's nodeForPa SOAP endpoint, to fetch reporting flows (off when unset).
     #[arg(long, env = "SPORTELLO_PAGOPA_NODE_URL", global = true)]
     pub pagopa_node_url: Option<String>,
@@ -223,6 +228,7 @@ struct FileConfig {
     session_ttl_hours: Option<u64>,
     recon_interval_seconds: Option<u64>,
     recon_drop_dir: Option<PathBuf>,
+    opendata_statistics_hours: Option<u64>,
     pagopa_node_url: Option<String>,
     pagopa_fdr_url: Option<String>,
     pagopa_station_password: Option<String>,
@@ -267,6 +273,8 @@ pub struct Config {
     /// `None`: no periodic reconciliation rounds.
     pub recon_interval: Option<std::time::Duration>,
     pub recon_drop_dir: Option<PathBuf>,
+    /// `None`: the monthly statistics are released only through the admin route.
+    pub opendata_statistics_every: Option<std::time::Duration>,
     /// Fetching reporting flows from the node: `None` when neither URL is set.
     pub node_fetch: Option<NodeFetchConfig>,
 }
@@ -534,6 +542,14 @@ impl Config {
                 n => Some(std::time::Duration::from_secs(n)),
             },
             recon_drop_dir: args.recon_drop_dir.clone().or(file.recon_drop_dir),
+            opendata_statistics_every: match args
+                .opendata_statistics_hours
+                .or(file.opendata_statistics_hours)
+                .unwrap_or(6)
+            {
+                0 => None,
+                h => Some(hours(h)),
+            },
             node_fetch,
             data_dir,
             database_url,

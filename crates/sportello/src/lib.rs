@@ -9,3 +9,4 @@ pub mod node_fetch;
 pub mod private_files;
 pub mod reconciler;
 pub mod simulate;
+mod statistics;

@@ -88,6 +88,11 @@ pub const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         "opendata",
         include_str!("../migrations/sqlite/0016_opendata.sql"),
     ),
+    (
+        17,
+        "opendata_statistics",
+        include_str!("../migrations/sqlite/0017_opendata_statistics.sql"),
+    ),
 ];
 
 /// `(version, name, sql)` for PostgreSQL.
@@ -171,6 +176,11 @@ pub const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         16,
         "opendata",
         include_str!("../migrations/postgres/0016_opendata.sql"),
+    ),
+    (
+        17,
+        "opendata_statistics",
+        include_str!("../migrations/postgres/0017_opendata_statistics.sql"),
     ),
 ];
 

@@ -2,13 +2,15 @@
 //! resource uploads, personal-data resolutions, publication, roles; authenticated by a
 //! delegate's manage key), the public reads (per-resource REST query and downloads, the CKAN
 //! action subset at `/api/3/action/…`, the DCAT-AP_IT catalogue at `/catalog.ttl|rdf|jsonld`,
-//! SPARQL at `/sparql`, landing pages at `/dataset/{id}`). See docs/OPENDATA.md.
+//! SPARQL at `/sparql`, landing pages at `/dataset/{id}`), and the operator's release of the
+//! monthly private statistics (`stats`). See docs/OPENDATA.md.
 
 pub mod auth;
 pub mod catalog;
 pub mod ckan;
 pub mod manage;
 pub mod rows;
+pub mod stats;
 pub mod usage;
 pub mod view;
 
@@ -60,4 +62,5 @@ pub fn routes() -> Routes {
         .get("/sparql", catalog::sparql_get)
         .post("/sparql", catalog::sparql_post)
         .get("/dataset/{id}", catalog::landing)
+        .post("/api/admin/v1/opendata/statistics", stats::release)
 }

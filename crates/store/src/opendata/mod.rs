@@ -1,10 +1,11 @@
 //! The open-data domain's port [`opendata::ports::OpenData`]: datasets and resources
 //! (`datasets`), the per-version tables of resources' rows (`datastore`), roles and use
-//! counters (`members`).
+//! counters (`members`), and the monthly statistics' counts, series and releases (`stats`).
 
 mod datasets;
 mod datastore;
 mod members;
+mod stats;
 
 use crate::prelude::*;
 
