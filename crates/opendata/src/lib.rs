@@ -12,4 +12,5 @@ pub mod model;
 pub mod pii;
 pub mod ports;
 pub mod search;
+pub mod sheet;
 pub mod vocab;
