@@ -796,13 +796,14 @@ fn is_date_code(code: &str) -> bool {
 /// An Excel serial day number as an ISO date; `None` for times of day, the fictitious
 /// 1900-02-29 and out-of-range values.
 pub fn serial_to_iso(serial: f64, date1904: bool) -> Option<String> {
-    if !serial.is_finite() || !(1.0..3_000_000.0).contains(&serial) {
+    if !serial.is_finite() || !(0.0..3_000_000.0).contains(&serial) {
         return None;
     }
     let days = serial.floor() as i64;
     let (base, offset) = if date1904 {
         (NaiveDate::from_ymd_opt(1904, 1, 1)?, days)
-    } else if days == 60 {
+    } else if days == 0 || days == 60 {
+        // Serial 0 is a time of day (Excel shows 1900-01-00).
         // Excel counts a 29 February 1900 that never was.
         return None;
     } else if days < 60 {
@@ -1563,5 +1564,341 @@ impl OdsSheet {
                 _ => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    /// A ZIP package built by hand: (name, content, deflate?).
+    fn zip(entries: &[(&str, &[u8], bool)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut central = Vec::new();
+        for (name, data, deflate) in entries {
+            let mut crc = flate2::Crc::new();
+            crc.update(data);
+            let body = if *deflate {
+                let mut e =
+                    flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+                e.write_all(data).expect("deflating into a Vec cannot fail");
+                e.finish().expect("deflating into a Vec cannot fail")
+            } else {
+                data.to_vec()
+            };
+            let method: u16 = if *deflate { 8 } else { 0 };
+            let offset = out.len() as u32;
+            let mut common = Vec::new();
+            common.extend_from_slice(&20u16.to_le_bytes()); // version needed
+            common.extend_from_slice(&0u16.to_le_bytes()); // flags
+            common.extend_from_slice(&method.to_le_bytes());
+            common.extend_from_slice(&[0; 4]); // time, date
+            common.extend_from_slice(&crc.sum().to_le_bytes());
+            common.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            common.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            common.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            common.extend_from_slice(&0u16.to_le_bytes()); // extra
+            out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+            out.extend_from_slice(&common);
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(&body);
+            central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+            central.extend_from_slice(&20u16.to_le_bytes()); // version made by
+            central.extend_from_slice(&common);
+            central.extend_from_slice(&[0; 6]); // comment, disk, internal attributes
+            central.extend_from_slice(&[0; 4]); // external attributes
+            central.extend_from_slice(&offset.to_le_bytes());
+            central.extend_from_slice(name.as_bytes());
+        }
+        let cd_off = out.len() as u32;
+        out.extend_from_slice(&central);
+        out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+        out.extend_from_slice(&[0; 4]);
+        let n = entries.len() as u16;
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+        out.extend_from_slice(&cd_off.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out
+    }
+
+    const WORKBOOK: &[u8] = br#"<?xml version="1.0"?><workbook xmlns:r="urn:r"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>"#;
+    const RELS: &[u8] = br#"<Relationships><Relationship Id="rId1" Type="urn:x/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#;
+
+    fn xlsx(sheet: &str) -> Vec<u8> {
+        xlsx_with(sheet, None)
+    }
+
+    fn xlsx_with(sheet: &str, shared: Option<&str>) -> Vec<u8> {
+        let mut e: Vec<(&str, &[u8], bool)> = vec![
+            ("xl/workbook.xml", WORKBOOK, true),
+            ("xl/_rels/workbook.xml.rels", RELS, false),
+            ("xl/worksheets/sheet1.xml", sheet.as_bytes(), true),
+        ];
+        if let Some(s) = shared {
+            e.push(("xl/sharedStrings.xml", s.as_bytes(), true));
+        }
+        zip(&e)
+    }
+
+    fn ods(content: &str) -> Vec<u8> {
+        zip(&[
+            ("mimetype", ODS_MIME.as_bytes(), false),
+            ("content.xml", content.as_bytes(), true),
+        ])
+    }
+
+    fn read_all(
+        bytes: Vec<u8>,
+        limits: &SheetLimits,
+    ) -> Result<Vec<(u64, Vec<String>)>, IngestError> {
+        let mut r = SheetReader::open(bytes, limits)?;
+        let mut out = Vec::new();
+        let mut cells = Vec::new();
+        while let Some(n) = r.next_row(&mut cells)? {
+            out.push((n, cells.clone()));
+        }
+        Ok(out)
+    }
+
+    fn rows(bytes: Vec<u8>) -> Vec<(u64, Vec<String>)> {
+        read_all(bytes, &SheetLimits::default()).expect("the test package is readable")
+    }
+
+    fn fails(bytes: Vec<u8>, limits: &SheetLimits) -> IngestError {
+        match read_all(bytes, limits) {
+            Ok(r) => panic!("expected an error, read {r:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn strs(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn xlsx_gaps_missing_rows_shared_and_inline_strings() {
+        let shared = r#"<sst><si><t>nome</t></si><si><r><t>Perch</t></r><r><t>é</t></r><rPh><t>PHONETIC</t></rPh></si><si/></sst>"#;
+        let sheet = r#"<worksheet><sheetData>
+            <row r="1"><c r="A1" t="s"><v>0</v></c><c r="C1" t="inlineStr"><is><t>x &amp; y &#233;</t></is></c></row>
+            <row r="2"/>
+            <row r="4"><c r="B4" t="b"><v>1</v></c><c r="C4" t="s"><v>1</v></c><c r="D4" s="0"/></row>
+            <row><c t="n"><v>3.14</v></c><c t="e"><v>#DIV/0!</v></c></row>
+        </sheetData></worksheet>"#;
+        assert_eq!(
+            rows(xlsx_with(sheet, Some(shared))),
+            vec![
+                (1, strs(&["nome", "", "x & y é"])),
+                (4, strs(&["", "true", "Perché"])),
+                (5, strs(&["3.14", "#DIV/0!"])),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_doctype_is_refused() {
+        let sheet = r#"<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY boom "BOOM">]><worksheet><sheetData><row r="1"><c t="inlineStr"><is><t>&boom;</t></is></c></row></sheetData></worksheet>"#;
+        let e = fails(xlsx(sheet), &SheetLimits::default());
+        assert_eq!(e.kind, "source-error");
+        assert!(e.message.contains("DTDs are not accepted"), "{e}");
+    }
+
+    #[test]
+    fn an_undeclared_entity_is_refused() {
+        let sheet = r#"<worksheet><sheetData><row r="1"><c t="inlineStr"><is><t>&boom;</t></is></c></row></sheetData></worksheet>"#;
+        let e = fails(xlsx(sheet), &SheetLimits::default());
+        assert_eq!(e.kind, "source-error");
+        assert!(e.message.contains("undeclared entity &boom;"), "{e}");
+    }
+
+    #[test]
+    fn a_truncated_package_is_a_zip_error() {
+        let mut b = xlsx("<worksheet><sheetData/></worksheet>");
+        b.truncate(b.len() / 2);
+        let e = fails(b, &SheetLimits::default());
+        assert_eq!(e.kind, "zip-error");
+        assert!(e.message.contains("truncated"), "{e}");
+    }
+
+    #[test]
+    fn a_high_ratio_entry_is_refused_before_inflating() {
+        let zeros = vec![b' '; 8 * 1024 * 1024];
+        let b = zip(&[
+            ("xl/workbook.xml", &zeros, true),
+            ("xl/_rels/workbook.xml.rels", RELS, false),
+        ]);
+        let e = fails(b, &SheetLimits::default());
+        assert_eq!(e.kind, "too-large");
+        assert!(e.message.contains("zip bomb"), "{e}");
+    }
+
+    #[test]
+    fn the_total_inflated_bytes_are_capped() {
+        let mut sheet = String::from("<worksheet><sheetData>");
+        for i in 1..=200 {
+            sheet.push_str(&format!("<row r=\"{i}\"><c><v>{i}</v></c></row>"));
+        }
+        sheet.push_str("</sheetData></worksheet>");
+        // Each part is under the cap; together they are over it.
+        let mut shared = String::from("<sst>");
+        for _ in 0..100 {
+            shared.push_str("<si><t>testo condiviso</t></si>");
+        }
+        shared.push_str("</sst>");
+        let limits = SheetLimits {
+            max_decompressed: 9_000,
+            ..SheetLimits::default()
+        };
+        let e = fails(xlsx_with(&sheet, Some(&shared)), &limits);
+        assert_eq!(e.kind, "too-large");
+        assert!(e.message.contains("inflates past 9000 bytes"), "{e}");
+    }
+
+    #[test]
+    fn an_entry_larger_than_declared_is_refused() {
+        let mut b = xlsx(
+            "<worksheet><sheetData><row r=\"1\"><c><v>1</v></c></row></sheetData></worksheet>",
+        );
+        // Lower the declared size of the last entry (the sheet) in the central directory.
+        let cd = b
+            .windows(4)
+            .rposition(|w| w == 0x0201_4b50u32.to_le_bytes())
+            .expect("a central directory entry");
+        b[cd + 24..cd + 28].copy_from_slice(&10u32.to_le_bytes());
+        let e = fails(b, &SheetLimits::default());
+        assert_eq!(e.kind, "zip-error");
+        assert!(e.message.contains("declares"), "{e}");
+    }
+
+    #[test]
+    fn encrypted_entries_are_refused() {
+        let mut b = xlsx("<worksheet/>");
+        let cd = b
+            .windows(4)
+            .position(|w| w == 0x0201_4b50u32.to_le_bytes())
+            .expect("a central directory entry");
+        b[cd + 8] |= 1;
+        let e = fails(b, &SheetLimits::default());
+        assert_eq!(e.kind, "zip-error");
+        assert!(e.message.contains("encrypted"), "{e}");
+    }
+
+    #[test]
+    fn not_a_zip_and_a_zip_without_workbook_are_not_spreadsheets() {
+        let e = fails(b"a,b\n1,2\n".to_vec(), &SheetLimits::default());
+        assert_eq!(e.kind, "not-a-spreadsheet");
+        assert_eq!(sniff_kind(b"a,b\n1,2\n"), None);
+        let b = zip(&[("hello.txt", b"ciao", false)]);
+        assert_eq!(sniff_kind(&b), None);
+        let e = fails(b, &SheetLimits::default());
+        assert_eq!(e.kind, "not-a-spreadsheet");
+        assert!(e.message.contains("xl/workbook.xml"), "{e}");
+    }
+
+    #[test]
+    fn kinds_are_sniffed() {
+        assert_eq!(sniff_kind(&xlsx("<worksheet/>")), Some(SheetKind::Xlsx));
+        assert_eq!(sniff_kind(&ods("<x/>")), Some(SheetKind::Ods));
+        let odt = zip(&[(
+            "mimetype",
+            b"application/vnd.oasis.opendocument.text",
+            false,
+        )]);
+        assert_eq!(sniff_kind(&odt), None);
+    }
+
+    #[test]
+    fn ods_repeats_are_bounded_and_text_runs_kept() {
+        let content = r#"<office:document-content xmlns:office="o" xmlns:table="t" xmlns:text="x"><office:body><office:spreadsheet>
+            <table:table table:name="A">
+              <table:table-row><table:table-cell office:value-type="string"><text:p>a<text:s text:c="3"/>b</text:p><text:p>c<text:tab/>d</text:p><office:annotation><text:p>nota</text:p></office:annotation></table:table-cell><table:table-cell table:number-columns-repeated="16000"/></table:table-row>
+              <table:table-row table:number-rows-repeated="1000000"><table:table-cell table:number-columns-repeated="16384"/></table:table-row>
+              <table:table-row table:number-rows-repeated="2"><table:table-cell table:number-columns-repeated="2"/><table:table-cell office:value-type="float" office:value="1.5" table:number-columns-repeated="2"><text:p>1,5</text:p></table:table-cell><table:table-cell table:number-columns-repeated="16380"/></table:table-row>
+              <table:table-row table:number-rows-repeated="1048000"><table:table-cell table:number-columns-repeated="16384"/></table:table-row>
+            </table:table>
+            <table:table table:name="B"><table:table-row><table:table-cell office:value-type="string"><text:p>no</text:p></table:table-cell></table:table-row></table:table>
+            </office:spreadsheet></office:body></office:document-content>"#;
+        assert_eq!(
+            rows(ods(content)),
+            vec![
+                (1, strs(&["a   b\nc\td"])),
+                (1_000_002, strs(&["", "", "1.5", "1.5"])),
+                (1_000_003, strs(&["", "", "1.5", "1.5"])),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_value_beyond_the_column_cap_is_an_error() {
+        let content = r#"<r xmlns:table="t" xmlns:office="o"><table:table><table:table-row><table:table-cell table:number-columns-repeated="5000"/><table:table-cell office:value-type="float" office:value="1"/></table:table-row></table:table></r>"#;
+        let e = fails(ods(content), &SheetLimits::default());
+        assert_eq!(e.kind, "too-many-columns");
+        assert_eq!(e.row, Some(1));
+    }
+
+    #[test]
+    fn long_cells_are_cut_and_noted() {
+        let sheet = r#"<worksheet><sheetData><row r="1"><c r="B1" t="inlineStr"><is><t>abcdefgh</t></is></c></row></sheetData></worksheet>"#;
+        let limits = SheetLimits {
+            max_field_bytes: 4,
+            ..SheetLimits::default()
+        };
+        let mut r = SheetReader::open(xlsx(sheet), &limits).expect("readable");
+        let mut cells = Vec::new();
+        assert_eq!(r.next_row(&mut cells).expect("a row"), Some(1));
+        assert_eq!(cells, strs(&["", "abcd"]));
+        let notes = r.drain_notes();
+        assert_eq!(notes.len(), 1);
+        assert_eq!(
+            (notes[0].kind, notes[0].row, notes[0].column),
+            ("truncated-value", 1, 1)
+        );
+        assert!(notes[0].message.starts_with("8 bytes"), "{notes:?}");
+    }
+
+    #[test]
+    fn serials_follow_excel_including_its_1900_leap_day() {
+        assert_eq!(serial_to_iso(1.0, false).as_deref(), Some("1900-01-01"));
+        assert_eq!(serial_to_iso(59.0, false).as_deref(), Some("1900-02-28"));
+        assert_eq!(serial_to_iso(60.0, false), None);
+        assert_eq!(serial_to_iso(61.0, false).as_deref(), Some("1900-03-01"));
+        assert_eq!(
+            serial_to_iso(45657.75, false).as_deref(),
+            Some("2024-12-31")
+        );
+        assert_eq!(serial_to_iso(0.5, false), None);
+        assert_eq!(serial_to_iso(0.0, true).as_deref(), Some("1904-01-01"));
+        assert_eq!(serial_to_iso(-1.0, false), None);
+    }
+
+    #[test]
+    fn date_formats_are_told_from_times_and_numbers() {
+        assert!(is_date_code("yyyy-mm-dd"));
+        assert!(is_date_code("d mmm yyyy"));
+        assert!(is_date_code("[$-410]mmmm"));
+        assert!(is_date_code("dd/mm/yyyy hh:mm"));
+        assert!(!is_date_code("h:mm"));
+        assert!(!is_date_code("[h]:mm:ss"));
+        assert!(!is_date_code("#,##0.00 \"days\""));
+        assert!(!is_date_code("0.00%"));
+        let none = HashMap::new();
+        assert!(is_date_format(14, &none));
+        assert!(is_date_format(22, &none));
+        assert!(!is_date_format(20, &none));
+        assert!(!is_date_format(2, &none));
+    }
+
+    #[test]
+    fn column_letters_and_references() {
+        assert_eq!(column_letter(0), "A");
+        assert_eq!(column_letter(25), "Z");
+        assert_eq!(column_letter(26), "AA");
+        assert_eq!(column_letter(701), "ZZ");
+        assert_eq!(column_letter(702), "AAA");
+        assert_eq!(parse_ref("AB12"), Some((27, Some(12))));
+        assert_eq!(parse_ref("12"), None);
     }
 }
