@@ -1048,13 +1048,11 @@ impl XlsxSheet {
                     }
                     _ => {}
                 },
-                Event::Empty(e) => {
-                    if local(&e) == "f" && formula.is_none() {
-                        // A shared formula's later cells: `<f t="shared" si="0"/>`.
-                        let mut f = Capped::default();
-                        f.push("(shared formula)", 64);
-                        formula = Some(f);
-                    }
+                Event::Empty(e) if local(&e) == "f" && formula.is_none() => {
+                    // A shared formula's later cells: `<f t="shared" si="0"/>`.
+                    let mut f = Capped::default();
+                    f.push("(shared formula)", 64);
+                    formula = Some(f);
                 }
                 Event::End(e) => match e.local_name().into_inner() {
                     "c" => break,

@@ -1,5 +1,9 @@
 //! Reading the spreadsheets `scripts/make-sheet-fixtures.py` wrote with openpyxl, XlsxWriter
 //! and odfpy. Expected values are the ones the script wrote.
+#![allow(
+    clippy::approx_constant,
+    reason = "3.14 is the price the fixtures hold, not an approximation of pi"
+)]
 
 use opendata::ingest::{Options, Plan, analyze, load};
 use opendata::model::{Cell, FieldType, InputFormat};
