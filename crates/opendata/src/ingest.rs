@@ -14,6 +14,14 @@
 //!
 //! JSON (an array of objects) and GeoJSON (a FeatureCollection) are read whole, up to
 //! [`MAX_JSON_BYTES`] — a named limit: they are not streamed.
+//!
+//! XLSX and ODS: the first worksheet, read by [`crate::sheet`]. The ZIP package is held in
+//! memory (up to 256 MiB, [`SheetLimits::max_bytes`]); the worksheet XML is inflated and parsed
+//! row by row. Row 1 of the sheet (its first non-empty row) is the header; row numbers are the
+//! sheet's own, so skipped empty rows keep later numbers true. Cells arrive as text the same
+//! inference reads: numbers as stored (`3.14`), booleans `true`/`false`, date-formatted cells as
+//! ISO dates. Formulas keep their last computed value and are listed as `formula-cell` issues;
+//! cells over `max_field_bytes` are cut and listed as `truncated-value`.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -26,6 +34,7 @@ use crate::model::{
     TableSchema,
 };
 use crate::pii::ColumnScreen;
+use crate::sheet::{self, SheetKind, SheetLimits, SheetReader};
 
 pub use crate::pii::mask;
 
@@ -130,7 +139,7 @@ pub struct IngestError {
     pub message: String,
 }
 
-fn err(
+pub(crate) fn err(
     kind: &str,
     row: Option<u64>,
     column: Option<&str>,
@@ -514,6 +523,10 @@ trait Rows {
     fn encoding(&self) -> &'static str;
     fn delimiter(&self) -> Option<String>;
     fn repairs(&self) -> u64;
+    /// Issues the reader found in the rows read so far (spreadsheet formulas, cut cells).
+    fn drain_notes(&mut self) -> Vec<QualityIssue> {
+        Vec::new()
+    }
 }
 
 struct CsvRows<R: Read> {
@@ -785,6 +798,103 @@ impl Rows for JsonRows {
     }
 }
 
+/// The first worksheet of an XLSX or ODS upload.
+struct SheetRows {
+    reader: SheetReader,
+    header: Vec<String>,
+    names: Vec<String>,
+    notes: Vec<QualityIssue>,
+}
+
+impl SheetRows {
+    fn open(mut input: impl Read, kind: SheetKind, limits: &Limits) -> Result<Self, IngestError> {
+        let sheet_limits = SheetLimits {
+            max_columns: limits.max_columns,
+            max_field_bytes: limits.max_field_bytes,
+            ..SheetLimits::default()
+        };
+        let mut buf = Vec::new();
+        (&mut input)
+            .take(sheet_limits.max_bytes as u64 + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| err("source-error", None, None, e.to_string()))?;
+        if buf.is_empty() {
+            return Err(err("empty-file", None, None, "the file has no content"));
+        }
+        let mut reader = SheetReader::open(buf, &sheet_limits)?;
+        if reader.kind() != kind {
+            return Err(err(
+                "not-a-spreadsheet",
+                None,
+                None,
+                format!(
+                    "the file is an {} spreadsheet, not {}",
+                    reader.kind().name(),
+                    kind.name()
+                ),
+            ));
+        }
+        let mut header = Vec::new();
+        if reader.next_row(&mut header)?.is_none() {
+            return Err(err(
+                "no-header",
+                Some(1),
+                None,
+                "the first worksheet is empty: no header row",
+            ));
+        }
+        let names = unique_names(&header, &mut None);
+        let mut rows = SheetRows {
+            reader,
+            header,
+            names,
+            notes: Vec::new(),
+        };
+        rows.collect_notes();
+        Ok(rows)
+    }
+
+    fn collect_notes(&mut self) {
+        for n in self.reader.drain_notes() {
+            self.notes.push(QualityIssue {
+                kind: n.kind.to_owned(),
+                row: Some(n.row),
+                column: Some(
+                    self.names
+                        .get(n.column)
+                        .cloned()
+                        .unwrap_or_else(|| sheet::column_letter(n.column)),
+                ),
+                message: n.message,
+            });
+        }
+    }
+}
+
+impl Rows for SheetRows {
+    fn next_row(&mut self, cells: &mut Vec<String>) -> Result<Option<u64>, IngestError> {
+        let row = self.reader.next_row(cells)?;
+        self.collect_notes();
+        if row.is_some() && cells.len() < self.names.len() {
+            // A worksheet does not store trailing empty cells.
+            cells.resize(self.names.len(), String::new());
+        }
+        Ok(row)
+    }
+    fn encoding(&self) -> &'static str {
+        "UTF-8"
+    }
+    fn delimiter(&self) -> Option<String> {
+        None
+    }
+    fn repairs(&self) -> u64 {
+        0
+    }
+    fn drain_notes(&mut self) -> Vec<QualityIssue> {
+        std::mem::take(&mut self.notes)
+    }
+}
+
 fn open_rows(
     input: impl Read + 'static,
     opts: &Options,
@@ -802,6 +912,16 @@ fn open_rows(
         }
         InputFormat::GeoJson => {
             let r = JsonRows::open(input, true)?;
+            let raw = r.header.clone();
+            (Box::new(r), raw)
+        }
+        InputFormat::Xlsx | InputFormat::Ods => {
+            let kind = if opts.format == InputFormat::Xlsx {
+                SheetKind::Xlsx
+            } else {
+                SheetKind::Ods
+            };
+            let r = SheetRows::open(input, kind, &opts.limits)?;
             let raw = r.header.clone();
             (Box::new(r), raw)
         }
@@ -847,7 +967,16 @@ pub fn analyze<R: Read + 'static>(input: R, opts: &Options) -> Result<Analysis, 
     let mut row_count = 0;
     let mut type_errors = vec![0u64; width];
     let mut cells = Vec::new();
-    while let Some(row) = rows.next_row(&mut cells)? {
+    let mut notes = rows.drain_notes();
+    loop {
+        let next = rows.next_row(&mut cells)?;
+        notes.extend(rows.drain_notes());
+        for n in notes.drain(..) {
+            issues.push(&n.kind, n.row, n.column.as_deref(), n.message);
+        }
+        let Some(row) = next else {
+            break;
+        };
         if cells.iter().all(|c| c.trim().is_empty()) {
             issues.push(
                 "blank-row",

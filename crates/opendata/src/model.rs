@@ -171,6 +171,10 @@ pub enum InputFormat {
     Csv,
     Json,
     GeoJson,
+    /// Office Open XML workbook: the first worksheet is read.
+    Xlsx,
+    /// OpenDocument spreadsheet: the first table is read.
+    Ods,
 }
 
 /// A problem found while reading a table, naming where.
