@@ -345,6 +345,8 @@ fn format_code(f: InputFormat) -> &'static str {
         InputFormat::Csv => "CSV",
         InputFormat::Json => "JSON",
         InputFormat::GeoJson => "GEOJSON",
+        InputFormat::Xlsx => "XLSX",
+        InputFormat::Ods => "ODS",
     }
 }
 

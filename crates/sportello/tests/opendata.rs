@@ -377,4 +377,126 @@ async fn a_published_csv_goes_from_upload_to_catalogue_search_sparql_and_datasto
     app.finish().await;
 }
 
-both_backends!(a_published_csv_goes_from_upload_to_catalogue_search_sparql_and_datastore);
+/// The spreadsheet fixtures of the opendata crate (written by openpyxl, XlsxWriter and odfpy).
+fn sheet_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../opendata/tests/fixtures/sheet/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+async fn spreadsheets_upload_with_their_formula_cells_reported(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let key = app.onboard().await;
+    let r = call(
+        &app,
+        Some(&key),
+        "POST",
+        &format!("/api/opendata/v1/organizations/{ORG}/datasets"),
+        Some("application/json"),
+        Some(
+            json!({"title": "Conti", "description": "Voci di spesa.", "themes": ["GOVE"],
+                   "frequency": "ANNUAL", "license": "A21_CCBY40"})
+            .to_string(),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let dataset = r.body["id"].as_str().unwrap().to_owned();
+    let upload = |name: &'static str, ct: &'static str| {
+        let (addr, key, dataset) = (app.addr, key.clone(), dataset.clone());
+        async move {
+            common::send_bytes(
+                addr,
+                "POST",
+                &format!("/api/opendata/v1/datasets/{dataset}/resources?name={name}"),
+                &[("ocp-apim-subscription-key", &key), ("content-type", ct)],
+                Some(sheet_fixture(name)),
+            )
+            .await
+        }
+    };
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let ods = "application/vnd.oasis.opendocument.spreadsheet";
+    let r = upload("formula.xlsx", xlsx).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["format"], "XLSX", "{}", r.body);
+    assert_eq!(r.body["row_count"], 3, "{}", r.body);
+    let issues = r.body["quality"]["issues"].as_array().unwrap();
+    assert!(
+        issues
+            .iter()
+            .any(|i| i["kind"] == "formula-cell" && i["row"] == 4 && i["column"] == "importo"),
+        "{}",
+        r.body
+    );
+    let resource = r.body["id"].as_str().unwrap().to_owned();
+    // A draft is not public.
+    let r = call(
+        &app,
+        None,
+        "GET",
+        &format!("/api/opendata/v1/datasets/{dataset}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    let r = call(
+        &app,
+        Some(&key),
+        "GET",
+        &format!("/api/opendata/v1/resources/{resource}/download?format=json"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let got: Vec<Value> = serde_json::from_str(&r.text).unwrap();
+    assert_eq!(got[0]["voce"], "Perché Città", "{}", r.text);
+    assert_eq!(got[0]["giorno"], "2024-02-29", "{}", r.text);
+    assert_eq!(got[2]["importo"], 3.5, "{}", r.text);
+
+    let r = upload("table.ods", ods).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["format"], "ODS", "{}", r.body);
+    assert_eq!(r.body["row_count"], 4, "{}", r.body);
+
+    // Declared ODS, sent XLSX: refused with the reason, nothing created.
+    let r = common::send_bytes(
+        app.addr,
+        "POST",
+        &format!("/api/opendata/v1/datasets/{dataset}/resources?name=wrong"),
+        &[("ocp-apim-subscription-key", &key), ("content-type", ods)],
+        Some(sheet_fixture("table.xlsx")),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(
+        r.text.contains("not-a-spreadsheet") || r.text.contains("spreadsheet"),
+        "{}",
+        r.text
+    );
+    let d = call(
+        &app,
+        Some(&key),
+        "GET",
+        &format!("/api/opendata/v1/datasets/{dataset}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        d.body["resources"].as_array().unwrap().len(),
+        2,
+        "{}",
+        d.body
+    );
+    app.finish().await;
+}
+
+both_backends!(
+    a_published_csv_goes_from_upload_to_catalogue_search_sparql_and_datastore,
+    spreadsheets_upload_with_their_formula_cells_reported
+);

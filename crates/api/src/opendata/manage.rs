@@ -180,12 +180,16 @@ fn input_format(headers: &HeaderMap) -> ApiResult<(InputFormat, String)> {
         "text/csv" | "application/csv" | "text/plain" => InputFormat::Csv,
         "application/json" => InputFormat::Json,
         "application/geo+json" | "application/vnd.geo+json" => InputFormat::GeoJson,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => InputFormat::Xlsx,
+        "application/vnd.oasis.opendocument.spreadsheet" => InputFormat::Ods,
         _ => {
             return Err(ApiError::Unprocessable {
                 title: "Unsupported media type",
                 detail: format!(
                     "Content-Type \"{}\" is not a table this API loads: send text/csv, \
-                     application/json or application/geo+json.",
+                     application/json, application/geo+json, an XLSX \
+                     (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet) or an \
+                     ODS (application/vnd.oasis.opendocument.spreadsheet) workbook.",
                     essence.chars().take(80).collect::<String>()
                 ),
             });

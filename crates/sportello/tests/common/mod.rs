@@ -426,6 +426,17 @@ pub async fn send(
     headers: &[(&str, &str)],
     body: Option<String>,
 ) -> Response {
+    send_bytes(addr, method, path, headers, body.map(String::into_bytes)).await
+}
+
+/// [`send`] with a body of any bytes (a spreadsheet, say).
+pub async fn send_bytes(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> Response {
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
