@@ -669,10 +669,16 @@ async fn seed(
         let (title, word) = rng.pick(&subjects);
         let year = 2015 + rng.below(10);
         let comune = rng.pick(comuni).term.code;
+        let (first, second) = (rng.pick(&themes), rng.pick(&themes));
+        let themes_of: Vec<_> = if first == second {
+            vec![first]
+        } else {
+            vec![first, second]
+        };
         let body = json!({
             "title": format!("{title} {year} ({i})"),
             "description": format!("{title} del comune, anno {year}: dati aggiornati dall'ufficio competente."),
-            "themes": [rng.pick(&themes), rng.pick(&themes)],
+            "themes": themes_of,
             "frequency": "ANNUAL",
             "license": "A21_CCBY40",
             "keywords": [word, format!("anno{year}")],
