@@ -296,6 +296,13 @@ async fn bare_ceiling(n: usize, size: usize) -> anyhow::Result<Samples> {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // The server's own log, when asked for (`RUST_LOG=warn`), on stderr.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     if cli.backend == BackendArg::Postgres {
         db::check_loopback(&cli.pg_url)?;
     }
