@@ -63,7 +63,7 @@ use hyper::{Method, StatusCode};
 use kernel::audit::NewAuditEntry;
 use kernel::values::OrganizationFiscalCode;
 use opendata::model::{
-    Agent, Dataset, DatasetState, Field, FieldType, QualityReport, Resource, ResourceState,
+    Agent, Cell, Dataset, DatasetState, Field, FieldType, QualityReport, Resource, ResourceState,
     TableSchema,
 };
 use opendata::ports::OpenData;
@@ -751,6 +751,18 @@ async fn seed(
             created_at: at,
             modified_at: at,
         };
+        // A real table with its rows, as a load leaves it (the catalogue publishes small
+        // resources as linked data, so it reads them).
+        let table = opendata::ports::TableRef {
+            resource_id: resource.id.clone(),
+            version: 1,
+        };
+        store.create_table(&table, &[FieldType::Integer]).await?;
+        let rows: Vec<(i64, Vec<Cell>)> =
+            (1..=10).map(|k| (k, vec![Cell::Integer(k * 7)])).collect();
+        store
+            .insert_rows(&table, &[FieldType::Integer], &rows)
+            .await?;
         store.commit_load(&resource, true, None, &audit).await?;
     }
     Ok(())
