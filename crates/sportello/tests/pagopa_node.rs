@@ -1149,4 +1149,87 @@ async fn receipt_effects_after_restart(backend: Backend) {
     app.finish().await;
 }
 
-both_backends!(node_end_to_end, node_access, receipt_effects_after_restart);
+/// The monthly payment statistics count the month's applied receipts per category of the paid
+/// option, a citizen's at most 3 times (the cap), each company payment once; released here with
+/// a uniform source of 0.5 (zero noise) so the published figure can be checked.
+async fn monthly_payment_statistics(backend: Backend) {
+    use kernel::Clock as _;
+    let (app, (key, _, _, _hook)) = start(backend).await;
+    let month = opendata::stats::Period::of(app.clock.now());
+    for i in 0..12 {
+        let navs = create(
+            &app,
+            &key,
+            &position(&format!("STAT-{i}"), vec![option(10_000, 60, false)], false),
+            true,
+        )
+        .await;
+        let mut rt = receipt(&navs[0], 10_000, &format!("rt-stat-{i:04}"));
+        if i >= 4 {
+            rt.debtor.kind = EntityType::Legal;
+            rt.debtor.id = OTHER_ORG.into();
+            rt.debtor.full_name = "Provincia di Varese".into();
+        }
+        let r = soap(&app, &send_rt(ORG, rt)).await;
+        assert_eq!(fault_code(&r), None, "{r:?}");
+    }
+    app.clock.advance(chrono::Duration::days(40));
+    let store = sportello::app::open_store(&app.db.config(), false)
+        .await
+        .unwrap();
+    let cx = ops::opendata::OdContext {
+        store: &store,
+        clock: app.clock.as_ref(),
+    };
+    let results = ops::opendata_stats::release_month(&cx, month, &mut || 0.5)
+        .await
+        .unwrap();
+    let payments = results
+        .iter()
+        .find(|o| o.organization == ORG && o.kind == opendata::stats::StatKind::Payments)
+        .unwrap();
+    assert_eq!(payments.status, "released", "{results:?}");
+    assert_eq!((payments.cells, payments.suppressed), (1, 0), "{results:?}");
+    let dataset = payments.dataset_id.clone().unwrap();
+    let d = app
+        .request(
+            "GET",
+            &format!("/api/opendata/v1/datasets/{dataset}"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(d.status, 200, "{}", d.text);
+    assert_eq!(d.body["state"], "published", "{}", d.body);
+    let resource = d.body["resources"][0]["id"].as_str().unwrap();
+    let r = app
+        .request(
+            "GET",
+            &format!("/api/opendata/v1/resources/{resource}/download?format=json"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let rows: Vec<Value> = serde_json::from_str(&r.text).unwrap();
+    assert_eq!(rows.len(), 1, "{}", r.text);
+    assert_eq!(rows[0]["mese"], month.to_string());
+    assert_eq!(rows[0]["categoria"], "9/0101108TS/");
+    // 4 of the citizen's (3 count) and 8 companies'.
+    assert_eq!(rows[0]["pagamenti"], 11, "{}", r.text);
+    // The other ente has no debt position of its own: nothing to count.
+    assert!(
+        results.iter().any(|o| o.organization == OTHER_ORG
+            && o.kind == opendata::stats::StatKind::Payments
+            && o.status == "nothing-to-count"),
+        "{results:?}"
+    );
+    app.finish().await;
+}
+
+both_backends!(
+    node_end_to_end,
+    node_access,
+    receipt_effects_after_restart,
+    monthly_payment_statistics
+);
