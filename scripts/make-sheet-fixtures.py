@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the XLSX and ODS fixtures of crates/opendata/tests/sheet.rs with independent tools
+"""Writes the XLSX and ODS fixtures of crates/sheet/tests/sheet.rs with independent tools
 (openpyxl for XLSX, odfpy for ODS): `pip install openpyxl odfpy`, then run from the repository
 root. The generated files are committed; CI does not run this script."""
 
@@ -12,7 +12,7 @@ from odf.text import P, S
 import xlsxwriter
 from openpyxl import Workbook
 
-OUT = os.path.join("crates", "opendata", "tests", "fixtures", "sheet")
+OUT = os.path.join("crates", "sheet", "tests", "fixtures")
 os.makedirs(OUT, exist_ok=True)
 
 

@@ -15,8 +15,9 @@
 //! JSON (an array of objects) and GeoJSON (a FeatureCollection) are read whole, up to
 //! [`MAX_JSON_BYTES`] — a named limit: they are not streamed.
 //!
-//! XLSX and ODS: the first worksheet, read by [`crate::sheet`]. The ZIP package is held in
-//! memory (up to 256 MiB, [`SheetLimits::max_bytes`]); the worksheet XML is inflated and parsed
+//! XLSX and ODS: the first worksheet, read by the `sheet` adapter crate (given as
+//! [`Options::sheets`]; XML stays out of the domain). The ZIP package is held in
+//! memory (up to 256 MiB); the worksheet XML is inflated and parsed
 //! row by row. Row 1 of the sheet (its first non-empty row) is the header; row numbers are the
 //! sheet's own, so skipped empty rows keep later numbers true. Cells arrive as text the same
 //! inference reads: numbers as stored (`3.14`), booleans `true`/`false`, date-formatted cells as
@@ -34,7 +35,6 @@ use crate::model::{
     TableSchema,
 };
 use crate::pii::ColumnScreen;
-use crate::sheet::{self, SheetKind, SheetLimits, SheetReader};
 
 pub use crate::pii::mask;
 
@@ -60,7 +60,7 @@ impl Default for Limits {
 }
 
 /// How to read a file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Options {
     pub format: InputFormat,
     pub primary_key: Vec<String>,
@@ -68,7 +68,14 @@ pub struct Options {
     /// against it instead of inferring.
     pub schema: Option<TableSchema>,
     pub limits: Limits,
+    /// Opens an XLSX or ODS upload (the `sheet` adapter's `open`); without it those formats
+    /// are refused.
+    pub sheets: Option<SheetOpener>,
 }
+
+/// Opens a spreadsheet upload as rows: the reader and the header as written.
+pub type SheetOpener =
+    fn(Box<dyn Read>, InputFormat, &Limits) -> Result<(Box<dyn Rows>, Vec<String>), IngestError>;
 
 impl Default for Options {
     fn default() -> Self {
@@ -77,6 +84,7 @@ impl Default for Options {
             primary_key: Vec::new(),
             schema: None,
             limits: Limits::default(),
+            sheets: None,
         }
     }
 }
@@ -139,7 +147,7 @@ pub struct IngestError {
     pub message: String,
 }
 
-pub(crate) fn err(
+pub fn err(
     kind: &str,
     row: Option<u64>,
     column: Option<&str>,
@@ -516,8 +524,10 @@ impl Issues {
     }
 }
 
-/// The rows of a source, decoded: the header, then each record with its row number.
-trait Rows {
+/// The rows of a source, decoded: the header, then each record with its row number. Public so
+/// that an adapter can read a format the domain does not parse itself (XLSX and ODS, in the
+/// `sheet` crate: XML stays out of the domain).
+pub trait Rows {
     /// The next record's cells (decoded), row number; `None` at the end.
     fn next_row(&mut self, cells: &mut Vec<String>) -> Result<Option<u64>, IngestError>;
     fn encoding(&self) -> &'static str;
@@ -536,6 +546,12 @@ struct CsvRows<R: Read> {
     delimiter: u8,
     raw_header: Vec<String>,
     repairs: u64,
+}
+
+/// The column names a header gives (blank ones named, duplicates numbered), as the CSV reader
+/// makes them.
+pub fn column_names(raw: &[String]) -> Vec<String> {
+    unique_names(raw, &mut None)
 }
 
 fn unique_names(raw: &[String], issues: &mut Option<&mut Issues>) -> Vec<String> {
@@ -798,103 +814,6 @@ impl Rows for JsonRows {
     }
 }
 
-/// The first worksheet of an XLSX or ODS upload.
-struct SheetRows {
-    reader: SheetReader,
-    header: Vec<String>,
-    names: Vec<String>,
-    notes: Vec<QualityIssue>,
-}
-
-impl SheetRows {
-    fn open(mut input: impl Read, kind: SheetKind, limits: &Limits) -> Result<Self, IngestError> {
-        let sheet_limits = SheetLimits {
-            max_columns: limits.max_columns,
-            max_field_bytes: limits.max_field_bytes,
-            ..SheetLimits::default()
-        };
-        let mut buf = Vec::new();
-        (&mut input)
-            .take(sheet_limits.max_bytes as u64 + 1)
-            .read_to_end(&mut buf)
-            .map_err(|e| err("source-error", None, None, e.to_string()))?;
-        if buf.is_empty() {
-            return Err(err("empty-file", None, None, "the file has no content"));
-        }
-        let mut reader = SheetReader::open(buf, &sheet_limits)?;
-        if reader.kind() != kind {
-            return Err(err(
-                "not-a-spreadsheet",
-                None,
-                None,
-                format!(
-                    "the file is an {} spreadsheet, not {}",
-                    reader.kind().name(),
-                    kind.name()
-                ),
-            ));
-        }
-        let mut header = Vec::new();
-        if reader.next_row(&mut header)?.is_none() {
-            return Err(err(
-                "no-header",
-                Some(1),
-                None,
-                "the first worksheet is empty: no header row",
-            ));
-        }
-        let names = unique_names(&header, &mut None);
-        let mut rows = SheetRows {
-            reader,
-            header,
-            names,
-            notes: Vec::new(),
-        };
-        rows.collect_notes();
-        Ok(rows)
-    }
-
-    fn collect_notes(&mut self) {
-        for n in self.reader.drain_notes() {
-            self.notes.push(QualityIssue {
-                kind: n.kind.to_owned(),
-                row: Some(n.row),
-                column: Some(
-                    self.names
-                        .get(n.column)
-                        .cloned()
-                        .unwrap_or_else(|| sheet::column_letter(n.column)),
-                ),
-                message: n.message,
-            });
-        }
-    }
-}
-
-impl Rows for SheetRows {
-    fn next_row(&mut self, cells: &mut Vec<String>) -> Result<Option<u64>, IngestError> {
-        let row = self.reader.next_row(cells)?;
-        self.collect_notes();
-        if row.is_some() && cells.len() < self.names.len() {
-            // A worksheet does not store trailing empty cells.
-            cells.resize(self.names.len(), String::new());
-        }
-        Ok(row)
-    }
-    fn encoding(&self) -> &'static str {
-        "UTF-8"
-    }
-    fn delimiter(&self) -> Option<String> {
-        None
-    }
-    fn repairs(&self) -> u64 {
-        0
-    }
-    fn drain_notes(&mut self) -> Vec<QualityIssue> {
-        std::mem::take(&mut self.notes)
-    }
-}
-
 fn open_rows(
     input: impl Read + 'static,
     opts: &Options,
@@ -916,14 +835,15 @@ fn open_rows(
             (Box::new(r), raw)
         }
         InputFormat::Xlsx | InputFormat::Ods => {
-            let kind = if opts.format == InputFormat::Xlsx {
-                SheetKind::Xlsx
-            } else {
-                SheetKind::Ods
-            };
-            let r = SheetRows::open(input, kind, &opts.limits)?;
-            let raw = r.header.clone();
-            (Box::new(r), raw)
+            let open = opts.sheets.ok_or_else(|| {
+                err(
+                    "unsupported-format",
+                    None,
+                    None,
+                    "this reader was not given a spreadsheet reader",
+                )
+            })?;
+            open(Box::new(input), opts.format, &opts.limits)?
         }
     })
 }

@@ -436,6 +436,7 @@ pub(crate) async fn load_into(
     let append = matches!(upload.mode, LoadMode::Append(_));
     let mut opts = Options {
         format: upload.format,
+        sheets: Some(sheet::open),
         ..Options::default()
     };
     if append && let Some(p) = &previous {

@@ -380,7 +380,7 @@ async fn a_published_csv_goes_from_upload_to_catalogue_search_sparql_and_datasto
 /// The spreadsheet fixtures of the opendata crate (written by openpyxl, XlsxWriter and odfpy).
 fn sheet_fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(
-        "{}/../opendata/tests/fixtures/sheet/{name}",
+        "{}/../sheet/tests/fixtures/{name}",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()

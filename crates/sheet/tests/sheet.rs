@@ -9,13 +9,14 @@ use opendata::ingest::{Options, Plan, analyze, load};
 use opendata::model::{Cell, FieldType, InputFormat};
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/sheet/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 fn opts(format: InputFormat) -> Options {
     Options {
         format,
+        sheets: Some(sheet::open),
         ..Options::default()
     }
 }

@@ -32,7 +32,7 @@ use chrono::NaiveDate;
 use quick_xml::XmlVersion;
 use quick_xml::events::{BytesRef, BytesStart, Event};
 
-use crate::ingest::{IngestError, err};
+use opendata::ingest::{IngestError, err};
 
 /// Largest ratio an entry may declare between its inflated and compressed sizes.
 pub const MAX_RATIO: u64 = 500;
