@@ -126,6 +126,7 @@ const UNDOCUMENTED: &[(&str, &str, &str)] = &[
     ),
     // The operator's admin API (admin bearer token), described in docs/, not in the document
     // published for enti.
+    ("POST", "/api/admin/v1/opendata/statistics", ADMIN),
     ("POST", "/api/admin/v1/organizations", ADMIN),
     ("GET", "/api/admin/v1/organizations", ADMIN),
     (
