@@ -46,10 +46,10 @@ async fn release(
     ops::opendata_stats::release_month(&cx, Period::parse(month).unwrap(), &mut || 0.5).await
 }
 
-fn outcome<'a>(
-    results: &'a [ops::opendata_stats::StatOutcome],
+fn outcome(
+    results: &[ops::opendata_stats::StatOutcome],
     kind: opendata::stats::StatKind,
-) -> &'a ops::opendata_stats::StatOutcome {
+) -> &ops::opendata_stats::StatOutcome {
     results
         .iter()
         .find(|o| o.organization == ORG && o.kind == kind)

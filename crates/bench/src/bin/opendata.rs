@@ -485,7 +485,7 @@ async fn measure(cli: &Cli, db: &FreshDb) -> anyhow::Result<()> {
         &mut conn,
         Method::POST,
         &format!("/api/opendata/v1/datasets/{dataset_id}/publish"),
-        &[key.clone()],
+        std::slice::from_ref(&key),
         Bytes::new(),
     )
     .await?;
