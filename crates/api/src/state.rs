@@ -67,6 +67,9 @@ impl std::fmt::Debug for ApiSettings {
     }
 }
 
+/// The longest a scheduled pull's download may take.
+pub const PULL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
 /// Shared state of the HTTP adapter.
 #[derive(Clone)]
 pub struct AppState {
@@ -106,6 +109,10 @@ pub struct AppState {
     pub od_view: Arc<crate::opendata::view::OdView>,
     /// The installation's secret for visitor keys, read once.
     pub od_salt: Arc<std::sync::OnceLock<String>>,
+    /// Fetches the URLs of scheduled pulls (the outbound policy of URLs enti choose).
+    pub od_fetcher: Arc<dyn ::opendata::ports::UrlFetcher>,
+    /// Wakes the pull loop when a pull was created.
+    pub od_pull_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -176,6 +183,14 @@ impl AppState {
             opendata,
             od_view: Arc::default(),
             od_salt: Arc::default(),
+            od_fetcher: Arc::new(crate::opendata::pulls::OdFetcher(
+                notify::HttpClient::with_timeouts(
+                    notify::http::CONNECT_TIMEOUT,
+                    PULL_TIMEOUT,
+                    settings.outbound.clone(),
+                ),
+            )),
+            od_pull_wake: Arc::default(),
             settings: Arc::new(settings),
             intake,
             metrics,

@@ -41,6 +41,9 @@ const UNDOCUMENTED: &[(&str, &str, &str)] = &[
     ),
     ("GET", "/api/opendata/v1/resources/{id}/rows", OPENDATA),
     ("GET", "/api/opendata/v1/resources/{id}/download", OPENDATA),
+    ("POST", "/api/opendata/v1/datasets/{id}/pulls", OPENDATA),
+    ("GET", "/api/opendata/v1/datasets/{id}/pulls", OPENDATA),
+    ("DELETE", "/api/opendata/v1/pulls/{id}", OPENDATA),
     ("GET", "/api/3/action/{name}", OPENDATA),
     ("POST", "/api/3/action/{name}", OPENDATA),
     ("GET", "/catalog.ttl", OPENDATA),
@@ -127,6 +130,7 @@ const UNDOCUMENTED: &[(&str, &str, &str)] = &[
     // The operator's admin API (admin bearer token), described in docs/, not in the document
     // published for enti.
     ("POST", "/api/admin/v1/opendata/statistics", ADMIN),
+    ("POST", "/api/admin/v1/opendata/pulls/run", ADMIN),
     ("POST", "/api/admin/v1/organizations", ADMIN),
     ("GET", "/api/admin/v1/organizations", ADMIN),
     (

@@ -92,6 +92,99 @@ impl HttpClient {
     }
 }
 
+/// What [`HttpClient::download`] brought.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downloaded {
+    pub bytes: u64,
+    /// The answer's media type: the essence of `Content-Type`, lower case.
+    pub media_type: Option<String>,
+}
+
+impl HttpClient {
+    /// GETs `url` into the file at `into` (created or truncated), at most `max_bytes`; the
+    /// client's whole-request timeout bounds the download. Redirects are not followed (the
+    /// error names the status: give the final URL). Errors name the origin and what failed,
+    /// never the path or query.
+    pub async fn download(
+        &self,
+        url: &str,
+        max_bytes: u64,
+        into: &std::path::Path,
+    ) -> Result<Downloaded, String> {
+        let uri: Uri = url.parse().map_err(|_| "invalid URL".to_owned())?;
+        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+            return Err("URL must be absolute http or https".to_owned());
+        }
+        let origin = origin(&uri);
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(uri)
+            .header(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE))
+            .body(Full::new(Bytes::new()))
+            .map_err(|_| "invalid request".to_owned())?;
+        let work = async {
+            let response = self.client.request(request).await.map_err(|e| {
+                if let Some(refused) = refusal(&e) {
+                    format!("HTTP destination not allowed ({origin}): {refused}")
+                } else if e.is_connect() {
+                    format!("HTTP connection failed ({origin})")
+                } else {
+                    format!("HTTP exchange failed ({origin})")
+                }
+            })?;
+            let status = response.status();
+            if !status.is_success() {
+                return Err(format!(
+                    "HTTP {} from {origin}{}",
+                    status.as_u16(),
+                    if status.is_redirection() {
+                        ": redirects are not followed, give the final URL"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            let media_type = response
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(';').next())
+                .map(|v| v.trim().to_ascii_lowercase())
+                .filter(|v| !v.is_empty());
+            let mut file = tokio::fs::File::create(into)
+                .await
+                .map_err(|e| format!("cannot write the download: {e}"))?;
+            let mut body = response.into_body();
+            let mut bytes = 0u64;
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|_| format!("HTTP body interrupted ({origin})"))?;
+                if let Ok(data) = frame.into_data() {
+                    bytes += data.len() as u64;
+                    if bytes > max_bytes {
+                        return Err(format!(
+                            "the file from {origin} is larger than the {max_bytes} bytes allowed"
+                        ));
+                    }
+                    tokio::io::AsyncWriteExt::write_all(&mut file, &data)
+                        .await
+                        .map_err(|e| format!("cannot write the download: {e}"))?;
+                }
+            }
+            tokio::io::AsyncWriteExt::flush(&mut file)
+                .await
+                .map_err(|e| format!("cannot write the download: {e}"))?;
+            Ok(Downloaded { bytes, media_type })
+        };
+        match tokio::time::timeout(self.request_timeout, work).await {
+            Err(_) => Err(format!(
+                "HTTP timeout after {} s ({origin})",
+                self.request_timeout.as_secs_f32()
+            )),
+            Ok(result) => result,
+        }
+    }
+}
+
 /// What went wrong before an HTTP status was received.
 enum Failure {
     /// The policy refused every address of the destination: nothing was sent.

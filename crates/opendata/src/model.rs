@@ -177,6 +177,38 @@ pub enum InputFormat {
     Ods,
 }
 
+impl InputFormat {
+    pub const ALL: [Self; 5] = [Self::Csv, Self::Json, Self::GeoJson, Self::Xlsx, Self::Ods];
+
+    /// The EU file-type code (`CSV`, `JSON`, `GEOJSON`, `XLSX`, `ODS`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Csv => "CSV",
+            Self::Json => "JSON",
+            Self::GeoJson => "GEOJSON",
+            Self::Xlsx => "XLSX",
+            Self::Ods => "ODS",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.code() == code)
+    }
+
+    /// The format a media type (its essence, lower case, no parameters) names, if it is one
+    /// the reader takes.
+    pub fn from_media_type(essence: &str) -> Option<Self> {
+        Some(match essence {
+            "text/csv" | "application/csv" | "text/plain" => Self::Csv,
+            "application/json" => Self::Json,
+            "application/geo+json" | "application/vnd.geo+json" => Self::GeoJson,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => Self::Xlsx,
+            "application/vnd.oasis.opendocument.spreadsheet" => Self::Ods,
+            _ => return None,
+        })
+    }
+}
+
 /// A problem found while reading a table, naming where.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct QualityIssue {

@@ -13,7 +13,7 @@ use kernel::ports::{AuditLog, Health, Organizations, StoreResult};
 use kernel::values::OrganizationFiscalCode;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Cell, Dataset, FieldType, Resource, TableSchema};
+use crate::model::{Cell, Dataset, FieldType, InputFormat, Resource, TableSchema};
 use crate::stats::{Period, Policy, StatKind, StatRelease};
 
 /// A role in an organization's open data (CKAN's member / editor / admin).
@@ -264,7 +264,8 @@ pub struct ServiceCount {
 /// are kept.
 #[async_trait::async_trait]
 pub trait PlatformStatistics: Send + Sync + 'static {
-    /// Every service of `organization`, with its PROCESSED messages created in `[from, to)`:
+    /// Every service of `organization` created before `to`, with its PROCESSED messages
+    /// created in `[from, to)`:
     /// per citizen, only the `cap` earliest of the month across the ente's services count.
     async fn message_counts(
         &self,
@@ -273,8 +274,8 @@ pub trait PlatformStatistics: Send + Sync + 'static {
         to: DateTime<Utc>,
         cap: u32,
     ) -> StoreResult<Vec<ServiceCount>>;
-    /// Every taxonomy category of `organization`'s debt positions (each option's first
-    /// transfer), with the applied receipts received in `[from, to)` for an option of that
+    /// Every taxonomy category of `organization`'s debt positions inserted before `to` (each
+    /// option's first transfer), with the applied receipts received in `[from, to)` for an option of that
     /// category: per payer (the citizen, else the receipt), only the `cap` earliest count.
     async fn payment_counts(
         &self,
@@ -303,10 +304,82 @@ pub trait PlatformStatistics: Send + Sync + 'static {
     async fn mark_stat_release_loaded(&self, dataset_id: &str, period: Period) -> StoreResult<()>;
 }
 
+/// A resource kept up to date from a URL: fetched every `every_hours`, loaded as a new version
+/// when the content changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pull {
+    pub id: String,
+    pub dataset_id: String,
+    /// The resource it loads into, once the first fetch loaded.
+    pub resource_id: Option<String>,
+    /// The new resource's name.
+    pub name: String,
+    pub url: String,
+    /// The format to read; `None`: from the answer's `Content-Type`.
+    pub format: Option<InputFormat>,
+    pub every_hours: u32,
+    pub next_at: DateTime<Utc>,
+    pub last_at: Option<DateTime<Utc>>,
+    /// `loaded`, `unchanged`, `blocked` (personal data to resolve) or `failed`.
+    pub last_status: Option<String>,
+    pub last_error: Option<String>,
+    /// SHA-256 of the last content fetched, to skip an unchanged file.
+    #[serde(skip)]
+    pub last_sha256: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Scheduled pulls of resources from URLs.
+#[async_trait::async_trait]
+pub trait OpenDataPulls: Send + Sync + 'static {
+    async fn create_pull(&self, pull: &Pull, audit: &NewAuditEntry) -> StoreResult<()>;
+    async fn get_pull(&self, id: &str) -> StoreResult<Option<Pull>>;
+    async fn pulls_of(&self, dataset_id: &str) -> StoreResult<Vec<Pull>>;
+    /// Removes a pull (its resource stays). Whether it existed.
+    async fn delete_pull(&self, id: &str, audit: &NewAuditEntry) -> StoreResult<bool>;
+    /// Pulls due at `now`, soonest first.
+    async fn due_pulls(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Pull>>;
+    /// Takes a due pull for a run: moves its `next_at` from `seen` to `until` (a lease) only if
+    /// nobody else did. Whether this caller got it.
+    async fn claim_pull(
+        &self,
+        id: &str,
+        seen: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Stores a run's outcome (resource, last_*, next_at).
+    async fn save_pull_run(&self, pull: &Pull) -> StoreResult<()>;
+}
+
+/// What a fetch brought.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub bytes: u64,
+    /// The answer's media type (essence, lower case), if it gave one.
+    pub media_type: Option<String>,
+}
+
+/// Fetches a URL an editor chose into a file, at most `max_bytes`, only to destinations the
+/// installation's outbound policy allows. The error says what failed (host, status), never
+/// the URL's path or query.
+#[async_trait::async_trait]
+pub trait UrlFetcher: Send + Sync + 'static {
+    async fn fetch(
+        &self,
+        url: &str,
+        max_bytes: u64,
+        into: &std::path::Path,
+    ) -> Result<Fetched, String>;
+}
+
 /// Every port the open-data domain uses.
-pub trait OpenDataStore: Health + Organizations + AuditLog + OpenData + PlatformStatistics {}
+pub trait OpenDataStore:
+    Health + Organizations + AuditLog + OpenData + PlatformStatistics + OpenDataPulls
+{
+}
 
 impl<T> OpenDataStore for T where
-    T: Health + Organizations + AuditLog + OpenData + PlatformStatistics
+    T: Health + Organizations + AuditLog + OpenData + PlatformStatistics + OpenDataPulls
 {
 }

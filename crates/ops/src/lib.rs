@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod node;
 pub mod notice_archives;
 pub mod opendata;
+pub mod opendata_pull;
 pub mod opendata_stats;
 pub mod organizations;
 pub mod payments;

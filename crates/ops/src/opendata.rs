@@ -228,7 +228,7 @@ pub async fn dataset_for(
     Ok((d, resources))
 }
 
-async fn editable(cx: &OdContext<'_>, actor: &Delegate, id: &str) -> Result<Dataset> {
+pub(crate) async fn editable(cx: &OdContext<'_>, actor: &Delegate, id: &str) -> Result<Dataset> {
     let (d, _) = dataset_for(cx, Some(actor), id).await?;
     require(cx, actor, &d.publisher.organization, Role::Editor).await?;
     Ok(d)
@@ -338,16 +338,6 @@ pub struct Upload<'a> {
     pub format: InputFormat,
     pub media_type: String,
     pub mode: LoadMode,
-}
-
-fn format_code(f: InputFormat) -> &'static str {
-    match f {
-        InputFormat::Csv => "CSV",
-        InputFormat::Json => "JSON",
-        InputFormat::GeoJson => "GEOJSON",
-        InputFormat::Xlsx => "XLSX",
-        InputFormat::Ods => "ODS",
-    }
 }
 
 /// The plan of a load: every column of the analysis, except those an earlier resolution
@@ -528,7 +518,7 @@ pub(crate) async fn load_into(
         id: id.clone(),
         dataset_id: d.id.clone(),
         name,
-        format: opendata::vocab::file_type(format_code(upload.format))
+        format: opendata::vocab::file_type(upload.format.code())
             .ok_or_else(|| Error::Internal("file type vocabulary lacks an upload format".into()))?,
         media_type: upload.media_type,
         byte_size: upload.byte_size,

@@ -36,7 +36,7 @@ pub struct StatOutcome {
     pub dataset_id: Option<String>,
     /// `released` (drawn now and published), `already-released` (drawn by an earlier run;
     /// published again if it was not yet), `budget-exhausted`, `nothing-to-count` (the ente
-    /// has no service or no debt position), `blocked` (the CSV has a personal-data finding
+    /// had no service or no debt position by the month's end, or joined after it), `blocked` (the CSV has a personal-data finding
     /// an editor must resolve).
     pub status: &'static str,
     pub cells: usize,
@@ -223,7 +223,9 @@ async fn release_one(
         epsilon_spent: 0.0,
         budget: policy.budget,
     };
-    if cells.is_empty() && existing.is_none() {
+    // A month that ended before the ente joined has nothing of it (and the ente's join date
+    // is public, so skipping says nothing about anyone).
+    if org.created_at >= period.bounds().1 || (cells.is_empty() && existing.is_none()) {
         return Ok(outcome);
     }
     let mut series = match existing {

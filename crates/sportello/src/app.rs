@@ -308,6 +308,10 @@ pub async fn start_with_clock(
         shutdown_rx.clone(),
     ));
 
+    workers.push(tokio::spawn(crate::pulls::run(
+        state.clone(),
+        shutdown_rx.clone(),
+    )));
     if let Some(every) = config.opendata_statistics_every {
         workers.push(tokio::spawn(crate::statistics::run(
             state.clone(),

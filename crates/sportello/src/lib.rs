@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod node_fetch;
 pub mod private_files;
+mod pulls;
 pub mod reconciler;
 pub mod simulate;
 mod statistics;

@@ -191,7 +191,7 @@ async fn serve_refuses_an_unmigrated_postgres_database_and_migrates_sqlite_itsel
             assert_eq!(migrated.code, 0, "{}", migrated.stderr);
             assert!(
                 migrated.stdout.contains(
-                    "applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]"
+                    "applied migrations [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]"
                 ),
                 "{}",
                 migrated.stdout

@@ -93,6 +93,11 @@ pub const MIGRATIONS_SQLITE: &[(i64, &str, &str)] = &[
         "opendata_statistics",
         include_str!("../migrations/sqlite/0017_opendata_statistics.sql"),
     ),
+    (
+        18,
+        "opendata_pulls",
+        include_str!("../migrations/sqlite/0018_opendata_pulls.sql"),
+    ),
 ];
 
 /// `(version, name, sql)` for PostgreSQL.
@@ -181,6 +186,11 @@ pub const MIGRATIONS_POSTGRES: &[(i64, &str, &str)] = &[
         17,
         "opendata_statistics",
         include_str!("../migrations/postgres/0017_opendata_statistics.sql"),
+    ),
+    (
+        18,
+        "opendata_pulls",
+        include_str!("../migrations/postgres/0018_opendata_pulls.sql"),
     ),
 ];
 

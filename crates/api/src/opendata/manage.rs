@@ -176,25 +176,16 @@ fn input_format(headers: &HeaderMap) -> ApiResult<(InputFormat, String)> {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    let format = match essence.as_str() {
-        "text/csv" | "application/csv" | "text/plain" => InputFormat::Csv,
-        "application/json" => InputFormat::Json,
-        "application/geo+json" | "application/vnd.geo+json" => InputFormat::GeoJson,
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => InputFormat::Xlsx,
-        "application/vnd.oasis.opendocument.spreadsheet" => InputFormat::Ods,
-        _ => {
-            return Err(ApiError::Unprocessable {
-                title: "Unsupported media type",
-                detail: format!(
-                    "Content-Type \"{}\" is not a table this API loads: send text/csv, \
-                     application/json, application/geo+json, an XLSX \
-                     (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet) or an \
-                     ODS (application/vnd.oasis.opendocument.spreadsheet) workbook.",
-                    essence.chars().take(80).collect::<String>()
-                ),
-            });
-        }
-    };
+    let format = InputFormat::from_media_type(&essence).ok_or_else(|| ApiError::Unprocessable {
+        title: "Unsupported media type",
+        detail: format!(
+            "Content-Type \"{}\" is not a table this API loads: send text/csv, \
+             application/json, application/geo+json, an XLSX \
+             (application/vnd.openxmlformats-officedocument.spreadsheetml.sheet) or an \
+             ODS (application/vnd.oasis.opendocument.spreadsheet) workbook.",
+            essence.chars().take(80).collect::<String>()
+        ),
+    })?;
     Ok((format, essence))
 }
 

@@ -2,13 +2,14 @@
 //! resource uploads, personal-data resolutions, publication, roles; authenticated by a
 //! delegate's manage key), the public reads (per-resource REST query and downloads, the CKAN
 //! action subset at `/api/3/action/…`, the DCAT-AP_IT catalogue at `/catalog.ttl|rdf|jsonld`,
-//! SPARQL at `/sparql`, landing pages at `/dataset/{id}`), and the operator's release of the
-//! monthly private statistics (`stats`). See docs/OPENDATA.md.
+//! SPARQL at `/sparql`, landing pages at `/dataset/{id}`), the operator's release of the
+//! monthly private statistics (`stats`), and scheduled pulls of resources from URLs (`pulls`). See docs/OPENDATA.md.
 
 pub mod auth;
 pub mod catalog;
 pub mod ckan;
 pub mod manage;
+pub mod pulls;
 pub mod rows;
 pub mod stats;
 pub mod usage;
@@ -63,4 +64,8 @@ pub fn routes() -> Routes {
         .post("/sparql", catalog::sparql_post)
         .get("/dataset/{id}", catalog::landing)
         .post("/api/admin/v1/opendata/statistics", stats::release)
+        .post("/api/opendata/v1/datasets/{id}/pulls", pulls::create)
+        .get("/api/opendata/v1/datasets/{id}/pulls", pulls::list)
+        .delete("/api/opendata/v1/pulls/{id}", pulls::delete)
+        .post("/api/admin/v1/opendata/pulls/run", pulls::run)
 }

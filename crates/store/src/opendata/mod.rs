@@ -1,10 +1,12 @@
 //! The open-data domain's port [`opendata::ports::OpenData`]: datasets and resources
 //! (`datasets`), the per-version tables of resources' rows (`datastore`), roles and use
-//! counters (`members`), and the monthly statistics' counts, series and releases (`stats`).
+//! counters (`members`), the monthly statistics' counts, series and releases (`stats`), and scheduled pulls from URLs
+//! (`pulls`).
 
 mod datasets;
 mod datastore;
 mod members;
+mod pulls;
 mod stats;
 
 use crate::prelude::*;

@@ -62,9 +62,10 @@ impl PlatformStatistics for SqlStore {
         }
         let services = sqlx::query(
             "SELECT id, name, metadata FROM services WHERE organization_fiscal_code = $1 \
-             ORDER BY id",
+             AND created_at < $2 ORDER BY id",
         )
         .bind(organization.as_str().to_owned())
+        .bind(ms(&to))
         .fetch_all(&self.read)
         .await
         .map_err(backend)?;
@@ -93,11 +94,14 @@ impl PlatformStatistics for SqlStore {
     ) -> StoreResult<Vec<(String, u64)>> {
         let org = organization.as_str().to_owned();
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-        let positions = sqlx::query("SELECT doc FROM payment_positions WHERE organization = $1")
-            .bind(org.clone())
-            .fetch_all(&self.read)
-            .await
-            .map_err(backend)?;
+        let positions = sqlx::query(
+            "SELECT doc FROM payment_positions WHERE organization = $1 AND inserted_ms < $2",
+        )
+        .bind(org.clone())
+        .bind(ms(&to))
+        .fetch_all(&self.read)
+        .await
+        .map_err(backend)?;
         for row in &positions {
             if let Some(p) = position_doc(row)? {
                 for o in &p.options {

@@ -113,7 +113,9 @@ impl Db {
         };
         assert_eq!(
             db.store.migrate().await.unwrap(),
-            vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]
+            vec![
+                1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18
+            ]
         );
         assert!(
             db.store.migrate().await.unwrap().is_empty(),
