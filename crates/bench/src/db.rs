@@ -103,6 +103,29 @@ impl FreshDb {
     pub async fn drop_schema(self) -> anyhow::Result<()> {
         if let Some((pg_url, schema)) = &self.schema {
             let mut conn = PgConnection::connect(pg_url).await?;
+            // One DROP of a schema with tens of thousands of tables (the open-data bench's)
+            // needs more locks than max_locks_per_transaction allows: drop the tables in
+            // batches first.
+            loop {
+                let tables: Vec<(String,)> = sqlx::query_as(
+                    "SELECT tablename::text FROM pg_tables WHERE schemaname = $1 LIMIT 500",
+                )
+                .bind(schema.clone())
+                .fetch_all(&mut conn)
+                .await?;
+                if tables.is_empty() {
+                    break;
+                }
+                let list = tables
+                    .iter()
+                    .map(|(t,)| format!("{schema}.\"{t}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                sqlx::query(&format!("DROP TABLE IF EXISTS {list} CASCADE"))
+                    .execute(&mut conn)
+                    .await
+                    .with_context(|| format!("cannot drop the tables of schema {schema}"))?;
+            }
             sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
                 .execute(&mut conn)
                 .await

@@ -402,6 +402,8 @@ fn parse_date(t: &str) -> Option<NaiveDate> {
 /// Per-column counts of the inference.
 #[derive(Debug, Clone, Default)]
 struct Infer {
+    /// Numbers as a program writes them (see [`Rows::canonical_numbers`]).
+    canonical: bool,
     non_empty: u64,
     empty: u64,
     int: u64,
@@ -420,8 +422,8 @@ impl Infer {
             return;
         }
         self.non_empty += 1;
-        let int = parse_int(t).is_some();
-        let it = int || parse_number(t, ',').is_some();
+        let int = parse_int(t).is_some() && !(self.canonical && t.contains(['.', ','].as_slice()));
+        let it = !self.canonical && (int || parse_number(t, ',').is_some());
         let en = int || parse_number(t, '.').is_some();
         let b = parse_bool(t).is_some();
         let d = parse_date(t).is_some();
@@ -537,6 +539,11 @@ pub trait Rows {
     fn drain_notes(&mut self) -> Vec<QualityIssue> {
         Vec::new()
     }
+    /// Whether numbers arrive as written by a program (`1234.5`: JSON), never with Italian
+    /// separators, so `1.234` is one point two three four, not 1234.
+    fn canonical_numbers(&self) -> bool {
+        false
+    }
 }
 
 struct CsvRows<R: Read> {
@@ -546,7 +553,13 @@ struct CsvRows<R: Read> {
     delimiter: u8,
     raw_header: Vec<String>,
     repairs: u64,
+    /// Empty lines the CSV parser stepped over (it skips them, and does not count them in
+    /// its line numbers), reported as `blank-row`.
+    notes: Vec<QualityIssue>,
 }
+
+/// Empty lines beyond this many in one file are counted in one note, not one each.
+const MAX_BLANK_NOTES: usize = 100;
 
 /// The column names a header gives (blank ones named, duplicates numbered), as the CSV reader
 /// makes them.
@@ -636,13 +649,14 @@ impl<R: Read> CsvRows<R> {
             delimiter,
             raw_header: raw,
             repairs,
+            notes: Vec::new(),
         })
     }
 }
 
 impl<R: Read> Rows for CsvRows<R> {
     fn next_row(&mut self, cells: &mut Vec<String>) -> Result<Option<u64>, IngestError> {
-        let line = self.reader.position().line() + 1;
+        let line = self.reader.position().line();
         match self.reader.read_byte_record(&mut self.record) {
             Ok(false) => Ok(None),
             Ok(true) => {
@@ -650,7 +664,31 @@ impl<R: Read> Rows for CsvRows<R> {
                 for f in self.record.iter() {
                     cells.push(self.encoding.decode(f, &mut self.repairs).into_owned());
                 }
-                Ok(Some(self.record.position().map_or(line, |p| p.line())))
+                // The parser skips empty lines and reports the record where they began; its
+                // line after the record is right, so the record's own first line is that less
+                // the lines the record spans (one, plus its quoted line breaks).
+                let inner = self
+                    .record
+                    .iter()
+                    .map(|f| f.iter().filter(|b| **b == b'\n').count() as u64)
+                    .sum::<u64>();
+                let at = self
+                    .reader
+                    .position()
+                    .line()
+                    .saturating_sub(1 + inner)
+                    .max(line);
+                for empty in line..at {
+                    if self.notes.len() < MAX_BLANK_NOTES {
+                        self.notes.push(QualityIssue {
+                            kind: "blank-row".into(),
+                            row: Some(empty),
+                            column: None,
+                            message: "the row is empty and was skipped".into(),
+                        });
+                    }
+                }
+                Ok(Some(at))
             }
             Err(e) => Err(err(
                 "source-error",
@@ -675,6 +713,112 @@ impl<R: Read> Rows for CsvRows<R> {
     fn repairs(&self) -> u64 {
         self.repairs
     }
+
+    fn drain_notes(&mut self) -> Vec<QualityIssue> {
+        std::mem::take(&mut self.notes)
+    }
+}
+
+/// JSON objects read with their keys in the order written (serde_json's map sorts them).
+mod json_order {
+    use std::fmt;
+
+    use serde::Deserialize;
+    use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    /// An object's members in order.
+    pub struct Object(pub Vec<(String, serde_json::Value)>);
+
+    struct ObjectVisitor;
+
+    impl<'de> Visitor<'de> for ObjectVisitor {
+        type Value = Object;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Object, A::Error> {
+            let mut out = Vec::new();
+            while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
+                match out
+                    .iter_mut()
+                    .find(|(seen, _): &&mut (String, _)| *seen == k)
+                {
+                    // A repeated key: the last one counts, as serde_json's map does.
+                    Some(slot) => slot.1 = v,
+                    None => out.push((k, v)),
+                }
+            }
+            Ok(Object(out))
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Object {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_map(ObjectVisitor)
+        }
+    }
+
+    /// An array item: an object, or anything else (refused by the caller with its position).
+    pub enum Item {
+        Object(Vec<(String, serde_json::Value)>),
+        Other,
+    }
+
+    struct ItemVisitor;
+
+    impl<'de> Visitor<'de> for ItemVisitor {
+        type Value = Item;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Item, A::Error> {
+            Ok(Item::Object(ObjectVisitor.visit_map(map)?.0))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Item, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(Item::Other)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Item, E> {
+            Ok(Item::Other)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Item, E> {
+            Ok(Item::Other)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Item, E> {
+            Ok(Item::Other)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Item, E> {
+            Ok(Item::Other)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Item, E> {
+            Ok(Item::Other)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Item, E> {
+            Ok(Item::Other)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Item {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(ItemVisitor)
+        }
+    }
+
+    /// A GeoJSON FeatureCollection: what the reader needs of it.
+    #[derive(Deserialize)]
+    pub struct Collection {
+        #[serde(rename = "type")]
+        pub kind: Option<String>,
+        #[serde(default)]
+        pub features: Vec<Feature>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Feature {
+        pub properties: Option<Object>,
+        #[serde(default)]
+        pub geometry: serde_json::Value,
+    }
 }
 
 struct JsonRows {
@@ -698,7 +842,7 @@ impl JsonRows {
                 format!("JSON uploads are read whole: at most {MAX_JSON_BYTES} bytes"),
             ));
         }
-        let v: serde_json::Value = serde_json::from_slice(&buf).map_err(|e| {
+        let syntax = |e: serde_json::Error| {
             err(
                 "json-syntax",
                 Some(e.line() as u64),
@@ -709,79 +853,90 @@ impl JsonRows {
                     e.column()
                 ),
             )
-        })?;
-        let items: Vec<serde_json::Map<String, serde_json::Value>> = if geo {
-            let feats = v
-                .get("features")
-                .and_then(|f| f.as_array())
-                .filter(|_| v.get("type").and_then(|t| t.as_str()) == Some("FeatureCollection"))
-                .ok_or_else(|| {
+        };
+        // Objects keep their keys in the order written, so columns come in first-seen order.
+        let items: Vec<Vec<(String, serde_json::Value)>> = if geo {
+            let collection: json_order::Collection = serde_json::from_slice(&buf).map_err(|e| {
+                if e.is_data() {
                     err(
                         "not-a-table",
+                        Some(e.line() as u64),
                         None,
-                        None,
-                        "a GeoJSON FeatureCollection is expected",
+                        format!("a GeoJSON FeatureCollection is expected: {e}"),
                     )
-                })?;
-            feats
-                .iter()
+                } else {
+                    syntax(e)
+                }
+            })?;
+            if collection.kind.as_deref() != Some("FeatureCollection") {
+                return Err(err(
+                    "not-a-table",
+                    None,
+                    None,
+                    "a GeoJSON FeatureCollection is expected",
+                ));
+            }
+            collection
+                .features
+                .into_iter()
                 .map(|f| {
-                    let mut m = f
-                        .get("properties")
-                        .and_then(|p| p.as_object())
-                        .cloned()
-                        .unwrap_or_default();
-                    m.insert(
-                        "geometry".into(),
-                        f.get("geometry")
-                            .cloned()
-                            .unwrap_or(serde_json::Value::Null),
-                    );
+                    let mut m = f.properties.map(|p| p.0).unwrap_or_default();
+                    m.retain(|(k, _)| k != "geometry");
+                    m.push(("geometry".into(), f.geometry));
                     m
                 })
                 .collect()
         } else {
-            let arr = v.as_array().ok_or_else(|| {
-                err(
-                    "not-a-table",
-                    None,
-                    None,
-                    "a JSON array of objects is expected",
-                )
-            })?;
-            arr.iter()
+            let list: Vec<json_order::Item> = match serde_json::from_slice(&buf) {
+                Ok(list) => list,
+                Err(e) if e.is_data() => {
+                    return Err(err(
+                        "not-a-table",
+                        None,
+                        None,
+                        "a JSON array of objects is expected",
+                    ));
+                }
+                Err(e) => return Err(syntax(e)),
+            };
+            list.into_iter()
                 .enumerate()
-                .map(|(i, x)| {
-                    x.as_object().cloned().ok_or_else(|| {
-                        err(
-                            "not-a-table",
-                            Some(i as u64 + 1),
-                            None,
-                            format!("item {} is not an object", i + 1),
-                        )
-                    })
+                .map(|(i, x)| match x {
+                    json_order::Item::Object(m) => Ok(m),
+                    json_order::Item::Other => Err(err(
+                        "not-a-table",
+                        Some(i as u64 + 1),
+                        None,
+                        format!("item {} is not an object", i + 1),
+                    )),
                 })
                 .collect::<Result<_, _>>()?
         };
         let mut header: Vec<String> = Vec::new();
+        let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for m in &items {
-            for k in m.keys() {
-                if !header.contains(k) {
+            for (k, _) in m {
+                if !index.contains_key(k) {
+                    index.insert(k.clone(), header.len());
                     header.push(k.clone());
                 }
             }
         }
         let rows: Vec<Vec<String>> = items
-            .iter()
+            .into_iter()
             .map(|m| {
-                header
-                    .iter()
-                    .map(|k| match m.get(k) {
-                        None | Some(serde_json::Value::Null) => String::new(),
-                        Some(serde_json::Value::String(s)) => s.clone(),
-                        Some(other) => other.to_string(),
-                    })
-                    .collect()
+                let mut cells = vec![String::new(); header.len()];
+                for (k, v) in m {
+                    let text = match v {
+                        serde_json::Value::Null => String::new(),
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    if let Some(&i) = index.get(&k) {
+                        cells[i] = text;
+                    }
+                }
+                cells
             })
             .collect();
         Ok(Self {
@@ -811,6 +966,9 @@ impl Rows for JsonRows {
     }
     fn repairs(&self) -> u64 {
         0
+    }
+    fn canonical_numbers(&self) -> bool {
+        true
     }
 }
 
@@ -875,7 +1033,13 @@ pub fn analyze<R: Read + 'static>(input: R, opts: &Options) -> Result<Analysis, 
             ));
         }
     }
-    let mut infer = vec![Infer::default(); width];
+    let mut infer = vec![
+        Infer {
+            canonical: rows.canonical_numbers(),
+            ..Infer::default()
+        };
+        width
+    ];
     let mut screens: Vec<ColumnScreen> = names.iter().map(|n| ColumnScreen::new(n)).collect();
     let key_idx: Vec<usize> = opts
         .primary_key
@@ -1253,6 +1417,88 @@ mod tests {
         .unwrap();
         assert_eq!(a.quality.row_count, 1);
         assert!(a.schema.fields.iter().any(|f| f.name == "geometry"));
+    }
+
+    fn json(src: &str) -> Analysis {
+        analyze(
+            std::io::Cursor::new(src.as_bytes().to_vec()),
+            &Options {
+                format: InputFormat::Json,
+                ..Options::default()
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn empty_csv_lines_are_reported_and_later_rows_keep_their_numbers() {
+        let a = analyze(
+            std::io::Cursor::new(b"id,v\n1,a\n\n\n1,b\n".to_vec()),
+            &Options {
+                primary_key: vec!["id".into()],
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        let at: Vec<(&str, Option<u64>)> = a
+            .quality
+            .issues
+            .iter()
+            .map(|i| (i.kind.as_str(), i.row))
+            .collect();
+        assert!(at.contains(&("blank-row", Some(3))), "{at:?}");
+        assert!(at.contains(&("blank-row", Some(4))), "{at:?}");
+        // The repeated key is on line 5 of the file.
+        assert!(at.contains(&("unique-error", Some(5))), "{at:?}");
+        assert_eq!(a.quality.row_count, 2);
+    }
+
+    #[test]
+    fn json_columns_come_in_first_seen_order() {
+        let a = json(r#"[{"zeta": 1, "alfa": "x"}, {"alfa": "y", "mezzo": true, "zeta": 2}]"#);
+        let names: Vec<&str> = a.schema.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["zeta", "alfa", "mezzo"]);
+        assert_eq!(a.quality.row_count, 2);
+    }
+
+    #[test]
+    fn json_numbers_are_never_read_with_italian_separators() {
+        // As CSV text in an Italian-style column 1.234 would be 1234; a JSON number is 1.234.
+        let a = json(r#"[{"v": 1.234, "n": 7}, {"v": 5.678, "n": 1234}]"#);
+        assert_eq!(a.schema.fields[0].field_type, FieldType::Number);
+        assert_eq!(a.schema.fields[0].decimal_char, Some('.'));
+        assert_eq!(a.schema.fields[1].field_type, FieldType::Integer);
+        let mut got = Vec::new();
+        load(
+            std::io::Cursor::new(br#"[{"v": 1.234, "n": 7}, {"v": 5.678, "n": 1234}]"#.to_vec()),
+            &Options {
+                format: InputFormat::Json,
+                ..Options::default()
+            },
+            &Plan::all(&a.schema),
+            |_, cells: &[Cell]| {
+                got.push(cells.to_vec());
+                Ok::<(), ()>(())
+            },
+        )
+        .unwrap();
+        assert_eq!(got[0], [Cell::Number(1.234), Cell::Integer(7)]);
+        assert_eq!(got[1], [Cell::Number(5.678), Cell::Integer(1234)]);
+    }
+
+    #[test]
+    fn json_that_is_not_an_array_of_objects_is_not_a_table() {
+        for (src, row) in [(r#"{"a": 1}"#, None), (r#"[{"a": 1}, 3]"#, Some(2))] {
+            let e = analyze(
+                std::io::Cursor::new(src.as_bytes().to_vec()),
+                &Options {
+                    format: InputFormat::Json,
+                    ..Options::default()
+                },
+            )
+            .unwrap_err();
+            assert_eq!((e.kind.as_str(), e.row), ("not-a-table", row), "{src}");
+        }
     }
 
     #[test]

@@ -159,7 +159,10 @@ pub(super) async fn index_table(
             .map_err(backend)?;
     }
     if s.backend == Backend::Postgres {
-        sqlx::query(&format!("ANALYZE {name}"))
+        // VACUUM sets the visibility map of the freshly written table, so a filtered count
+        // is an index-only scan instead of a visit to every matching heap page (p99 27 ms
+        // before, on 10,000 matches of 1,000,000 rows); ANALYZE gives the planner its figures.
+        sqlx::query(&format!("VACUUM (ANALYZE) {name}"))
             .execute(&s.write)
             .await
             .map_err(backend)?;
