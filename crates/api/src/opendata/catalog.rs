@@ -22,32 +22,37 @@ pub const PER_PAGE: u64 = 100;
 
 /// The catalogue's own description: per organization its Agent, else the installation's
 /// first organization as publisher.
-pub async fn catalog_info(
+/// The installation's publisher: its first organization (read once per snapshot).
+pub async fn installation_publisher(state: &AppState) -> ApiResult<Option<Agent>> {
+    let orgs = state.opendata.list_organizations().await?;
+    Ok(orgs
+        .into_iter()
+        .min_by_key(|o| o.created_at)
+        .map(|o| Agent {
+            identifier: o
+                .ipa_code
+                .clone()
+                .unwrap_or_else(|| o.fiscal_code.as_str().to_owned()),
+            name: o.name.clone(),
+            organization: o.fiscal_code,
+        }))
+}
+
+/// The catalogue's own description: one organization's, or the installation's (`installation`,
+/// from [`installation_publisher`]).
+pub fn catalog_info(
     state: &AppState,
     organization: Option<&Agent>,
+    installation: Option<&Agent>,
     datasets: &[(Dataset, Vec<Resource>)],
 ) -> ApiResult<CatalogInfo> {
-    let publisher = match organization {
+    let publisher = match organization.or(installation) {
         Some(a) => a.clone(),
         None => {
-            let orgs = state.opendata.list_organizations().await?;
-            let first = orgs.into_iter().min_by_key(|o| o.created_at);
-            match first {
-                Some(o) => Agent {
-                    identifier: o
-                        .ipa_code
-                        .clone()
-                        .unwrap_or_else(|| o.fiscal_code.as_str().to_owned()),
-                    name: o.name.clone(),
-                    organization: o.fiscal_code,
-                },
-                None => {
-                    return Err(ApiError::not_found(
-                        "No catalogue",
-                        "The installation has no organization yet.",
-                    ));
-                }
-            }
+            return Err(ApiError::not_found(
+                "No catalogue",
+                "The installation has no organization yet.",
+            ));
         }
     };
     let modified = datasets
@@ -133,7 +138,7 @@ async fn catalog(
         .take(PER_PAGE as usize)
         .map(|x| (*x).clone())
         .collect();
-    let info = catalog_info(&state, agent.as_ref(), &slice).await?;
+    let info = catalog_info(&state, agent.as_ref(), snap.publisher.as_ref(), &slice)?;
     let paging = Page {
         number: page,
         per_page: PER_PAGE,

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use opendata::model::{Dataset, Resource, ResourceState};
+use opendata::model::{Agent, Dataset, Resource, ResourceState};
 use opendata::ports::{DatasetFilter, RowQuery, TableRef, column_types};
 use opendata::search::{Index, SearchDoc};
 
@@ -20,6 +20,8 @@ pub const LINKED_DATA_MAX_ROWS: u64 = 50_000;
 /// The catalogue as of one generation.
 pub struct Snapshot {
     pub generation: i64,
+    /// The installation's publisher (its first organization), `None` before there is one.
+    pub publisher: Option<Agent>,
     /// Published datasets by id, with their resources.
     pub datasets: HashMap<String, (Dataset, Vec<Resource>)>,
     /// Dataset ids in creation order (the catalogue's paging order).
@@ -141,7 +143,8 @@ async fn build(state: &AppState, generation: i64) -> Result<Snapshot, ApiError> 
         .iter()
         .filter_map(|id| datasets.get(id).cloned())
         .collect();
-    let info = super::catalog::catalog_info(state, None, &all).await?;
+    let publisher = super::catalog::installation_publisher(state).await?;
+    let info = super::catalog::catalog_info(state, None, publisher.as_ref(), &all)?;
     sparql
         .replace_catalog(linkeddata::catalog_triples(&info, &all, None))
         .map_err(|e| ApiError::Internal(format!("sparql catalogue: {e}")))?;
@@ -179,6 +182,7 @@ async fn build(state: &AppState, generation: i64) -> Result<Snapshot, ApiError> 
     }
     Ok(Snapshot {
         generation,
+        publisher,
         datasets,
         order,
         index,
