@@ -107,13 +107,37 @@ async fn catalog(
         ),
     };
     let org = q.get("organization");
-    let selected: Vec<&(Dataset, Vec<Resource>)> = snap
-        .order
-        .iter()
-        .filter_map(|id| snap.datasets.get(id))
-        .filter(|(d, _)| org.is_none_or(|o| d.publisher.identifier == *o))
-        .filter(|(d, _)| since.is_none_or(|t| d.modified_at >= t))
-        .collect();
+    let start = usize::try_from((page - 1).saturating_mul(PER_PAGE)).unwrap_or(usize::MAX);
+    // The whole catalogue, unfiltered: the page is a slice of the order (a harvester reads
+    // every page, so selecting all 20,000 datasets for each page made the walk quadratic).
+    let (total, slice): (u64, Vec<(Dataset, Vec<Resource>)>) = if org.is_none() && since.is_none() {
+        (
+            snap.order.len() as u64,
+            snap.order
+                .iter()
+                .skip(start)
+                .take(PER_PAGE as usize)
+                .filter_map(|id| snap.datasets.get(id).cloned())
+                .collect(),
+        )
+    } else {
+        let selected: Vec<&(Dataset, Vec<Resource>)> = snap
+            .order
+            .iter()
+            .filter_map(|id| snap.datasets.get(id))
+            .filter(|(d, _)| org.is_none_or(|o| d.publisher.identifier == *o))
+            .filter(|(d, _)| since.is_none_or(|t| d.modified_at >= t))
+            .collect();
+        (
+            selected.len() as u64,
+            selected
+                .iter()
+                .skip(start)
+                .take(PER_PAGE as usize)
+                .map(|x| (*x).clone())
+                .collect(),
+        )
+    };
     let agent = match org {
         None => None,
         Some(o) => {
@@ -130,14 +154,6 @@ async fn catalog(
             })?)
         }
     };
-    let total = selected.len() as u64;
-    let start = usize::try_from((page - 1).saturating_mul(PER_PAGE)).unwrap_or(usize::MAX);
-    let slice: Vec<(Dataset, Vec<Resource>)> = selected
-        .iter()
-        .skip(start)
-        .take(PER_PAGE as usize)
-        .map(|x| (*x).clone())
-        .collect();
     let info = catalog_info(&state, agent.as_ref(), snap.publisher.as_ref(), &slice)?;
     let paging = Page {
         number: page,
