@@ -73,6 +73,8 @@ pub fn column_types(schema: &TableSchema) -> Vec<FieldType> {
 pub enum Filter {
     /// The column equals one of the values (typed after the column).
     In(usize, Vec<Cell>),
+    /// One of the (text) columns contains the text, ignoring case (CKAN's `q` as a string).
+    Contains(Vec<usize>, String),
 }
 
 /// What to read from a table.

@@ -336,6 +336,26 @@ async fn a_published_csv_goes_from_upload_to_catalogue_search_sparql_and_datasto
     assert_eq!(records[1]["data"], "2024-02-29");
     assert!(records[0].get("codice_fiscale").is_none());
 
+    // q: a case-insensitive substring of a text column, counted; LIKE wildcards are literal.
+    for (q, total) in [("cENTR", 1), ("r", 2), ("%", 0), ("_", 0), ("Periferia", 0)] {
+        let r = call(
+            &app,
+            None,
+            "POST",
+            "/api/3/action/datastore_search",
+            Some("application/json"),
+            Some(json!({"resource_id": resource, "q": q}).to_string()),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{q}: {}", r.text);
+        assert_eq!(r.body["result"]["total"], total, "{q}: {}", r.body);
+        assert_eq!(
+            r.body["result"]["records"].as_array().unwrap().len(),
+            total as usize,
+            "{q}"
+        );
+    }
+
     // The view counter moves: a page view and a package_show by one visitor count once a day each.
     let before = call(
         &app,

@@ -342,9 +342,9 @@ async fn datastore_search(
     let (d, r) = ops::opendata::readable_resource(&cx, None, &rid)
         .await
         .map_err(|_| Failure::not_found("Resource \"{rid}\" was not found."))?;
-    if p.contains_key("q") || p.contains_key("distinct") {
+    if p.contains_key("distinct") {
         return Err(Failure::validation(
-            "q and distinct are not supported by this datastore: use filters",
+            "distinct is not supported by this datastore",
         ));
     }
     let num =
@@ -393,6 +393,34 @@ async fn datastore_search(
             rows::filter(&r.schema, &col, &values, &format!("filters.{col}"))
                 .map_err(Failure::from)?,
         );
+    }
+    // q as a string: the rows where a text column contains it, ignoring case (the per-field
+    // object form of CKAN is not supported).
+    match p.get("q") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(text)) if text.trim().is_empty() => {}
+        Some(Value::String(text)) => {
+            if text.chars().count() > 200 {
+                return Err(Failure::validation("q: at most 200 characters"));
+            }
+            let text_columns: Vec<usize> = r
+                .schema
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.field_type == opendata::model::FieldType::String)
+                .map(|(i, _)| i)
+                .collect();
+            query.filters.push(opendata::ports::Filter::Contains(
+                text_columns,
+                text.trim().to_owned(),
+            ));
+        }
+        Some(_) => {
+            return Err(Failure::validation(
+                "q: a string (searching per field is not supported: use filters)",
+            ));
+        }
     }
     if let Some(sort) = string(p, "sort") {
         for part in sort.split(',').map(str::trim).filter(|s| !s.is_empty()) {

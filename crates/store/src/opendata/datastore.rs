@@ -210,20 +210,52 @@ pub(super) async fn query_rows(
     let name = table_name(table)?;
     let mut cond = Vec::new();
     let mut values: Vec<(FieldType, Cell)> = Vec::new();
-    for Filter::In(col, cells) in &query.filters {
-        let t = *columns
-            .get(*col)
-            .ok_or_else(|| StoreError::Backend("filter on a column the table lacks".into()))?;
-        if cells.is_empty() {
-            cond.push("1 = 0".to_owned());
-            continue;
+    for filter in &query.filters {
+        match filter {
+            Filter::In(col, cells) => {
+                let t = *columns.get(*col).ok_or_else(|| {
+                    StoreError::Backend("filter on a column the table lacks".into())
+                })?;
+                if cells.is_empty() {
+                    cond.push("1 = 0".to_owned());
+                    continue;
+                }
+                let mut ph = Vec::new();
+                for c in cells {
+                    values.push((t, c.clone()));
+                    ph.push(format!("${}", values.len()));
+                }
+                cond.push(format!("c{col} IN ({})", ph.join(", ")));
+            }
+            Filter::Contains(cols, text) => {
+                if cols.is_empty() || cols.iter().any(|c| *c >= columns.len()) {
+                    cond.push("1 = 0".to_owned());
+                    continue;
+                }
+                // A literal substring: the LIKE wildcards in the text are escaped.
+                let mut pattern = String::with_capacity(text.len() + 2);
+                pattern.push('%');
+                for ch in text.chars() {
+                    if matches!(ch, '\\' | '%' | '_') {
+                        pattern.push('\\');
+                    }
+                    pattern.push(ch);
+                }
+                pattern.push('%');
+                values.push((FieldType::String, Cell::Text(pattern)));
+                let p = values.len();
+                // SQLite's LIKE ignores ASCII case already; PostgreSQL needs ILIKE.
+                let op = match s.backend {
+                    Backend::Sqlite => "LIKE",
+                    Backend::Postgres => "ILIKE",
+                };
+                let any: Vec<String> = cols
+                    .iter()
+                    .map(|c| format!("c{c} {op} ${p} ESCAPE '\\'"))
+                    .collect();
+                cond.push(format!("({})", any.join(" OR ")));
+            }
         }
-        let mut ph = Vec::new();
-        for c in cells {
-            values.push((t, c.clone()));
-            ph.push(format!("${}", values.len()));
-        }
-        cond.push(format!("c{col} IN ({})", ph.join(", ")));
     }
     let where_all = if cond.is_empty() {
         "1 = 1".to_owned()
