@@ -146,3 +146,52 @@ impl<S: Send + Sync> FromRequest<S> for Body {
             })
     }
 }
+
+/// An outbound URL an ente chose (a callback, a pull), read from `raw`: absolute http or
+/// https, no credentials or fragment, and allowed by `policy` (internal destinations are
+/// refused unless the operator allowed their network). Faults go to `errors` under `field`;
+/// reasons name the kind of address, never the address. `what` names the use in the reason.
+pub fn outbound_url(
+    raw: Option<&str>,
+    field: &str,
+    what: &str,
+    policy: &notify::OutboundPolicy,
+    errors: &mut FieldErrors,
+) -> Option<String> {
+    match raw.map(url::Url::parse) {
+        Some(Ok(parsed))
+            if matches!(parsed.scheme(), "http" | "https")
+                && parsed.host().is_some()
+                && parsed.username().is_empty()
+                && parsed.password().is_none()
+                && parsed.fragment().is_none() =>
+        {
+            match policy.check_url(&parsed) {
+                Ok(()) => Some(parsed.to_string()),
+                Err(refused) => {
+                    errors.push(
+                        field,
+                        format!(
+                            "points to {} address, which {what} may not reach; an operator can \
+                             allow an on-premises network with SPORTELLO_OUTBOUND_ALLOW_CIDRS",
+                            refused.category.as_str()
+                        ),
+                    );
+                    None
+                }
+            }
+        }
+        Some(Ok(_)) => {
+            errors.push(
+                field,
+                "must be an absolute http or https URL without credentials or fragment",
+            );
+            None
+        }
+        Some(Err(e)) => {
+            errors.push(field, format!("is not a URL: {e}"));
+            None
+        }
+        None => None,
+    }
+}

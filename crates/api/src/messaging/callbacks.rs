@@ -41,44 +41,7 @@ fn parse_config(
         }
     }
     let url = obj.string("url", true, 1..=2048, &mut errors);
-    let url = match url.as_deref().map(url::Url::parse) {
-        Some(Ok(parsed))
-            if matches!(parsed.scheme(), "http" | "https")
-                && parsed.host().is_some()
-                && parsed.username().is_empty()
-                && parsed.password().is_none()
-                && parsed.fragment().is_none() =>
-        {
-            match policy.check_url(&parsed) {
-                Ok(()) => Some(parsed.to_string()),
-                Err(refused) => {
-                    // The reason names the kind of address, not the address: reasons never
-                    // repeat input.
-                    errors.push(
-                        "url",
-                        format!(
-                            "points to {} address, which callbacks may not reach; an operator \
-                             can allow an on-premises network with SPORTELLO_OUTBOUND_ALLOW_CIDRS",
-                            refused.category.as_str()
-                        ),
-                    );
-                    None
-                }
-            }
-        }
-        Some(Ok(_)) => {
-            errors.push(
-                "url",
-                "must be an absolute http or https URL without credentials or fragment",
-            );
-            None
-        }
-        Some(Err(e)) => {
-            errors.push("url", format!("is not a URL: {e}"));
-            None
-        }
-        None => None,
-    };
+    let url = crate::request::outbound_url(url.as_deref(), "url", "callbacks", policy, &mut errors);
     let secret = obj.string("secret", true, 16..=256, &mut errors);
     if secret
         .as_ref()

@@ -59,42 +59,7 @@ fn parse_spec(body: &Value, policy: &notify::OutboundPolicy) -> Result<PullSpec,
         }
     }
     let url = obj.string("url", true, 1..=2048, &mut errors);
-    let url = match url.as_deref().map(url::Url::parse) {
-        Some(Ok(u))
-            if matches!(u.scheme(), "http" | "https")
-                && u.host().is_some()
-                && u.username().is_empty()
-                && u.password().is_none()
-                && u.fragment().is_none() =>
-        {
-            match policy.check_url(&u) {
-                Ok(()) => Some(u.to_string()),
-                Err(refused) => {
-                    errors.push(
-                        "url",
-                        format!(
-                            "points to {} address, which pulls may not reach; an operator can \
-                             allow an on-premises network with SPORTELLO_OUTBOUND_ALLOW_CIDRS",
-                            refused.category.as_str()
-                        ),
-                    );
-                    None
-                }
-            }
-        }
-        Some(Ok(_)) => {
-            errors.push(
-                "url",
-                "must be an absolute http or https URL without credentials or fragment",
-            );
-            None
-        }
-        Some(Err(e)) => {
-            errors.push("url", format!("is not a URL: {e}"));
-            None
-        }
-        None => None,
-    };
+    let url = crate::request::outbound_url(url.as_deref(), "url", "pulls", policy, &mut errors);
     let name = obj
         .string("name", false, 1..=200, &mut errors)
         .unwrap_or_else(|| "dati".to_owned());
