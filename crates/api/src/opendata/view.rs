@@ -1,7 +1,9 @@
 //! What every public read of the catalogue works from: the published datasets with their
 //! resources, the search index over them and the SPARQL store, rebuilt when the database's
 //! catalogue generation moved (any node's change bumps it in the same transaction), so every
-//! node of an installation answers from the same data within one request of a change.
+//! node of an installation answers from the same data within one request of a change — or,
+//! for a catalogue large enough that a rebuild takes over a second, within one background
+//! rebuild (readers keep the previous snapshot meanwhile).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -30,25 +32,62 @@ pub struct Snapshot {
     pub sparql: linkeddata::SparqlEngine,
 }
 
+/// A rebuild that took longer than this is not waited for again: readers keep the previous
+/// snapshot while the next one is built in the background (a large catalogue), instead of each
+/// change stalling the next reader for the whole rebuild.
+pub const WAIT_FOR_REBUILD_MS: u128 = 1_000;
+
 /// The current snapshot, shared.
 #[derive(Default)]
 pub struct OdView {
     current: RwLock<Option<Arc<Snapshot>>>,
-    rebuilding: tokio::sync::Mutex<()>,
+    rebuilding: Arc<tokio::sync::Mutex<()>>,
+    /// How long the last rebuild took, in milliseconds.
+    last_build_ms: std::sync::atomic::AtomicU64,
 }
 
 impl OdView {
-    /// The snapshot of the database's current generation, rebuilt first when stale.
+    /// The snapshot of the database's current generation, rebuilt first when stale; for a
+    /// catalogue whose last rebuild took over [`WAIT_FOR_REBUILD_MS`], the previous snapshot
+    /// while a background task rebuilds.
     pub async fn get(&self, state: &AppState) -> Result<Arc<Snapshot>, ApiError> {
         let generation = state.opendata.catalogue_generation().await?;
         if let Some(s) = self.fresh(generation) {
             return Ok(s);
         }
+        let slow = u128::from(
+            self.last_build_ms
+                .load(std::sync::atomic::Ordering::Relaxed),
+        ) > WAIT_FOR_REBUILD_MS;
+        if slow && let Some(stale) = self.latest() {
+            if let Ok(guard) = self.rebuilding.clone().try_lock_owned() {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let _one = guard;
+                    let view = state.od_view.clone();
+                    if view.fresh(generation).is_none()
+                        && let Err(e) = view.rebuild(&state, generation).await
+                    {
+                        tracing::warn!(error.cause = ?e, "open data: catalogue rebuild failed");
+                    }
+                });
+            }
+            return Ok(stale);
+        }
         let _one = self.rebuilding.lock().await;
         if let Some(s) = self.fresh(generation) {
             return Ok(s);
         }
+        self.rebuild(state, generation).await
+    }
+
+    async fn rebuild(&self, state: &AppState, generation: i64) -> Result<Arc<Snapshot>, ApiError> {
+        let started = std::time::Instant::now();
         let snapshot = Arc::new(build(state, generation).await?);
+        self.last_build_ms.store(
+            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         if let Ok(mut cur) = self.current.write() {
             *cur = Some(snapshot.clone());
         }
@@ -58,6 +97,10 @@ impl OdView {
     fn fresh(&self, generation: i64) -> Option<Arc<Snapshot>> {
         let cur = self.current.read().ok()?;
         cur.as_ref().filter(|s| s.generation == generation).cloned()
+    }
+
+    fn latest(&self) -> Option<Arc<Snapshot>> {
+        self.current.read().ok()?.clone()
     }
 }
 

@@ -625,6 +625,56 @@ async fn measure(cli: &Cli, db: &FreshDb) -> anyhow::Result<()> {
             cli.datasets + 1
         );
     }
+    // 5. One change to the catalogue: how long a search waits, and how long until it shows.
+    let (_, mut first) = store
+        .list_datasets(
+            &opendata::ports::DatasetFilter {
+                published_only: true,
+                ..Default::default()
+            },
+            0,
+            1,
+        )
+        .await?;
+    let mut d = first.pop().context("a published dataset")?;
+    d.meta.title = format!("{} zzcambio", d.meta.title);
+    let audit = NewAuditEntry {
+        at: Utc::now(),
+        actor: "bench".into(),
+        action: "opendata.dataset.update".into(),
+        subject: d.id.clone(),
+        detail: json!({}),
+    };
+    store.update_dataset(&d, &audit).await?;
+    let changed = Instant::now();
+    let mut conn = Conn::open(addr).await?;
+    let mut first_ms = None;
+    let visible = loop {
+        let t = Instant::now();
+        let (status, body) = call(
+            &mut conn,
+            Method::GET,
+            "/api/3/action/package_search?q=zzcambio&rows=1",
+            &[],
+            Bytes::new(),
+        )
+        .await?;
+        if status != StatusCode::OK {
+            bail!("package_search after a change: {status} {body}");
+        }
+        first_ms.get_or_insert(t.elapsed().as_secs_f64() * 1e3);
+        if body["result"]["count"] == 1 {
+            break changed.elapsed().as_secs_f64();
+        }
+        if changed.elapsed().as_secs() > 120 {
+            bail!("the changed dataset was not found within 120 s");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    println!(
+        "after one change: the next package_search answered in {:.1} ms; the change was searchable after {visible:.2} s",
+        first_ms.unwrap_or(0.0)
+    );
     let _ = stop.send(true);
     let _ = server.await;
     Ok(())
