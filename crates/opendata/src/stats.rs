@@ -40,21 +40,12 @@ impl StatKind {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
     /// The CSV's columns: the month, the cell's key columns, the count.
     pub fn columns(self) -> &'static [&'static str] {
         match self {
             Self::Messages => &["mese", "servizio_id", "servizio", "argomento", "messaggi"],
             Self::Payments => &["mese", "categoria", "pagamenti"],
         }
-    }
-
-    /// How many key columns a cell has (between the month and the count).
-    pub fn key_len(self) -> usize {
-        self.columns().len() - 2
     }
 }
 

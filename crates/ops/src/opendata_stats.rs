@@ -112,11 +112,8 @@ fn meta_json(kind: StatKind, org: &Organization, policy: &Policy, spent: f64) ->
     })
 }
 
-/// The series of `org` and `kind`, its dataset created on first use.
-async fn series_of(cx: &OdContext<'_>, org: &Organization, kind: StatKind) -> Result<StatSeries> {
-    if let Some(s) = cx.store.stat_series(&org.fiscal_code, kind).await? {
-        return Ok(s);
-    }
+/// A new series of `org` and `kind`, with its dataset.
+async fn new_series(cx: &OdContext<'_>, org: &Organization, kind: StatKind) -> Result<StatSeries> {
     let policy = Policy::default_for(kind);
     let meta =
         opendata::meta::parse(&meta_json(kind, org, &policy, 0.0)).map_err(Error::invalid)?;
@@ -211,6 +208,14 @@ async fn release_one(
     let policy = existing
         .as_ref()
         .map_or_else(|| Policy::default_for(kind), |s| s.policy);
+    // A policy is changed in the database only: a bad one is refused here, by name.
+    policy.check().map_err(|e| {
+        Error::Internal(format!(
+            "the {} statistics policy of {} is invalid: {e}",
+            kind.as_str(),
+            org.fiscal_code.as_str()
+        ))
+    })?;
     let cells = cells_of(cx, org, kind, period, policy.cap).await?;
     let mut outcome = StatOutcome {
         organization: org.fiscal_code.as_str().to_owned(),
@@ -230,7 +235,7 @@ async fn release_one(
     }
     let mut series = match existing {
         Some(s) => s,
-        None => series_of(cx, org, kind).await?,
+        None => new_series(cx, org, kind).await?,
     };
     outcome.dataset_id = Some(series.dataset_id.clone());
     let mut releases = cx.store.stat_releases(&series.dataset_id).await?;

@@ -12,23 +12,6 @@ fn count(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
-/// The category of the option paid by `iuv`: its first transfer's.
-fn category_of(position: &payments::model::Position, iuv: &str) -> Option<String> {
-    position
-        .options
-        .iter()
-        .find(|o| o.iuv == iuv)
-        .and_then(|o| o.transfers.first())
-        .map(|t| t.category.as_str().to_owned())
-}
-
-fn position_doc(row: &AnyRow) -> StoreResult<Option<payments::model::Position>> {
-    Ok(match opt_text(row, "doc")? {
-        Some(doc) => Some(serde_json::from_str(&doc).map_err(|_| corrupt("doc"))?),
-        None => None,
-    })
-}
-
 #[async_trait]
 impl PlatformStatistics for SqlStore {
     async fn message_counts(
@@ -93,7 +76,10 @@ impl PlatformStatistics for SqlStore {
         cap: u32,
     ) -> StoreResult<Vec<(String, u64)>> {
         let org = organization.as_str().to_owned();
+        // One pass over the ente's positions: the categories (the cells) and each option's
+        // category by IUV (a receipt of the month pays a position inserted before its end).
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        let mut by_iuv: HashMap<String, String> = HashMap::new();
         let positions = sqlx::query(
             "SELECT doc FROM payment_positions WHERE organization = $1 AND inserted_ms < $2",
         )
@@ -103,20 +89,21 @@ impl PlatformStatistics for SqlStore {
         .await
         .map_err(backend)?;
         for row in &positions {
-            if let Some(p) = position_doc(row)? {
-                for o in &p.options {
-                    if let Some(t) = o.transfers.first() {
-                        counts.entry(t.category.as_str().to_owned()).or_insert(0);
-                    }
+            let p: payments::model::Position =
+                serde_json::from_str(&text(row, "doc")?).map_err(|_| corrupt("doc"))?;
+            for o in p.options {
+                if let Some(t) = o.transfers.first() {
+                    let category = t.category.as_str().to_owned();
+                    counts.entry(category.clone()).or_insert(0);
+                    by_iuv.insert(o.iuv, category);
                 }
             }
         }
         let receipts = sqlx::query(
-            "SELECT r.iuv, COALESCE(r.citizen, r.receipt_id) AS payer, p.doc \
-             FROM payment_receipts r LEFT JOIN payment_positions p ON p.id = r.position_id \
-             WHERE r.organization = $1 AND r.effect = 'APPLIED' \
-               AND r.received_ms >= $2 AND r.received_ms < $3 \
-             ORDER BY r.received_ms, r.receipt_id",
+            "SELECT iuv, COALESCE(citizen, receipt_id) AS payer FROM payment_receipts \
+             WHERE organization = $1 AND effect = 'APPLIED' \
+               AND received_ms >= $2 AND received_ms < $3 \
+             ORDER BY received_ms, receipt_id",
         )
         .bind(org)
         .bind(ms(&from))
@@ -126,10 +113,7 @@ impl PlatformStatistics for SqlStore {
         .map_err(backend)?;
         let mut per_payer: HashMap<String, u32> = HashMap::new();
         for row in &receipts {
-            let Some(position) = position_doc(row)? else {
-                continue;
-            };
-            let Some(category) = category_of(&position, &text(row, "iuv")?) else {
+            let Some(category) = by_iuv.get(&text(row, "iuv")?) else {
                 continue;
             };
             let seen = per_payer.entry(text(row, "payer")?).or_insert(0);
@@ -137,7 +121,7 @@ impl PlatformStatistics for SqlStore {
                 continue;
             }
             *seen += 1;
-            *counts.entry(category).or_insert(0) += 1;
+            *counts.entry(category.clone()).or_insert(0) += 1;
         }
         Ok(counts.into_iter().collect())
     }
